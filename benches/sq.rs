@@ -1,0 +1,80 @@
+//! Scalar quantizer throughput at every SIMD level, on the peer workload (FAISS w4):
+//! 1,000,000 vectors of d = 128; encode and decode the whole set, and search 100 queries
+//! (k = 10) over the 1,000,000 codes.
+//!
+//! `cargo bench --bench sq`; filter with e.g. `-- sq8/search`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+use vq::simd::{available, with_level};
+use vq::{Quantizer, ScalarQuantizer, SqBits};
+
+const N: usize = 1_000_000;
+const D: usize = 128;
+const NQ: usize = 100;
+const K: usize = 10;
+
+fn normal(n: usize, seed: u32) -> Vec<f32> {
+    let mut v = vec![0.0; n];
+    vq::synthetic::NumpyLegacyRng::new(seed).fill_standard_normal_f32(&mut v);
+    v
+}
+
+fn sq(c: &mut Criterion) {
+    let base = normal(N * D, 6);
+    let queries = normal(NQ * D, 7);
+    let mut rec = vec![0.0f32; N * D];
+    for bits in [SqBits::B8, SqBits::B4, SqBits::B16] {
+        let sq = ScalarQuantizer::train(bits, D, &base).unwrap();
+        let mut codes = vec![0u8; N * sq.code_size()];
+        sq.encode(&base, &mut codes).unwrap();
+        let name = format!("sq{}", bits.bits());
+
+        let mut g = c.benchmark_group(format!("{name}/encode"));
+        g.throughput(Throughput::Elements(N as u64));
+        for &level in available() {
+            g.bench_function(BenchmarkId::from_parameter(level), |b| {
+                with_level(level, || b.iter(|| sq.encode(black_box(&base), &mut codes).unwrap())).unwrap()
+            });
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("{name}/decode"));
+        g.throughput(Throughput::Elements(N as u64));
+        for &level in available() {
+            g.bench_function(BenchmarkId::from_parameter(level), |b| {
+                with_level(level, || b.iter(|| sq.decode(black_box(&codes), &mut rec).unwrap())).unwrap()
+            });
+        }
+        g.finish();
+
+        // Elements = query-code pairs, so the reported time per element is ns per code.
+        let mut g = c.benchmark_group(format!("{name}/search"));
+        g.throughput(Throughput::Elements((N * NQ) as u64));
+        let (mut dist, mut lab) = (vec![0.0f32; NQ * K], vec![0i64; NQ * K]);
+        for &level in available() {
+            g.bench_function(BenchmarkId::from_parameter(level), |b| {
+                with_level(level, || {
+                    b.iter(|| sq.search(black_box(&queries), black_box(&codes), K, &mut dist, &mut lab).unwrap())
+                })
+                .unwrap()
+            });
+        }
+        g.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(10)
+}
+
+#[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
+mod group {
+    use super::*;
+    criterion_group! { name = benches; config = config(); targets = sq }
+}
+criterion_main!(group::benches);

@@ -1,0 +1,13 @@
+//! The SIMD kernels: one family per file, each a public entry point that validates its
+//! arguments and dispatches once, a `pulp::WithSimd` struct, and an `#[inline(always)]`
+//! body generic over `pulp::Simd` that serves every instruction set.
+//!
+//! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
+//! - [`sq`]: scalar-quantizer encode, decode and asymmetric distance.
+
+pub mod l2;
+pub mod sq;
+
+pub(crate) mod lanes;
+
+pub use l2::{dot, dot_batch, l2sq, l2sq_batch};

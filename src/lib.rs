@@ -1,0 +1,46 @@
+//! # vq: vector quantization with runtime-dispatched SIMD kernels
+//!
+//! vq compresses f32 vectors with scalar quantization (SQ, 4/8/16 bits per dimension)
+//! and product quantization (PQ), and searches the compressed codes. It is built for two
+//! kinds of users: search-engine engineers who link it (from Rust, or from C through the
+//! `vq-ffi` crate) and need a fast hot path with no surprises, and researchers who map the
+//! compression-vs-quality trade-off with the bundled `vq-benchmark` tool.
+//!
+//! ## SIMD levels
+//!
+//! Every kernel is written once, generically over [`pulp::Simd`], and dispatched at run
+//! time to the best level the CPU has: AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3), NEON
+//! (aarch64) or a portable scalar fallback. The level is detected once per process;
+//! [`simd::level`] reports it, [`simd::set_level`] or the `VQ_SIMD` environment variable
+//! (`scalar`, `avx2`, `avx512`, `neon`) lowers it, and [`simd::with_level`] lowers it for
+//! one scope of one thread, which is how tests and benchmarks compare every level on one
+//! machine. Dispatch happens once per call, never once per vector.
+//!
+//! ## The no-allocation promise
+//!
+//! Distance kernels, encode, decode, asymmetric distances and top-k search write into
+//! buffers the caller provides and never touch the heap, so they can run on a search
+//! engine's own threads without contending on the allocator. Training and the quality
+//! metrics allocate; they are not on the hot path. A test with a counting global
+//! allocator holds the hot path to this.
+//!
+//! ## Errors
+//!
+//! Every public function that can be misused returns [`Error`], whose message names the
+//! offending value and the accepted range. Nothing in the public API panics on bad input.
+
+pub mod error;
+pub mod kernels;
+pub mod metrics;
+pub mod quantizer;
+pub mod reference;
+pub mod search;
+pub mod simd;
+pub mod sq;
+pub mod synthetic;
+pub mod vecs;
+
+pub use error::Error;
+pub use quantizer::Quantizer;
+pub use simd::{level as simd_level, Level};
+pub use sq::{ScalarQuantizer, SqBits};

@@ -1,0 +1,212 @@
+//! Top-k selection into caller buffers, and exact (brute-force) k-nearest-neighbour search.
+//!
+//! [`TopK`] keeps the k best `(distance, id)` pairs as a max-heap laid directly in the
+//! caller's two output slices: it starts full of sentinels `(+∞, −1)` and never grows, so it
+//! needs no length field, no allocation, and can be resumed block after block. Pairs order by
+//! distance, then id, with the sentinel id −1 ranking after every real id: ties go to the
+//! lower id, the rule every ground-truth file in this field uses. Because scans visit ids in
+//! increasing order, a candidate only needs a strict `<` against the current worst.
+
+use crate::error::{exact_len, rows_of};
+use crate::kernels::l2::l2sq_rows;
+use crate::{simd, Error};
+use pulp::{Simd, WithSimd};
+
+/// Rows scored per block: small enough that the distances stay in L1, large enough to
+/// amortize the heap's threshold check.
+pub(crate) const BLOCK_ROWS: usize = 256;
+
+/// A bounded max-heap of the k best `(distance, id)` pairs, living in caller buffers.
+pub struct TopK<'a> {
+    dist: &'a mut [f32],
+    ids: &'a mut [i64],
+}
+
+#[inline(always)]
+fn key(id: i64) -> u64 {
+    // −1 (no result) maps to u64::MAX and so ranks after every real id.
+    id as u64
+}
+
+#[inline(always)]
+fn less(d0: f32, i0: i64, d1: f32, i1: i64) -> bool {
+    match d0.total_cmp(&d1) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => key(i0) < key(i1),
+    }
+}
+
+impl<'a> TopK<'a> {
+    /// Starts a selection of `dist.len()` entries, filling both buffers with sentinels.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the two buffers differ in length.
+    pub fn new(dist: &'a mut [f32], ids: &'a mut [i64]) -> Result<Self, Error> {
+        exact_len("labels", ids.len(), dist.len())?;
+        dist.fill(f32::INFINITY);
+        ids.fill(-1);
+        Ok(TopK { dist, ids })
+    }
+
+    /// Resumes a selection whose buffers hold a heap left by an earlier `TopK` (crate use).
+    pub(crate) fn resume(dist: &'a mut [f32], ids: &'a mut [i64]) -> Self {
+        TopK { dist, ids }
+    }
+
+    /// The current k-th best distance: a candidate must beat it to enter.
+    #[inline(always)]
+    pub fn threshold(&self) -> f32 {
+        self.dist.first().copied().unwrap_or(f32::NEG_INFINITY)
+    }
+
+    /// Offers one candidate.
+    #[inline]
+    pub fn push(&mut self, d: f32, id: i64) {
+        if self.dist.is_empty() || !less(d, id, self.dist[0], self.ids[0]) {
+            return;
+        }
+        self.replace_top(d, id);
+    }
+
+    /// Offers `dist[i]` with id `first_id + i` for every i; the scan loop of every search.
+    #[inline(always)]
+    pub fn push_block(&mut self, dist: &[f32], first_id: i64) {
+        let mut thr = self.threshold();
+        for (i, &d) in dist.iter().enumerate() {
+            // Ids rise through the block, so an equal distance never displaces anything.
+            if d < thr {
+                self.replace_top(d, first_id + i as i64);
+                thr = self.threshold();
+            }
+        }
+    }
+
+    fn replace_top(&mut self, d: f32, id: i64) {
+        let k = self.dist.len();
+        let mut i = 0;
+        loop {
+            let l = 2 * i + 1;
+            if l >= k {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < k && less(self.dist[l], self.ids[l], self.dist[r], self.ids[r]) { r } else { l };
+            if !less(d, id, self.dist[c], self.ids[c]) {
+                break;
+            }
+            self.dist[i] = self.dist[c];
+            self.ids[i] = self.ids[c];
+            i = c;
+        }
+        self.dist[i] = d;
+        self.ids[i] = id;
+    }
+
+    fn sift_down(&mut self, mut i: usize, end: usize) {
+        loop {
+            let l = 2 * i + 1;
+            if l >= end {
+                return;
+            }
+            let r = l + 1;
+            let c = if r < end && less(self.dist[l], self.ids[l], self.dist[r], self.ids[r]) { r } else { l };
+            if !less(self.dist[i], self.ids[i], self.dist[c], self.ids[c]) {
+                return;
+            }
+            self.dist.swap(i, c);
+            self.ids.swap(i, c);
+            i = c;
+        }
+    }
+
+    /// Sorts the buffers ascending (in place, heap sort): best first, sentinels last.
+    pub fn finish(mut self) {
+        for end in (1..self.dist.len()).rev() {
+            self.dist.swap(0, end);
+            self.ids.swap(0, end);
+            self.sift_down(0, end);
+        }
+    }
+}
+
+/// Checks the shapes of a batch search and returns `(nq, n)`.
+pub(crate) fn check_search(
+    dim: usize,
+    queries: &[f32],
+    n_rows: usize,
+    k: usize,
+    distances: &[f32],
+    labels: &[i64],
+) -> Result<usize, Error> {
+    if k == 0 {
+        return Err(Error::OutOfRange { what: "k", got: "0".into(), accepted: ">= 1" });
+    }
+    let nq = rows_of("queries", queries.len(), dim)?;
+    let _ = n_rows;
+    exact_len("distances", distances.len(), nq * k)?;
+    exact_len("labels", labels.len(), nq * k)?;
+    if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite { what: "queries", index: i });
+    }
+    Ok(nq)
+}
+
+/// Exact k-nearest neighbours by squared L2 of each query among `rows` (both `dim` wide):
+/// `k = distances.len() / nq` results per query, ascending, ties to the lower id, `(+∞, −1)`
+/// where there are fewer than k rows. Rows are scanned in blocks that stay in cache while
+/// every query visits them, so the data is read from memory once per call, not once per query.
+///
+/// # Errors
+/// [`Error::NotWholeRows`], [`Error::BufferLength`], `k = 0`
+/// ([`Error::OutOfRange`]), a non-finite query ([`Error::NonFinite`]).
+pub fn knn(
+    dim: usize,
+    queries: &[f32],
+    rows: &[f32],
+    k: usize,
+    distances: &mut [f32],
+    labels: &mut [i64],
+) -> Result<(), Error> {
+    let n = rows_of("rows", rows.len(), dim)?;
+    let nq = check_search(dim, queries, n, k, distances, labels)?;
+    for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
+        TopK::new(d, l)?;
+    }
+    let _ = nq;
+    simd::arch().dispatch(Knn { dim, queries, rows, k, distances, labels });
+    for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
+        TopK::resume(d, l).finish();
+    }
+    Ok(())
+}
+
+struct Knn<'a> {
+    dim: usize,
+    queries: &'a [f32],
+    rows: &'a [f32],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+}
+
+impl WithSimd for Knn<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Knn { dim, queries, rows, k, distances, labels } = self;
+        // Blocks of ~64 KiB of rows: they stay in L2 while every query scores them.
+        let block = (65_536 / (4 * dim)).clamp(16, BLOCK_ROWS);
+        let mut buf = [0f32; BLOCK_ROWS];
+        for (b, rblock) in rows.chunks(block * dim).enumerate() {
+            let nb = rblock.len() / dim;
+            let first = (b * block) as i64;
+            for ((q, d), l) in
+                queries.chunks_exact(dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
+            {
+                l2sq_rows(simd, q, rblock, &mut buf[..nb]);
+                TopK::resume(d, l).push_block(&buf[..nb], first);
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The SIMD level: detection, lowering, and the one place that names `pulp::Arch`.
+//!
+//! The best level is detected once per process. It can be lowered process-wide (by
+//! [`set_level`] or the `VQ_SIMD` environment variable, read once) or for one scope of one
+//! thread ([`with_level`]), so tests and benchmarks can run every kernel at every level the
+//! machine has and compare them. Kernels call [`arch`] once per call; its cost (a relaxed
+//! atomic load and a thread-local read) is paid per batch, never per vector.
+
+use crate::Error;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+/// An instruction-set level a kernel can run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Level {
+    /// Portable code, no explicit SIMD (what the compiler makes of plain Rust).
+    Scalar = 0,
+    /// x86-64-v3: AVX2 with FMA, 256-bit vectors.
+    Avx2 = 1,
+    /// x86-64-v4: AVX-512 (F, BW, CD, DQ, VL), 512-bit vectors.
+    Avx512 = 2,
+    /// aarch64 NEON (Advanced SIMD), 128-bit vectors.
+    Neon = 3,
+}
+
+impl Level {
+    /// The lower-case name used by `VQ_SIMD` and in reports: `scalar`, `avx2`, `avx512`, `neon`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+            Level::Neon => "neon",
+        }
+    }
+
+    /// Parses a name as accepted by `VQ_SIMD` (case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for any other name.
+    pub fn parse(name: &str) -> Result<Level, Error> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "scalar" => Ok(Level::Scalar),
+            "avx2" => Ok(Level::Avx2),
+            "avx512" => Ok(Level::Avx512),
+            "neon" => Ok(Level::Neon),
+            _ => Err(Error::OutOfRange {
+                what: "SIMD level",
+                got: format!("{name:?}"),
+                accepted: "scalar, avx2, avx512 or neon",
+            }),
+        }
+    }
+
+    const fn from_u8(v: u8) -> Level {
+        match v {
+            1 => Level::Avx2,
+            2 => Level::Avx512,
+            3 => Level::Neon,
+            _ => Level::Scalar,
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every level this CPU and build can run, best first (the last is always `Scalar`).
+pub fn available() -> &'static [Level] {
+    static AVAILABLE: OnceLock<Vec<Level>> = OnceLock::new();
+    AVAILABLE.get_or_init(|| {
+        let mut v = Vec::new();
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        {
+            if pulp::x86::V4::try_new().is_some() {
+                v.push(Level::Avx512);
+            }
+            if pulp::x86::V3::try_new().is_some() {
+                v.push(Level::Avx2);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            if pulp::aarch64::Neon::try_new().is_some() {
+                v.push(Level::Neon);
+            }
+        }
+        v.push(Level::Scalar);
+        v
+    })
+}
+
+/// The best level the CPU has.
+pub fn detected() -> Level {
+    available()[0]
+}
+
+const UNSET: u8 = u8::MAX;
+static GLOBAL: AtomicU8 = AtomicU8::new(UNSET);
+
+thread_local! {
+    static SCOPED: Cell<Option<Level>> = const { Cell::new(None) };
+}
+
+fn check_available(level: Level) -> Result<(), Error> {
+    if available().contains(&level) {
+        Ok(())
+    } else {
+        Err(Error::SimdUnavailable {
+            requested: level.name(),
+            available: available().iter().map(|l| l.name()).collect::<Vec<_>>().join(", "),
+        })
+    }
+}
+
+fn global() -> Level {
+    let v = GLOBAL.load(Ordering::Relaxed);
+    if v != UNSET {
+        return Level::from_u8(v);
+    }
+    // First call: honour VQ_SIMD once, falling back to detection. An unknown or
+    // unavailable name is reported on stderr rather than silently ignored, because a
+    // benchmark run at the wrong level would be mislabelled.
+    let level = match std::env::var("VQ_SIMD") {
+        Ok(name) if !name.is_empty() => match Level::parse(&name).and_then(|l| check_available(l).map(|_| l)) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("vq: ignoring VQ_SIMD: {e}");
+                detected()
+            }
+        },
+        _ => detected(),
+    };
+    // Another thread may have raced us; whichever wrote first wins, both are valid.
+    let _ = GLOBAL.compare_exchange(UNSET, level as u8, Ordering::Relaxed, Ordering::Relaxed);
+    Level::from_u8(GLOBAL.load(Ordering::Relaxed))
+}
+
+/// The level kernels run at on this thread now.
+pub fn level() -> Level {
+    SCOPED.with(Cell::get).unwrap_or_else(global)
+}
+
+/// Sets the process-wide level (lower than detected, or back to it).
+///
+/// # Errors
+/// [`Error::SimdUnavailable`] if the CPU or build lacks `level`.
+pub fn set_level(level: Level) -> Result<(), Error> {
+    check_available(level)?;
+    GLOBAL.store(level as u8, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Runs `f` with kernels on this thread forced to `level`, then restores the previous level
+/// (also if `f` panics).
+///
+/// # Errors
+/// [`Error::SimdUnavailable`] if the CPU or build lacks `level`; `f` is not run.
+pub fn with_level<R>(level: Level, f: impl FnOnce() -> R) -> Result<R, Error> {
+    check_available(level)?;
+    struct Restore(Option<Level>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCOPED.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SCOPED.with(|s| s.replace(Some(level))));
+    Ok(f())
+}
+
+/// The `pulp::Arch` for the current level; kernels call `arch().dispatch(op)` once per call.
+#[inline]
+pub(crate) fn arch() -> pulp::Arch {
+    // `level()` only ever returns `Scalar` or a level that passed `check_available`
+    // (detection, `set_level`, `with_level` all go through it), so the CPU has every feature
+    // the token stands for. Building the token unchecked keeps per-call dispatch to a byte
+    // compare instead of a dozen feature tests.
+    match level() {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: AVX-512 level validated as available (see above).
+        Level::Avx512 => pulp::Arch::V4(unsafe { pulp::x86::V4::new_unchecked() }),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: AVX2+FMA level validated as available (see above).
+        Level::Avx2 => pulp::Arch::V3(unsafe { pulp::x86::V3::new_unchecked() }),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: NEON level validated as available (see above).
+        Level::Neon => pulp::Arch::Neon(unsafe { pulp::aarch64::Neon::new_unchecked() }),
+        _ => pulp::Arch::Scalar,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_always_available_and_last() {
+        assert_eq!(*available().last().unwrap(), Level::Scalar);
+        assert!(available().contains(&detected()));
+    }
+
+    #[test]
+    fn with_level_scopes_and_restores() {
+        let before = level();
+        let inside = with_level(Level::Scalar, level).unwrap();
+        assert_eq!(inside, Level::Scalar);
+        assert_eq!(level(), before);
+    }
+
+    #[test]
+    fn parse_names() {
+        for l in [Level::Scalar, Level::Avx2, Level::Avx512, Level::Neon] {
+            assert_eq!(Level::parse(l.name()).unwrap(), l);
+        }
+        let e = Level::parse("sse9").unwrap_err().to_string();
+        assert!(e.contains("sse9") && e.contains("avx512"), "{e}");
+    }
+
+    #[test]
+    fn unavailable_level_is_an_error() {
+        #[cfg(target_arch = "x86_64")]
+        assert!(matches!(with_level(Level::Neon, || ()), Err(Error::SimdUnavailable { .. })));
+    }
+}

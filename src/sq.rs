@@ -1,0 +1,323 @@
+//! The scalar quantizer: each dimension on its own, 4, 8 or 16 bits.
+//!
+//! Training records each dimension's minimum and maximum over the training rows. The range
+//! `[vmin, vmax]` is cut into `L = 2^bits` cells of width `step = (vmax − vmin)/L`, and a
+//! value is stored as the index of the nearest cell centre:
+//!
+//! ```text
+//! code = round_ties_even(clamp((x − vmin)·L/(vmax − vmin) − ½, 0, L − 1))
+//! x̂    = vmin + (code + ½)·step
+//! ```
+//!
+//! **Error bound.** For `x` inside the trained range, `|x − x̂| ≤ step/2` (plus float
+//! rounding): the centres are `step` apart and the outer ones half a step inside the range.
+//! Values outside the range are clamped to the first or last cell. A constant dimension
+//! (`vmax = vmin`) has `step = 0`: every value gets code 0 and decodes to `vmin`, with no
+//! division by zero. Using `L` cells (rather than `L − 1` intervals between `L` points that
+//! include both ends, as FAISS's `QT_8bit` and `QT_4bit` effectively do) makes the step
+//! `L/(L − 1)` times finer: 12% lower mean squared error at 4 bits, 0.8% at 8 bits.
+//!
+//! The f32 operations of encode and decode are the same, unfused, on every SIMD level, so
+//! codes and reconstructions are bit-identical across machines. Non-finite values encode to
+//! an unspecified valid code (never out of range); training rejects them.
+//!
+//! Layouts and sizes: see [`crate::kernels::sq`]. Compression ratio is `4·d / code_size`:
+//! at d = 128, 8× for 4 bits, 4× for 8 bits, 2× for 16 bits.
+
+use crate::error::{exact_len, rows_of};
+use crate::kernels::sq::{
+    decode_row, distances, encode_row_16, encode_row_4, encode_row_8, Codes, Params, B16, B4, B8,
+};
+use crate::quantizer::Quantizer;
+use crate::search::{check_search, TopK, BLOCK_ROWS};
+use crate::{simd, Error};
+use pulp::{Simd, WithSimd};
+
+/// Bits per dimension of a scalar quantizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqBits {
+    /// 16 levels; two dimensions per byte.
+    B4,
+    /// 256 levels; one byte per dimension.
+    B8,
+    /// 65,536 levels; one little-endian u16 per dimension.
+    B16,
+}
+
+impl SqBits {
+    /// From a bit count.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] unless `bits` is 4, 8 or 16.
+    pub fn from_bits(bits: u32) -> Result<SqBits, Error> {
+        match bits {
+            4 => Ok(SqBits::B4),
+            8 => Ok(SqBits::B8),
+            16 => Ok(SqBits::B16),
+            _ => Err(Error::OutOfRange { what: "SQ bits", got: bits.to_string(), accepted: "4, 8 or 16" }),
+        }
+    }
+
+    /// The bit count.
+    pub const fn bits(self) -> u32 {
+        match self {
+            SqBits::B4 => 4,
+            SqBits::B8 => 8,
+            SqBits::B16 => 16,
+        }
+    }
+
+    /// `2^bits`, the number of cells per dimension.
+    pub const fn levels(self) -> u32 {
+        1 << self.bits()
+    }
+
+    /// Bytes of one code of dimension `dim`.
+    pub const fn code_size(self, dim: usize) -> usize {
+        match self {
+            SqBits::B4 => dim.div_ceil(2),
+            SqBits::B8 => dim,
+            SqBits::B16 => 2 * dim,
+        }
+    }
+}
+
+/// A trained scalar quantizer. Immutable once trained: share it freely across threads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarQuantizer {
+    bits: SqBits,
+    vmin: Vec<f32>,
+    vmax: Vec<f32>,
+    inv: Vec<f32>,
+    step: Vec<f32>,
+    base: Vec<f32>,
+}
+
+impl ScalarQuantizer {
+    /// Trains on `n` rows of `dim` floats: per-dimension minimum and maximum.
+    ///
+    /// # Errors
+    /// `dim = 0` ([`Error::OutOfRange`]), an empty or ragged `data` ([`Error::Empty`],
+    /// [`Error::NotWholeRows`]), a NaN or infinity ([`Error::NonFinite`]).
+    pub fn train(bits: SqBits, dim: usize, data: &[f32]) -> Result<Self, Error> {
+        let n = rows_of("training data", data.len(), dim)?;
+        if n == 0 {
+            return Err(Error::Empty { what: "training data" });
+        }
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite { what: "training data", index: i });
+        }
+        let mut vmin = data[..dim].to_vec();
+        let mut vmax = vmin.clone();
+        for row in data.chunks_exact(dim).skip(1) {
+            for ((lo, hi), &x) in vmin.iter_mut().zip(vmax.iter_mut()).zip(row) {
+                *lo = lo.min(x);
+                *hi = hi.max(x);
+            }
+        }
+        Self::from_ranges(bits, vmin, vmax)
+    }
+
+    /// Builds a quantizer from known per-dimension ranges (for example loaded from a file).
+    ///
+    /// # Errors
+    /// Empty or differently sized ranges, a non-finite bound, or `vmin > vmax` in some
+    /// dimension.
+    pub fn from_ranges(bits: SqBits, vmin: Vec<f32>, vmax: Vec<f32>) -> Result<Self, Error> {
+        if vmin.is_empty() {
+            return Err(Error::Empty { what: "vmin" });
+        }
+        exact_len("vmax", vmax.len(), vmin.len())?;
+        for (i, (&lo, &hi)) in vmin.iter().zip(&vmax).enumerate() {
+            if !lo.is_finite() || !hi.is_finite() {
+                return Err(Error::NonFinite { what: "range bounds", index: i });
+            }
+            if lo > hi {
+                return Err(Error::OutOfRange {
+                    what: "vmin > vmax in a dimension",
+                    got: format!("dimension {i}: vmin {lo} > vmax {hi}"),
+                    accepted: "vmin <= vmax",
+                });
+            }
+        }
+        let levels = bits.levels() as f64;
+        let mut inv = Vec::with_capacity(vmin.len());
+        let mut step = Vec::with_capacity(vmin.len());
+        let mut base = Vec::with_capacity(vmin.len());
+        for (&lo, &hi) in vmin.iter().zip(&vmax) {
+            // In f64: the range of two extreme f32s overflows f32, its cells do not.
+            let range = hi as f64 - lo as f64;
+            let s = (range / levels) as f32;
+            let i = if range > 0.0 { (levels / range) as f32 } else { 0.0 };
+            // A range so small that L/range overflows behaves as a constant dimension.
+            let i = if i.is_finite() { i } else { 0.0 };
+            inv.push(i);
+            step.push(s);
+            base.push((lo as f64 + 0.5 * s as f64) as f32);
+        }
+        Ok(ScalarQuantizer { bits, vmin, vmax, inv, step, base })
+    }
+
+    /// Bits per dimension.
+    pub fn bits(&self) -> SqBits {
+        self.bits
+    }
+
+    /// Trained per-dimension minimum.
+    pub fn vmin(&self) -> &[f32] {
+        &self.vmin
+    }
+
+    /// Trained per-dimension maximum.
+    pub fn vmax(&self) -> &[f32] {
+        &self.vmax
+    }
+
+    /// Per-dimension cell width `(vmax − vmin)/2^bits`: the error bound is half of it.
+    pub fn step(&self) -> &[f32] {
+        &self.step
+    }
+
+    fn params(&self) -> Params<'_> {
+        Params {
+            vmin: &self.vmin,
+            inv: &self.inv,
+            step: &self.step,
+            base: &self.base,
+            max_code: (self.bits.levels() - 1) as f32,
+        }
+    }
+
+    fn check_pairs(&self, vectors: usize, codes: usize) -> Result<usize, Error> {
+        let n = rows_of("vectors", vectors, self.dim())?;
+        exact_len("codes", codes, n * self.code_size())?;
+        Ok(n)
+    }
+
+    /// The top-k search of one code block for every query: kept separate so the batch
+    /// search can run it per block while the block is in cache.
+    fn search_blocks<S: Simd, C: Codes>(&self, simd: S, job: SearchJob<'_>) {
+        let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+        let (p, d, cs) = (self.params(), self.dim(), self.code_size());
+        // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
+        let block = (32_768 / cs).clamp(16, BLOCK_ROWS);
+        let mut buf = [0f32; BLOCK_ROWS];
+        for (b, cblock) in codes.chunks(block * cs).enumerate() {
+            let nb = cblock.len() / cs;
+            let first = (b * block) as i64;
+            for ((q, dist), lab) in
+                queries.chunks_exact(d).zip(out_d.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
+            {
+                distances::<S, C>(simd, &p, q, cblock, cs, &mut buf[..nb]);
+                TopK::resume(dist, lab).push_block(&buf[..nb], first);
+            }
+        }
+    }
+}
+
+struct SearchJob<'a> {
+    queries: &'a [f32],
+    codes: &'a [u8],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+}
+
+/// What an SQ dispatch does; one struct so every operation dispatches once per call.
+enum Op<'a> {
+    Encode(&'a [f32], &'a mut [u8]),
+    Decode(&'a [u8], &'a mut [f32]),
+    Distances(&'a [f32], &'a [u8], &'a mut [f32]),
+    Search(SearchJob<'a>),
+}
+
+struct Dispatch<'a> {
+    sq: &'a ScalarQuantizer,
+    op: Op<'a>,
+}
+
+impl WithSimd for Dispatch<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let sq = self.sq;
+        match sq.bits {
+            SqBits::B4 => run::<S, B4>(simd, sq, self.op),
+            SqBits::B8 => run::<S, B8>(simd, sq, self.op),
+            SqBits::B16 => run::<S, B16>(simd, sq, self.op),
+        }
+    }
+}
+
+#[inline(always)]
+fn run<S: Simd, C: Codes>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
+    let (p, d, cs) = (sq.params(), sq.dim(), sq.code_size());
+    match op {
+        Op::Encode(x, codes) => {
+            for (row, out) in x.chunks_exact(d).zip(codes.chunks_exact_mut(cs)) {
+                match sq.bits {
+                    SqBits::B4 => encode_row_4(simd, &p, row, out),
+                    SqBits::B8 => encode_row_8(simd, &p, row, out),
+                    SqBits::B16 => encode_row_16(simd, &p, row, out),
+                }
+            }
+        }
+        Op::Decode(codes, x) => {
+            for (row, out) in codes.chunks_exact(cs).zip(x.chunks_exact_mut(d)) {
+                decode_row::<S, C>(simd, &p, row, out);
+            }
+        }
+        Op::Distances(q, codes, out) => distances::<S, C>(simd, &p, q, codes, cs, out),
+        Op::Search(job) => sq.search_blocks::<S, C>(simd, job),
+    }
+}
+
+impl Quantizer for ScalarQuantizer {
+    fn dim(&self) -> usize {
+        self.vmin.len()
+    }
+
+    fn code_size(&self) -> usize {
+        self.bits.code_size(self.dim())
+    }
+
+    fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
+        self.check_pairs(vectors.len(), codes.len())?;
+        simd::arch().dispatch(Dispatch { sq: self, op: Op::Encode(vectors, codes) });
+        Ok(())
+    }
+
+    fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error> {
+        self.check_pairs(vectors.len(), codes.len())?;
+        simd::arch().dispatch(Dispatch { sq: self, op: Op::Decode(codes, vectors) });
+        Ok(())
+    }
+
+    fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
+        exact_len("query", query.len(), self.dim())?;
+        exact_len("codes", codes.len(), out.len() * self.code_size())?;
+        simd::arch().dispatch(Dispatch { sq: self, op: Op::Distances(query, codes, out) });
+        Ok(())
+    }
+
+    fn search(
+        &self,
+        queries: &[f32],
+        codes: &[u8],
+        k: usize,
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        let n = rows_of("codes", codes.len(), self.code_size())?;
+        check_search(self.dim(), queries, n, k, distances, labels)?;
+        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
+            TopK::new(d, l)?;
+        }
+        let job = SearchJob { queries, codes, k, distances: &mut *distances, labels: &mut *labels };
+        simd::arch().dispatch(Dispatch { sq: self, op: Op::Search(job) });
+        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
+            TopK::resume(d, l).finish();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! The hot path allocates nothing: a counting global allocator, one warm-up call, then
+//! zero allocations per call of every kernel, encode, decode, distances and search.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use vq::simd::{available, with_level};
+use vq::{kernels, search, Quantizer, ScalarQuantizer, SqBits};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`, after one warm-up call (thread-locals, lazy statics).
+fn allocations(mut f: impl FnMut()) -> usize {
+    f();
+    let before = ALLOCS.load(Ordering::Relaxed);
+    f();
+    ALLOCS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn hot_path_allocates_nothing() {
+    // One test function: the counter is process-wide, so no other test may run beside it.
+    let (d, n, nq, k) = (129, 1000, 3, 10);
+    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let queries = &x[..nq * d];
+    let mut out = vec![0.0f32; n];
+    let mut dist = vec![0.0f32; nq * k];
+    let mut lab = vec![0i64; nq * k];
+    let mut rec = vec![0.0f32; n * d];
+    let sqs: Vec<ScalarQuantizer> =
+        [SqBits::B4, SqBits::B8, SqBits::B16].iter().map(|&b| ScalarQuantizer::train(b, d, &x).unwrap()).collect();
+    let mut codes: Vec<Vec<u8>> = sqs.iter().map(|sq| vec![0u8; n * sq.code_size()]).collect();
+    for &level in available() {
+        with_level(level, || {
+            let q = &x[..d];
+            assert_eq!(
+                allocations(|| {
+                    std::hint::black_box(kernels::l2sq(q, &x[d..2 * d]).unwrap());
+                }),
+                0,
+                "l2sq {level}"
+            );
+            assert_eq!(
+                allocations(|| {
+                    std::hint::black_box(kernels::dot(q, &x[d..2 * d]).unwrap());
+                }),
+                0,
+                "dot {level}"
+            );
+            assert_eq!(allocations(|| kernels::l2sq_batch(q, &x, &mut out).unwrap()), 0, "l2sq_batch {level}");
+            assert_eq!(allocations(|| kernels::dot_batch(q, &x, &mut out).unwrap()), 0, "dot_batch {level}");
+            assert_eq!(allocations(|| search::knn(d, queries, &x, k, &mut dist, &mut lab).unwrap()), 0, "knn {level}");
+            for (sq, codes) in sqs.iter().zip(codes.iter_mut()) {
+                let b = sq.bits();
+                assert_eq!(allocations(|| sq.encode(&x, codes).unwrap()), 0, "encode {b:?} {level}");
+                assert_eq!(allocations(|| sq.decode(codes, &mut rec).unwrap()), 0, "decode {b:?} {level}");
+                assert_eq!(allocations(|| sq.distances(q, codes, &mut out).unwrap()), 0, "distances {b:?} {level}");
+                assert_eq!(
+                    allocations(|| sq.search(queries, codes, k, &mut dist, &mut lab).unwrap()),
+                    0,
+                    "search {b:?} {level}"
+                );
+            }
+        })
+        .unwrap();
+    }
+    // The counter does see allocations (the test is not vacuous).
+    assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+}

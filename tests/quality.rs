@@ -1,0 +1,72 @@
+//! Quality on real data: the MiniLM fixture in tests/data (2,000 real 384-d sentence
+//! embeddings, 100 queries, exact top-100; provenance in tests/data/README.md).
+//!
+//! Floors were measured with this code on this fixture (2026-11-24) and set a little below,
+//! so a regression fails but float noise does not. Measured, vq vs FAISS 1.15.1
+//! (IndexScalarQuantizer, same fixture, same truth):
+//!
+//! | quantizer | vq recall@10 / @100 / MSE  | FAISS recall@10 / @100 / MSE |
+//! |-----------|----------------------------|------------------------------|
+//! | SQ4       | 0.937 / 0.946 / 1.358e-2   | 0.938 / 0.944 / 1.545e-2     |
+//! | SQ8       | 1.000 / 0.997 / 5.31e-5    | 0.998 / 0.9965 / 5.35e-5     |
+//! | SQ16/fp16 | 1.000 / 1.000 / 8.1e-10    | 1.000 / 0.9998 / 4.3e-8      |
+
+use std::path::Path;
+use vq::metrics::{recall_at_k, reconstruction_mse};
+use vq::{search, vecs, Quantizer, ScalarQuantizer, SqBits};
+
+fn fixture() -> (Vec<f32>, Vec<f32>, Vec<i64>, usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let (base, d) = vecs::read_fvecs(&dir.join("minilm_base_2k.fvecs")).unwrap();
+    let (queries, dq) = vecs::read_fvecs(&dir.join("minilm_query_100.fvecs")).unwrap();
+    let (gt, k) = vecs::read_ivecs(&dir.join("minilm_gt_100.ivecs")).unwrap();
+    assert_eq!((d, dq, k, base.len() / d, queries.len() / d), (384, 384, 100, 2000, 100));
+    (base, queries, gt.into_iter().map(i64::from).collect(), d)
+}
+
+fn sq_quality(bits: SqBits) -> (f64, f64, f64) {
+    let (base, queries, gt, d) = fixture();
+    let sq = ScalarQuantizer::train(bits, d, &base).unwrap();
+    let mut codes = vec![0u8; 2000 * sq.code_size()];
+    sq.encode(&base, &mut codes).unwrap();
+    let mut rec = vec![0.0; base.len()];
+    sq.decode(&codes, &mut rec).unwrap();
+    let k = 100;
+    let (mut dist, mut lab) = (vec![0.0; 100 * k], vec![0i64; 100 * k]);
+    sq.search(&queries, &codes, k, &mut dist, &mut lab).unwrap();
+    let r10 = recall_at_k(&gt, 100, &lab, k, 10).unwrap();
+    let r100 = recall_at_k(&gt, 100, &lab, k, 100).unwrap();
+    let mse = reconstruction_mse(d, &base, &rec).unwrap();
+    eprintln!("{bits:?}: recall@10 {r10:.4}, recall@100 {r100:.4}, MSE {mse:.3e}");
+    (r10, r100, mse)
+}
+
+#[test]
+fn exact_search_reproduces_the_fixture_truth() {
+    let (base, queries, gt, d) = fixture();
+    let k = 100;
+    let (mut dist, mut lab) = (vec![0.0; 100 * k], vec![0i64; 100 * k]);
+    search::knn(d, &queries, &base, k, &mut dist, &mut lab).unwrap();
+    // f32 kernels against f64 truth: the fixture README reports no near-ties at rank 10.
+    assert!(recall_at_k(&gt, 100, &lab, k, 10).unwrap() >= 0.999);
+    assert!(recall_at_k(&gt, 100, &lab, k, 100).unwrap() >= 0.995);
+}
+
+#[test]
+fn sq8_recall_floor() {
+    let (r10, r100, mse) = sq_quality(SqBits::B8);
+    assert!(r10 >= 0.99, "SQ8 recall@10 {r10} (the issue's floor is 0.95; measured 1.000)");
+    assert!(r100 >= 0.99, "SQ8 recall@100 {r100}");
+    assert!(mse < 5.5e-5, "SQ8 MSE {mse} (FAISS QT_8bit: 5.35e-5)");
+}
+
+#[test]
+fn sq4_and_sq16_floors() {
+    let (r10, _, mse4) = sq_quality(SqBits::B4);
+    assert!(r10 >= 0.92, "SQ4 recall@10 {r10}");
+    assert!(mse4 < 1.45e-2, "SQ4 MSE {mse4} (FAISS QT_4bit: 1.545e-2)");
+    let (r10, _, mse16) = sq_quality(SqBits::B16);
+    assert!(r10 >= 0.995, "SQ16 recall@10 {r10}");
+    // 12 more bits: the error shrinks by about 2^24 in MSE.
+    assert!(mse16 < mse4 * 1e-5, "SQ16 MSE {mse16} vs SQ4 {mse4}");
+}

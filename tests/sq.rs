@@ -1,0 +1,253 @@
+//! The scalar quantizer at every SIMD level: codes and reconstructions bit-identical to the
+//! scalar oracle, asymmetric distances equal to the distance to the reconstruction, the
+//! half-step error bound, the layouts, top-k equal to a sort, and errors for bad input.
+
+use proptest::prelude::*;
+use vq::reference;
+use vq::simd::{available, with_level};
+use vq::{Quantizer, ScalarQuantizer, SqBits};
+
+fn floats(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+const ALL_BITS: [SqBits; 3] = [SqBits::B4, SqBits::B8, SqBits::B16];
+
+/// The oracle's code for dimension j of a row, read back from the layout the module documents.
+fn code_at(bits: SqBits, code: &[u8], j: usize) -> u32 {
+    match bits {
+        SqBits::B8 => code[j] as u32,
+        SqBits::B16 => u16::from_le_bytes([code[2 * j], code[2 * j + 1]]) as u32,
+        SqBits::B4 => ((code[j / 2] >> if j.is_multiple_of(2) { 4 } else { 0 }) & 0xF) as u32,
+    }
+}
+
+fn oracle_inv(sq: &ScalarQuantizer, j: usize) -> f32 {
+    let range = sq.vmax()[j] as f64 - sq.vmin()[j] as f64;
+    let levels = sq.bits().levels() as f64;
+    let i = if range > 0.0 { (levels / range) as f32 } else { 0.0 };
+    if i.is_finite() {
+        i
+    } else {
+        0.0
+    }
+}
+
+fn oracle_base(sq: &ScalarQuantizer, j: usize) -> f32 {
+    (sq.vmin()[j] as f64 + 0.5 * sq.step()[j] as f64) as f32
+}
+
+/// Encode, decode and distances at every level against the oracle, for `n` rows `x`.
+fn check_all_levels(sq: &ScalarQuantizer, x: &[f32], q: &[f32]) -> Result<(), TestCaseError> {
+    let d = sq.dim();
+    let n = x.len() / d;
+    let cs = sq.code_size();
+    let levels = sq.bits().levels();
+    // Oracle codes, laid out by hand.
+    let mut want_codes = vec![0u8; n * cs];
+    for (row, code) in x.chunks_exact(d).zip(want_codes.chunks_exact_mut(cs)) {
+        for (j, &v) in row.iter().enumerate() {
+            let c = reference::sq_code(v, sq.vmin()[j], oracle_inv(sq, j), levels);
+            match sq.bits() {
+                SqBits::B8 => code[j] = c as u8,
+                SqBits::B16 => code[2 * j..2 * j + 2].copy_from_slice(&(c as u16).to_le_bytes()),
+                SqBits::B4 => code[j / 2] |= (c as u8) << if j.is_multiple_of(2) { 4 } else { 0 },
+            }
+        }
+    }
+    let want_rec: Vec<f32> = want_codes
+        .chunks_exact(cs)
+        .flat_map(|code| (0..d).map(move |j| (code, j)))
+        .map(|(code, j)| reference::sq_decode(code_at(sq.bits(), code, j), sq.step()[j], oracle_base(sq, j)))
+        .collect();
+    for &level in available() {
+        let mut codes = vec![0xAAu8; n * cs];
+        with_level(level, || sq.encode(x, &mut codes)).unwrap().unwrap();
+        prop_assert_eq!(&codes, &want_codes, "codes at {} ({:?}, d={})", level, sq.bits(), d);
+        let mut rec = vec![f32::NAN; n * d];
+        with_level(level, || sq.decode(&codes, &mut rec)).unwrap().unwrap();
+        for (i, (g, w)) in rec.iter().zip(&want_rec).enumerate() {
+            prop_assert_eq!(g.to_bits(), w.to_bits(), "decode at {} elem {}: {} vs {}", level, i, g, w);
+        }
+        let mut dist = vec![f32::NAN; n];
+        with_level(level, || sq.distances(q, &codes, &mut dist)).unwrap().unwrap();
+        for (i, &g) in dist.iter().enumerate() {
+            let r = &want_rec[i * d..(i + 1) * d];
+            let want = reference::l2sq(q, r);
+            // The kernel reconstructs with a fused multiply-add: each term may move by a few
+            // ulps of |q| + |x̂|, which the second term of the tolerance covers.
+            let scale: f64 = q.iter().zip(r).map(|(&a, &b)| (a.abs() as f64 + b.abs() as f64).powi(2)).sum();
+            let tol = reference::tolerance(d, want) + 4.0 * f32::EPSILON as f64 * scale.sqrt() * want.sqrt() + 1e-30;
+            prop_assert!(
+                (g as f64 - want).abs() <= tol,
+                "distance at {} row {}: {} vs {} (tol {})",
+                level,
+                i,
+                g,
+                want,
+                tol
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_level_matches_oracle_fixed_dims() {
+    for bits in ALL_BITS {
+        for d in [1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1000] {
+            let train = floats(50 * d, d as u64, 4.0);
+            let sq = ScalarQuantizer::train(bits, d, &train).unwrap();
+            // Include values outside the trained range (scale 5 > 4) to exercise the clamp.
+            let x = floats(9 * d, 99 + d as u64, 5.0);
+            let q = floats(d, 7 + d as u64, 4.0);
+            check_all_levels(&sq, &x, &q).unwrap();
+        }
+    }
+}
+
+#[test]
+fn unaligned_slices_give_the_same_results() {
+    let d = 37;
+    let buf = floats(16 + 5 * d, 3, 2.0);
+    let sq = ScalarQuantizer::train(SqBits::B4, d, &buf[..5 * d]).unwrap();
+    let q = &buf[..d];
+    for off in 0..16 {
+        check_all_levels(&sq, &buf[off..off + 5 * d], q).unwrap();
+    }
+}
+
+#[test]
+fn error_within_half_a_step_inside_the_range() {
+    for bits in ALL_BITS {
+        let d = 65;
+        let x = floats(513 * d, 11, 3.0);
+        let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
+        let mut codes = vec![0u8; 513 * sq.code_size()];
+        sq.encode(&x, &mut codes).unwrap();
+        let mut rec = vec![0.0; x.len()];
+        sq.decode(&codes, &mut rec).unwrap();
+        for (i, (&a, &b)) in x.iter().zip(&rec).enumerate() {
+            let j = i % d;
+            let bound = 0.5 * sq.step()[j] as f64 + 4.0 * f32::EPSILON as f64 * 3.0;
+            assert!((a as f64 - b as f64).abs() <= bound, "{bits:?} dim {j}: {a} -> {b}, bound {bound}");
+        }
+    }
+}
+
+#[test]
+fn constant_dimension_decodes_exactly() {
+    let d = 3;
+    let x: Vec<f32> = (0..20).flat_map(|i| [1.5, i as f32, -2.0]).collect();
+    for bits in ALL_BITS {
+        let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
+        let mut codes = vec![0u8; 20 * sq.code_size()];
+        sq.encode(&x, &mut codes).unwrap();
+        let mut rec = vec![0.0; x.len()];
+        sq.decode(&codes, &mut rec).unwrap();
+        for row in rec.chunks_exact(3) {
+            assert_eq!(row[0], 1.5);
+            assert_eq!(row[2], -2.0);
+        }
+    }
+}
+
+#[test]
+fn layouts_and_compression_ratios() {
+    let x = [0.0f32, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+    // d = 3 rows: [0,1,0], [1,0,1], [1,0,1], [0,1,0].
+    let sq4 = ScalarQuantizer::train(SqBits::B4, 3, &x).unwrap();
+    assert_eq!(sq4.code_size(), 2);
+    let mut c = [0u8; 2];
+    sq4.encode(&[0.0, 1.0, 1.0], &mut c).unwrap();
+    // Even dimension high nibble, odd low; the odd count leaves a zero low nibble.
+    assert_eq!(c, [0x0F, 0xF0]);
+    let sq16 = ScalarQuantizer::train(SqBits::B16, 3, &x).unwrap();
+    let mut c = [0u8; 6];
+    sq16.encode(&[0.0, 1.0, 0.5], &mut c).unwrap();
+    assert_eq!(&c[..4], &[0, 0, 0xFF, 0xFF]);
+    for (bits, ratio) in [(SqBits::B4, 8.0), (SqBits::B8, 4.0), (SqBits::B16, 2.0)] {
+        let sq = ScalarQuantizer::train(bits, 128, &floats(128 * 4, 1, 1.0)).unwrap();
+        assert_eq!(sq.compression_ratio(), ratio);
+    }
+}
+
+#[test]
+fn search_matches_sorted_distances() {
+    for bits in ALL_BITS {
+        let (d, n, nq) = (33, 777, 7);
+        let x = floats(n * d, 5, 1.0);
+        let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
+        let mut codes = vec![0u8; n * sq.code_size()];
+        sq.encode(&x, &mut codes).unwrap();
+        // Duplicate some codes so equal distances occur and the tie rule is exercised.
+        let cs = sq.code_size();
+        codes.copy_within(0..10 * cs, 500 * cs);
+        let queries = floats(nq * d, 6, 1.0);
+        for k in [1, 10, 100, 1000] {
+            for &level in available() {
+                let mut dist = vec![0.0; nq * k];
+                let mut lab = vec![0i64; nq * k];
+                with_level(level, || sq.search(&queries, &codes, k, &mut dist, &mut lab)).unwrap().unwrap();
+                for qi in 0..nq {
+                    let mut all = vec![0.0; n];
+                    with_level(level, || sq.distances(&queries[qi * d..(qi + 1) * d], &codes, &mut all))
+                        .unwrap()
+                        .unwrap();
+                    let want = reference::top_k(&all, k);
+                    for (r, &(wd, wi)) in want.iter().enumerate() {
+                        assert_eq!(lab[qi * k + r], wi as i64, "{bits:?} {level} k={k} q={qi} rank {r}");
+                        assert_eq!(dist[qi * k + r], wd);
+                    }
+                    for r in want.len()..k {
+                        assert_eq!((lab[qi * k + r], dist[qi * k + r]), (-1, f32::INFINITY));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_value() {
+    let e = SqBits::from_bits(5).unwrap_err().to_string();
+    assert!(e.contains('5') && e.contains("4, 8 or 16"), "{e}");
+    assert!(ScalarQuantizer::train(SqBits::B8, 0, &[]).is_err());
+    assert!(ScalarQuantizer::train(SqBits::B8, 4, &[]).is_err());
+    assert!(ScalarQuantizer::train(SqBits::B8, 4, &[1.0; 6]).is_err());
+    let e = ScalarQuantizer::train(SqBits::B8, 2, &[1.0, f32::NAN]).unwrap_err().to_string();
+    assert!(e.contains("element 1"), "{e}");
+    let sq = ScalarQuantizer::train(SqBits::B8, 2, &[0.0, 1.0, 1.0, 0.0]).unwrap();
+    let mut codes = [0u8; 3];
+    let e = sq.encode(&[0.0; 4], &mut codes).unwrap_err().to_string();
+    assert!(e.contains('3') && e.contains('4'), "{e}");
+    let mut out = [0.0f32; 2];
+    assert!(sq.distances(&[0.0; 3], &[0u8; 4], &mut out).is_err());
+    let (mut d, mut l) = ([0.0f32; 2], [0i64; 2]);
+    assert!(sq.search(&[0.0; 2], &[0u8; 4], 0, &mut d, &mut l).is_err());
+    assert!(sq.search(&[0.0, f32::NAN], &[0u8; 4], 2, &mut d, &mut l).is_err());
+    assert!(sq.search(&[0.0; 2], &[0u8; 4], 2, &mut d, &mut l).is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn random_dims_and_offsets(bits in 0usize..3, d in 1usize..=2049, n in 1usize..4, off in 0usize..16,
+                               seed in any::<u64>(), scale in 1e-3f32..1e3) {
+        let bits = ALL_BITS[bits];
+        let buf = floats(16 + (n + 2) * d, seed, scale);
+        let sq = ScalarQuantizer::train(bits, d, &buf[16..16 + 2 * d]).unwrap();
+        let x = &buf[off..off + n * d];
+        let q = &buf[16 + 2 * d..16 + 3 * d];
+        check_all_levels(&sq, x, q)?;
+    }
+}
