@@ -4,6 +4,8 @@
 //! `cargo bench --bench kernels`; filter with e.g. `-- l2sq_batch/d128_n2000`.
 //! Throughput is reported as rows/s (elements) and bytes of rows read per second.
 
+mod common;
+use common::HugeBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,7 +28,7 @@ fn batch(c: &mut Criterion) {
     for (name, f) in [("l2sq_batch", l2sq_batch as fn(&[f32], &[f32], &mut [f32]) -> _), ("dot_batch", dot_batch)] {
         for n in [2_000usize, 100_000] {
             for d in [128usize, 384, 1024] {
-                let rows = gaussianish(n * d, 1);
+                let rows = HugeBuf::from_slice(&gaussianish(n * d, 1));
                 let q = gaussianish(d, 2);
                 let mut out = vec![0.0f32; n];
                 let mut g = c.benchmark_group(format!("{name}/d{d}_n{n}"));

@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench sq`; filter with e.g. `-- sq8/search`.
 
+mod common;
+use common::HugeBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
@@ -22,12 +24,12 @@ fn normal(n: usize, seed: u32) -> Vec<f32> {
 }
 
 fn sq(c: &mut Criterion) {
-    let base = normal(N * D, 6);
+    let base = HugeBuf::from_slice(&normal(N * D, 6));
     let queries = normal(NQ * D, 7);
-    let mut rec = vec![0.0f32; N * D];
+    let mut rec = HugeBuf::<f32>::zeroed(N * D);
     for bits in [SqBits::B8, SqBits::B4, SqBits::B16] {
         let sq = ScalarQuantizer::train(bits, D, &base).unwrap();
-        let mut codes = vec![0u8; N * sq.code_size()];
+        let mut codes = HugeBuf::<u8>::zeroed(N * sq.code_size());
         sq.encode(&base, &mut codes).unwrap();
         let name = format!("sq{}", bits.bits());
 

@@ -26,7 +26,8 @@
 
 use crate::error::{exact_len, rows_of};
 use crate::kernels::sq::{
-    decode_row, distances, encode_row_16, encode_row_4, encode_row_8, Codes, Params, B16, B4, B8,
+    decode_row, distances, distances_block_t, encode_row_16, encode_row_4, encode_row_8, recon_block_t, CodeRow, Codes,
+    Params, B16, B4, B8, BLOCK_ROWS_MAX, MAX_BLOCK_REGS,
 };
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
@@ -194,26 +195,80 @@ impl ScalarQuantizer {
         Ok(n)
     }
 
-    /// The top-k search of one code block for every query: kept separate so the batch
-    /// search can run it per block while the block is in cache.
+    /// Top-k of every query over every code, block by block. With several queries, each
+    /// block of `R·L` codes is first reconstructed, transposed, into an L1-resident buffer
+    /// (cost shared by all queries), and queries score it four at a time with lanes as rows:
+    /// two instructions per dimension per register of rows, no horizontal sums. With one to
+    /// three queries, or dimensions too large for the buffer, codes are reconstructed on the
+    /// fly instead.
+    #[inline(always)] // below with_simd: must inline into the target-feature context
     fn search_blocks<S: Simd, C: Codes>(&self, simd: S, job: SearchJob<'_>) {
+        let (d, lanes) = (self.dim(), S::F32_LANES);
+        let nq = job.queries.len() / d;
+        if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
+            return self.search_transposed::<S, C, MAX_BLOCK_REGS>(simd, job);
+        }
+        if nq >= QB && d * lanes <= TRANSPOSED_FLOATS {
+            return self.search_transposed::<S, C, 1>(simd, job);
+        }
         let SearchJob { queries, codes, k, distances: out_d, labels } = job;
-        let (p, d, cs) = (self.params(), self.dim(), self.code_size());
-        // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
-        let block = (32_768 / cs).clamp(16, BLOCK_ROWS);
+        let (p, cs) = (self.params(), self.code_size());
         let mut buf = [0f32; BLOCK_ROWS];
+        // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
+        let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
         for (b, cblock) in codes.chunks(block * cs).enumerate() {
             let nb = cblock.len() / cs;
-            let first = (b * block) as i64;
             for ((q, dist), lab) in
                 queries.chunks_exact(d).zip(out_d.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
             {
-                distances::<S, C>(simd, &p, q, cblock, cs, &mut buf[..nb]);
-                TopK::resume(dist, lab).push_block(&buf[..nb], first);
+                distances(simd, &p, q, &mut buf[..nb], |i| CodeRow(&cblock[i * cs..(i + 1) * cs], C::default()));
+                TopK::resume(dist, lab).push_block(&buf[..nb], (b * block) as i64);
+            }
+        }
+    }
+
+    /// The transposed-block path of [`Self::search_blocks`], `R` registers of rows per block.
+    #[inline(always)]
+    fn search_transposed<S: Simd, C: Codes, const R: usize>(&self, simd: S, job: SearchJob<'_>) {
+        let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+        let (p, d, cs) = (self.params(), self.dim(), self.code_size());
+        let nq = queries.len() / d;
+        let tb = R * S::F32_LANES;
+        let mut dec = [0f32; TRANSPOSED_FLOATS];
+        let mut out = [[0f32; BLOCK_ROWS_MAX]; QB];
+        for (b, cblock) in codes.chunks(tb * cs).enumerate() {
+            let nb = cblock.len() / cs;
+            let first = (b * tb) as i64;
+            recon_block_t::<S, C, R>(&p, cblock, cs, &mut dec);
+            // QB queries per pass: each register of reconstructions loaded feeds all of them.
+            let mut qi = 0;
+            while qi + QB <= nq {
+                let qs: [&[f32]; QB] = std::array::from_fn(|j| &queries[(qi + j) * d..(qi + j + 1) * d]);
+                distances_block_t::<S, R, QB>(simd, qs, &dec, &mut out);
+                for (j, o) in out.iter().enumerate() {
+                    let r = (qi + j) * k..(qi + j + 1) * k;
+                    TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&o[..nb], first);
+                }
+                qi += QB;
+            }
+            for qi in qi..nq {
+                let one = &mut out[..1];
+                let one: &mut [[f32; BLOCK_ROWS_MAX]; 1] = one.try_into().expect("one row");
+                distances_block_t::<S, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
+                let r = qi * k..(qi + 1) * k;
+                TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&one[0][..nb], first);
             }
         }
     }
 }
+
+/// Floats of the transposed block the batch search keeps on the stack (32 KiB, so a host
+/// thread with a small stack is safe): two registers of rows up to d = 256 at AVX-512, one
+/// up to d = 512 (1,024 at AVX2); larger dimensions reconstruct on the fly.
+const TRANSPOSED_FLOATS: usize = 8192;
+
+/// Queries scored together against one transposed block.
+const QB: usize = 4;
 
 struct SearchJob<'a> {
     queries: &'a [f32],
@@ -267,7 +322,9 @@ fn run<S: Simd, C: Codes>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
                 decode_row::<S, C>(simd, &p, row, out);
             }
         }
-        Op::Distances(q, codes, out) => distances::<S, C>(simd, &p, q, codes, cs, out),
+        Op::Distances(q, codes, out) => {
+            distances(simd, &p, q, out, |i| CodeRow(&codes[i * cs..(i + 1) * cs], C::default()))
+        }
         Op::Search(job) => sq.search_blocks::<S, C>(simd, job),
     }
 }

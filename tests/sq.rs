@@ -180,38 +180,81 @@ fn layouts_and_compression_ratios() {
     }
 }
 
-#[test]
-fn search_matches_sorted_distances() {
-    for bits in ALL_BITS {
-        let (d, n, nq) = (33, 777, 7);
-        let x = floats(n * d, 5, 1.0);
-        let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
-        let mut codes = vec![0u8; n * sq.code_size()];
-        sq.encode(&x, &mut codes).unwrap();
-        // Duplicate some codes so equal distances occur and the tie rule is exercised.
-        let cs = sq.code_size();
-        codes.copy_within(0..10 * cs, 500 * cs);
-        let queries = floats(nq * d, 6, 1.0);
-        for k in [1, 10, 100, 1000] {
-            for &level in available() {
-                let mut dist = vec![0.0; nq * k];
-                let mut lab = vec![0i64; nq * k];
-                with_level(level, || sq.search(&queries, &codes, k, &mut dist, &mut lab)).unwrap().unwrap();
-                for qi in 0..nq {
-                    let mut all = vec![0.0; n];
-                    with_level(level, || sq.distances(&queries[qi * d..(qi + 1) * d], &codes, &mut all))
-                        .unwrap()
-                        .unwrap();
-                    let want = reference::top_k(&all, k);
-                    for (r, &(wd, wi)) in want.iter().enumerate() {
-                        assert_eq!(lab[qi * k + r], wi as i64, "{bits:?} {level} k={k} q={qi} rank {r}");
-                        assert_eq!(dist[qi * k + r], wd);
-                    }
-                    for r in want.len()..k {
-                        assert_eq!((lab[qi * k + r], dist[qi * k + r]), (-1, f32::INFINITY));
+/// Search against the f64 oracle: ascending distances, each within float tolerance of the
+/// exact distance to its reconstruction, nothing better left out (up to that tolerance),
+/// equal codes resolved to the lower id. Covers both search paths (fewer than four queries:
+/// on-the-fly reconstruction; four or more: transposed blocks).
+fn check_search(bits: SqBits, d: usize, n: usize, nq: usize, k: usize, seed: u64) {
+    let x = floats(n * d, seed, 1.0);
+    let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
+    let cs = sq.code_size();
+    let mut codes = vec![0u8; n * cs];
+    sq.encode(&x, &mut codes).unwrap();
+    // Duplicate some codes so equal distances occur and the tie rule is exercised.
+    let dups = 10.min(n / 2);
+    codes.copy_within(0..dups * cs, (n - dups) * cs);
+    let mut rec = vec![0.0; n * d];
+    sq.decode(&codes, &mut rec).unwrap();
+    let queries = floats(nq * d, seed ^ 6, 1.0);
+    for &level in available() {
+        let mut dist = vec![0.0; nq * k];
+        let mut lab = vec![0i64; nq * k];
+        with_level(level, || sq.search(&queries, &codes, k, &mut dist, &mut lab)).unwrap().unwrap();
+        for qi in 0..nq {
+            let q = &queries[qi * d..(qi + 1) * d];
+            let rows = (0..n).map(|i| &rec[i * d..(i + 1) * d]);
+            let want: Vec<f64> = rows.clone().map(|r| reference::l2sq(q, r)).collect();
+            // Rounding of a sum of d squares, with |q| + |x̂| as the scale of each term (the
+            // search reconstructs with an FMA, the decoder without: an ulp of |x̂| apart).
+            let tol: Vec<f64> = rows
+                .map(|r| {
+                    let scale: f64 = q.iter().zip(r).map(|(&a, &b)| (a.abs() as f64 + b.abs() as f64).powi(2)).sum();
+                    reference::tolerance(d, scale)
+                })
+                .collect();
+            let (dq, lq) = (&dist[qi * k..(qi + 1) * k], &lab[qi * k..(qi + 1) * k]);
+            let found = lq.iter().filter(|&&l| l >= 0).count();
+            assert_eq!(found, k.min(n), "{bits:?} {level} q={qi}: result count");
+            let ctx = format!("{bits:?} {level} d={d} n={n} nq={nq} k={k} q={qi}");
+            for r in 0..found {
+                let id = lq[r] as usize;
+                assert!(
+                    (dq[r] as f64 - want[id]).abs() <= tol[id],
+                    "{ctx} rank {r} id {id}: {} vs {}",
+                    dq[r],
+                    want[id]
+                );
+                if r > 0 {
+                    assert!(dq[r - 1] <= dq[r], "{ctx}: not ascending at rank {r}");
+                    assert!(!lq[..r].contains(&lq[r]), "{ctx}: id {id} twice");
+                }
+                // A later duplicate of an earlier code is never preferred to the original.
+                if id >= n - dups {
+                    let orig = (id - (n - dups)) as i64;
+                    assert!(lq[..r].contains(&orig), "{ctx}: duplicate {id} returned before its original {orig}");
+                }
+            }
+            for r in found..k {
+                assert_eq!((lq[r], dq[r]), (-1, f32::INFINITY), "{ctx}: padding at rank {r}");
+            }
+            // Completeness: nothing left out was clearly better than the worst returned.
+            if found == k && found < n {
+                let worst = lq.iter().map(|&l| want[l as usize] + tol[l as usize]).fold(0.0, f64::max);
+                for (id, (&w, &t)) in want.iter().zip(&tol).enumerate() {
+                    if !lq.contains(&(id as i64)) {
+                        assert!(w + t >= worst - 2.0 * t, "{ctx}: id {id} at {w} left out, worst kept {worst}");
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn search_is_exact_top_k_of_the_reconstructions() {
+    for bits in ALL_BITS {
+        for (d, n, nq, k) in [(33, 777, 7, 10), (33, 777, 3, 10), (128, 300, 5, 100), (5, 40, 9, 100), (17, 1, 4, 3)] {
+            check_search(bits, d, n, nq, k, d as u64 * 31 + n as u64);
         }
     }
 }
@@ -239,6 +282,12 @@ fn bad_input_is_an_error_naming_the_value() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn search_random(bits in 0usize..3, d in 1usize..=300, n in 1usize..=300, nq in 1usize..=9, k in 1usize..=50,
+                     seed in any::<u64>()) {
+        check_search(ALL_BITS[bits], d, n, nq, k, seed);
+    }
 
     #[test]
     fn random_dims_and_offsets(bits in 0usize..3, d in 1usize..=2049, n in 1usize..4, off in 0usize..16,

@@ -1,10 +1,12 @@
 //! Squared Euclidean distance and inner product of f32 vectors.
 //!
 //! The one-vs-many form (`out[i] = ‖q − row_i‖²`) is the hot loop of exact search and of
-//! k-means assignment. It walks four rows at a time so each query register loaded from L1
-//! feeds four independent accumulator chains (eight with the even/odd split), which hides
-//! the FMA latency and leaves the loop bound by loads: memory bandwidth for rows that do
-//! not fit in cache, L1/L2 bandwidth for rows that do.
+//! k-means assignment. It walks the rows one after another, each with four accumulator
+//! chains to hide the FMA latency, so the loop is bound by loads: memory bandwidth for rows
+//! that do not fit in cache, L1/L2 bandwidth for rows that do. Interleaving four rows (to
+//! reuse each query register four times) measured the same in cache but 20-60% slower from
+//! memory: four strided streams defeat the hardware prefetcher that one sequential stream
+//! keeps busy (2026-11, Zen 5, huge pages; see docs/PERFORMANCE.md).
 //!
 //! Results differ from an exact sum only by float rounding; FMA and non-FMA levels can
 //! differ in the last bits, so tests compare with a tolerance (see [`crate::reference`]).
@@ -63,41 +65,6 @@ pub(crate) fn pair_body<S: Simd, A: Accumulate>(simd: S, a: &[f32], b: &[f32]) -
     simd.reduce_sum_f32s(simd.add_f32s(simd.add_f32s(c0, c1), simd.add_f32s(c2, c3)))
 }
 
-/// Four rows against one query; two accumulators per row (even and odd register).
-#[inline(always)]
-fn four_rows_body<S: Simd, A: Accumulate>(simd: S, q: &[f32], rows: &[f32], out: &mut [f32; 4]) {
-    let d = q.len();
-    let (qh, qt) = S::as_simd_f32s(q);
-    let (r0h, r0t) = S::as_simd_f32s(&rows[..d]);
-    let (r1h, r1t) = S::as_simd_f32s(&rows[d..2 * d]);
-    let (r2h, r2t) = S::as_simd_f32s(&rows[2 * d..3 * d]);
-    let (r3h, r3t) = S::as_simd_f32s(&rows[3 * d..4 * d]);
-    let zero = simd.splat_f32s(0.0);
-    let mut acc = [[zero; 2]; 4];
-    let (q2, q1) = pulp::as_arrays::<2, _>(qh);
-    let n2 = q2.len();
-    for (i, qq) in q2.iter().enumerate() {
-        for (j, rh) in [r0h, r1h, r2h, r3h].iter().enumerate() {
-            acc[j][0] = A::step(simd, qq[0], rh[2 * i], acc[j][0]);
-            acc[j][1] = A::step(simd, qq[1], rh[2 * i + 1], acc[j][1]);
-        }
-    }
-    if let Some(&qv) = q1.first() {
-        for (j, rh) in [r0h, r1h, r2h, r3h].iter().enumerate() {
-            acc[j][0] = A::step(simd, qv, rh[2 * n2], acc[j][0]);
-        }
-    }
-    if !qt.is_empty() {
-        let qv = simd.partial_load_f32s(qt);
-        for (j, rt) in [r0t, r1t, r2t, r3t].iter().enumerate() {
-            acc[j][1] = A::step(simd, qv, simd.partial_load_f32s(rt), acc[j][1]);
-        }
-    }
-    for (o, a) in out.iter_mut().zip(acc) {
-        *o = simd.reduce_sum_f32s(simd.add_f32s(a[0], a[1]));
-    }
-}
-
 /// `out[i] = acc(query, row_i)` for every row; the generic body behind the batch calls.
 #[inline(always)]
 pub(crate) fn batch_body<S: Simd, A: Accumulate>(simd: S, q: &[f32], rows: &[f32], out: &mut [f32]) {
@@ -106,12 +73,7 @@ pub(crate) fn batch_body<S: Simd, A: Accumulate>(simd: S, q: &[f32], rows: &[f32
         out.fill(0.0);
         return;
     }
-    let (out4, out1) = out.as_chunks_mut::<4>();
-    let (rows4, rows1) = rows.split_at(out4.len() * 4 * d);
-    for (o, r) in out4.iter_mut().zip(rows4.chunks_exact(4 * d)) {
-        four_rows_body::<S, A>(simd, q, r, o);
-    }
-    for (o, r) in out1.iter_mut().zip(rows1.chunks_exact(d)) {
+    for (o, r) in out.iter_mut().zip(rows.chunks_exact(d)) {
         *o = pair_body::<S, A>(simd, q, r);
     }
 }

@@ -21,21 +21,26 @@ use super::lanes::{f32_lanes, from_fn, nibbles_to_f32s, rounded_u32_lanes, u16s_
 use pulp::Simd;
 
 /// How codes of one width sit in a row of bytes.
-pub(crate) trait Codes: Copy {
+pub(crate) trait Codes: Copy + Default {
     /// Lanes `start..start + L` of a code row as floats (all lanes are inside the row).
     fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s;
+    /// The code of dimension `j`.
+    fn code(row: &[u8], j: usize) -> u32;
     /// Lanes `start..start + count`, zero beyond.
-    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s;
+    #[inline(always)]
+    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
+        from_fn(simd, count, |i| Self::code(row, start + i) as f32)
+    }
 }
 
 /// One byte per dimension.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct B8;
 /// One little-endian u16 per dimension.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct B16;
 /// Two dimensions per byte, even dimension high.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct B4;
 
 impl Codes for B8 {
@@ -44,9 +49,8 @@ impl Codes for B8 {
         u8s_to_f32s(simd, &row[start..])
     }
     #[inline(always)]
-    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
-        let row = &row[start..start + count];
-        from_fn(simd, count, |i| row[i] as f32)
+    fn code(row: &[u8], j: usize) -> u32 {
+        row[j] as u32
     }
 }
 
@@ -56,9 +60,8 @@ impl Codes for B16 {
         u16s_to_f32s(simd, &row[2 * start..])
     }
     #[inline(always)]
-    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
-        let row = &row[2 * start..2 * (start + count)];
-        from_fn(simd, count, |i| u16::from_le_bytes([row[2 * i], row[2 * i + 1]]) as f32)
+    fn code(row: &[u8], j: usize) -> u32 {
+        u16::from_le_bytes([row[2 * j], row[2 * j + 1]]) as u32
     }
 }
 
@@ -71,11 +74,8 @@ impl Codes for B4 {
         nibbles_to_f32s(simd, &row[start / 2..start / 2 + need], first)
     }
     #[inline(always)]
-    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
-        from_fn(simd, count, |i| {
-            let n = start + i;
-            ((row[n / 2] >> (4 - 4 * (n & 1))) & 0xF) as f32
-        })
+    fn code(row: &[u8], j: usize) -> u32 {
+        ((row[j / 2] >> (4 - 4 * (j & 1))) & 0xF) as u32
     }
 }
 
@@ -206,54 +206,176 @@ pub(crate) fn decode_row<S: Simd, C: Codes>(simd: S, p: &Params, row: &[u8], out
     }
 }
 
-/// Asymmetric squared distances of `q` to `out.len()` consecutive code rows of `code_size`
-/// bytes: `out[i] = Σ_j (q_j − (c_ij·step_j + base_j))²`.
+/// Where a distance kernel gets register `i` of a row's reconstruction `x̂ = c·step + base`.
+pub(crate) trait ReconRow: Copy {
+    /// Register `i` (lanes `i·L..(i+1)·L`), given that register of step and base.
+    fn chunk<S: Simd>(self, simd: S, i: usize, step: S::f32s, base: S::f32s) -> S::f32s;
+    /// Lanes `start..start + count`, zero beyond (step and base are zero there too).
+    fn tail<S: Simd>(self, simd: S, start: usize, count: usize, step: S::f32s, base: S::f32s) -> S::f32s;
+}
+
+/// A row of codes, reconstructed on the fly with one fused multiply-add per register.
+#[derive(Clone, Copy)]
+pub(crate) struct CodeRow<'a, C>(pub &'a [u8], pub C);
+
+impl<C: Codes> ReconRow for CodeRow<'_, C> {
+    #[inline(always)]
+    fn chunk<S: Simd>(self, simd: S, i: usize, step: S::f32s, base: S::f32s) -> S::f32s {
+        simd.mul_add_e_f32s(C::load(simd, self.0, i * S::F32_LANES), step, base)
+    }
+    #[inline(always)]
+    fn tail<S: Simd>(self, simd: S, start: usize, count: usize, step: S::f32s, base: S::f32s) -> S::f32s {
+        simd.mul_add_e_f32s(C::load_partial(simd, self.0, start, count), step, base)
+    }
+}
+
+/// Most registers of code rows per transposed block. Two keep a d = 128 block at 16 KiB
+/// with AVX-512, inside a 32 KiB L1 with room for the queries; four (32 KiB) measured 2×
+/// slower, bound by L2 bandwidth. Wider vectors use one register (`R` below).
+pub(crate) const MAX_BLOCK_REGS: usize = 2;
+
+/// Dimensions per step of the transposed scan: four accumulators per register make eight
+/// independent FMA chains, enough to cover the FMA latency at two FMAs per cycle.
+const SPLIT: usize = 2;
+
+/// Reconstructs up to `R·L` code rows into `out` transposed, dimension-major:
+/// `out[j·B + i] = x̂_ij` with `B = R·L`; rows past the block's end are zero.
+/// Done once per block and read by every query of a batch search, so it may be scalar.
 #[inline(always)]
-pub(crate) fn distances<S: Simd, C: Codes>(
-    simd: S,
+pub(crate) fn recon_block_t<S: Simd, C: Codes, const R: usize>(
     p: &Params,
-    q: &[f32],
     codes: &[u8],
     code_size: usize,
     out: &mut [f32],
 ) {
-    let (out4, out1) = out.as_chunks_mut::<4>();
-    let (codes4, codes1) = codes.split_at(out4.len() * 4 * code_size);
-    for (o, rows) in out4.iter_mut().zip(codes4.chunks_exact(4 * code_size)) {
-        let (r0, rest) = rows.split_at(code_size);
-        let (r1, rest) = rest.split_at(code_size);
-        let (r2, r3) = rest.split_at(code_size);
-        *o = distance_rows::<S, C, 4>(simd, p, q, [r0, r1, r2, r3]);
+    let b = R * S::F32_LANES;
+    let d = p.step.len();
+    let out = &mut out[..d * b];
+    out.fill(0.0);
+    for (i, row) in codes.chunks_exact(code_size).take(b).enumerate() {
+        for (j, (&s, &base)) in p.step.iter().zip(p.base).enumerate() {
+            out[j * b + i] = (C::code(row, j) as f32).mul_add(s, base);
+        }
     }
-    for (o, row) in out1.iter_mut().zip(codes1.chunks_exact(code_size)) {
-        *o = distance_rows::<S, C, 1>(simd, p, q, [row])[0];
+}
+
+/// `out[i] = Σ_j (q_j − x̂_ij)²` for the `R·L` rows of a block made by
+/// [`recon_block_t`]: each lane is one row, so there is no horizontal reduction, and every
+/// register of reconstructions is read once per query from L1.
+#[inline(always)]
+pub(crate) fn distances_block_t<S: Simd, const R: usize, const Q: usize>(
+    simd: S,
+    queries: [&[f32]; Q],
+    block: &[f32],
+    out: &mut [[f32; BLOCK_ROWS_MAX]; Q],
+) {
+    let b = R * S::F32_LANES;
+    let d = queries[0].len();
+    let zero = simd.splat_f32s(0.0);
+    // [query][register][split]: Q·R·SPLIT independent FMA chains.
+    let mut acc = [[[zero; SPLIT]; R]; Q];
+    let steps = d / SPLIT;
+    let (bsteps, brest) = block[..d * b].split_at(steps * SPLIT * b);
+    for (st, xs) in bsteps.chunks_exact(SPLIT * b).enumerate() {
+        let x = S::as_simd_f32s(xs).0;
+        for s in 0..SPLIT {
+            for (aq, q) in acc.iter_mut().zip(queries) {
+                let qv = simd.splat_f32s(q[st * SPLIT + s]);
+                for (r, a) in aq.iter_mut().enumerate() {
+                    let t = simd.sub_f32s(qv, x[s * R + r]);
+                    a[s] = simd.mul_add_e_f32s(t, t, a[s]);
+                }
+            }
+        }
+    }
+    for (j, xs) in (steps * SPLIT..d).zip(brest.chunks_exact(b)) {
+        let x = S::as_simd_f32s(xs).0;
+        for (aq, q) in acc.iter_mut().zip(queries) {
+            let qv = simd.splat_f32s(q[j]);
+            for (r, a) in aq.iter_mut().enumerate() {
+                let t = simd.sub_f32s(qv, x[r]);
+                a[0] = simd.mul_add_e_f32s(t, t, a[0]);
+            }
+        }
+    }
+    for (o, aq) in out.iter_mut().zip(&acc) {
+        let (oh, _) = S::as_mut_simd_f32s(&mut o[..b]);
+        for (o, a) in oh.iter_mut().zip(aq) {
+            let mut sum = a[0];
+            for &v in &a[1..] {
+                sum = simd.add_f32s(sum, v);
+            }
+            *o = sum;
+        }
+    }
+}
+
+/// Room for the largest transposed block (`MAX_BLOCK_REGS` registers of 16 lanes).
+pub(crate) const BLOCK_ROWS_MAX: usize = MAX_BLOCK_REGS * 16;
+
+/// Asymmetric squared distances of `q` to `out.len()` rows: `out[i] = Σ_j (q_j − x̂_ij)²`,
+/// where `row(i)` gives row i. Rows go four at a time so each query, step and base register
+/// feeds four rows; each row keeps one accumulator, so the order of the sums (and hence
+/// the result, to the bit) does not depend on how rows are grouped or where x̂ comes from.
+#[inline(always)]
+pub(crate) fn distances<S: Simd, T: ReconRow>(
+    simd: S,
+    p: &Params,
+    q: &[f32],
+    out: &mut [f32],
+    row: impl Fn(usize) -> T,
+) {
+    let (out4, out1) = out.as_chunks_mut::<4>();
+    let n4 = 4 * out4.len();
+    for (j, o) in out4.iter_mut().enumerate() {
+        *o = distance_rows::<S, T, 4>(simd, p, q, [row(4 * j), row(4 * j + 1), row(4 * j + 2), row(4 * j + 3)]);
+    }
+    for (j, o) in out1.iter_mut().enumerate() {
+        *o = distance_rows::<S, T, 1>(simd, p, q, [row(n4 + j)])[0];
     }
 }
 
 #[inline(always)]
-fn distance_rows<S: Simd, C: Codes, const R: usize>(simd: S, p: &Params, q: &[f32], rows: [&[u8]; R]) -> [f32; R] {
+fn distance_rows<S: Simd, T: ReconRow, const R: usize>(simd: S, p: &Params, q: &[f32], rows: [T; R]) -> [f32; R] {
     let lanes = S::F32_LANES;
     let d = q.len();
     let zero = simd.splat_f32s(0.0);
-    let mut acc = [zero; R];
+    // Two accumulators per row (even and odd registers) halve the FMA dependency chain.
+    let mut acc = [[zero; 2]; R];
     let (qh, qt) = S::as_simd_f32s(q);
     let (sh, st) = S::as_simd_f32s(&p.step[..d]);
     let (bh, bt) = S::as_simd_f32s(&p.base[..d]);
-    for (i, ((&qv, &sv), &bv)) in qh.iter().zip(sh).zip(bh).enumerate() {
+    let pairs = qh.len() / 2;
+    for i in 0..pairs {
+        let (q0, s0, b0) = (qh[2 * i], sh[2 * i], bh[2 * i]);
+        let (q1, s1, b1) = (qh[2 * i + 1], sh[2 * i + 1], bh[2 * i + 1]);
         for (a, row) in acc.iter_mut().zip(rows) {
-            let c = C::load(simd, row, i * lanes);
-            let t = simd.sub_f32s(qv, simd.mul_add_e_f32s(c, sv, bv));
-            *a = simd.mul_add_e_f32s(t, t, *a);
+            let t0 = simd.sub_f32s(q0, row.chunk(simd, 2 * i, s0, b0));
+            let t1 = simd.sub_f32s(q1, row.chunk(simd, 2 * i + 1, s1, b1));
+            a[0] = simd.mul_add_e_f32s(t0, t0, a[0]);
+            a[1] = simd.mul_add_e_f32s(t1, t1, a[1]);
+        }
+    }
+    if qh.len() % 2 == 1 {
+        let i = qh.len() - 1;
+        for (a, row) in acc.iter_mut().zip(rows) {
+            let t = simd.sub_f32s(qh[i], row.chunk(simd, i, sh[i], bh[i]));
+            a[0] = simd.mul_add_e_f32s(t, t, a[0]);
         }
     }
     if !qt.is_empty() {
         let start = qh.len() * lanes;
         let (qv, sv, bv) = (simd.partial_load_f32s(qt), simd.partial_load_f32s(st), simd.partial_load_f32s(bt));
         for (a, row) in acc.iter_mut().zip(rows) {
-            let c = C::load_partial(simd, row, start, qt.len());
-            let t = simd.sub_f32s(qv, simd.mul_add_e_f32s(c, sv, bv));
-            *a = simd.mul_add_e_f32s(t, t, *a);
+            let t = simd.sub_f32s(qv, row.tail(simd, start, qt.len(), sv, bv));
+            a[0] = simd.mul_add_e_f32s(t, t, a[0]);
         }
     }
-    acc.map(|a| simd.reduce_sum_f32s(a))
+    // A plain loop, not `acc.map(..)`: `array::map` is not inlined into the target-feature
+    // context, and the reductions inside it would become out-of-line intrinsic calls.
+    let mut out = [0.0; R];
+    for (o, a) in out.iter_mut().zip(acc) {
+        *o = simd.reduce_sum_f32s(simd.add_f32s(a[0], a[1]));
+    }
+    out
 }
