@@ -51,6 +51,18 @@ fn sq(c: &mut Criterion) {
         }
         g.finish();
 
+        // The same kernel on 2,000 vectors (1 MiB of output, in cache): its compute rate,
+        // where the 1 M run above is bound by memory write bandwidth.
+        let mut g = c.benchmark_group(format!("{name}/decode_2k"));
+        g.throughput(Throughput::Elements(2_000));
+        let (c2k, r2k) = (&codes[..2_000 * sq.code_size()], &mut rec[..2_000 * D]);
+        for &level in available() {
+            g.bench_function(BenchmarkId::from_parameter(level), |b| {
+                with_level(level, || b.iter(|| sq.decode(black_box(c2k), r2k).unwrap())).unwrap()
+            });
+        }
+        g.finish();
+
         // Elements = query-code pairs, so the reported time per element is ns per code.
         let mut g = c.benchmark_group(format!("{name}/search"));
         g.throughput(Throughput::Elements((N * NQ) as u64));

@@ -70,3 +70,40 @@ fn sq4_and_sq16_floors() {
     // 12 more bits: the error shrinks by about 2^24 in MSE.
     assert!(mse16 < mse4 * 1e-5, "SQ16 MSE {mse16} vs SQ4 {mse4}");
 }
+
+/// The original tool's demo data (Gaussian 10,000 × 1024, seed 42, 100 held-out queries),
+/// generated bit for bit as NumPy does, so FAISS's figures on it compare one to one.
+/// FAISS 1.15.1 on the same data (peer script w1, 2026-11-24), and vq as measured here:
+///
+/// | quantizer | FAISS MSE / recall@10 / @100 | vq MSE / recall@10 / @100 |
+/// |-----------|------------------------------|---------------------------|
+/// | SQ4       | 22.594 / 0.747 / 0.813       | 19.884 / 0.761 / 0.825    |
+/// | SQ8       | 0.0782 / 0.984 / 0.9882      | 0.0777 / 0.980 / 0.9886   |
+///
+/// SQ8's recall@10 is 4 neighbours in 1,000 below FAISS's, while its MSE and recall@100
+/// are better: at 1024 dimensions the ranks 10 and 11 are often within the distance
+/// estimate's noise, so which side of them a quantizer lands is close to a coin toss.
+/// The floors below hold vq to its own figures.
+#[test]
+fn sq_on_the_demo_data_against_faiss() {
+    let (n, d, nq, k) = (10_000, 1024, 100, 100);
+    let (base, queries) = vq::synthetic::gaussian_demo(n, d, nq, 42);
+    let (mut td, mut tl) = (vec![0.0; nq * k], vec![0i64; nq * k]);
+    search::knn(d, &queries, &base, k, &mut td, &mut tl).unwrap();
+    for (bits, max_mse, min_r10, min_r100) in [(SqBits::B4, 22.594, 0.755, 0.82), (SqBits::B8, 0.0782, 0.975, 0.988)] {
+        let sq = ScalarQuantizer::train(bits, d, &base).unwrap();
+        let mut codes = vec![0u8; n * sq.code_size()];
+        sq.encode(&base, &mut codes).unwrap();
+        let mut rec = vec![0.0; base.len()];
+        sq.decode(&codes, &mut rec).unwrap();
+        let mse = reconstruction_mse(d, &base, &rec).unwrap();
+        let (mut dist, mut lab) = (vec![0.0; nq * k], vec![0i64; nq * k]);
+        sq.search(&queries, &codes, k, &mut dist, &mut lab).unwrap();
+        let r10 = recall_at_k(&tl, k, &lab, k, 10).unwrap();
+        let r100 = recall_at_k(&tl, k, &lab, k, 100).unwrap();
+        eprintln!("{bits:?} demo: MSE {mse:.5}, recall@10 {r10:.4}, recall@100 {r100:.4}");
+        assert!(mse <= max_mse, "{bits:?} MSE {mse} above FAISS's {max_mse}");
+        assert!(r10 >= min_r10, "{bits:?} recall@10 {r10} below {min_r10}");
+        assert!(r100 >= min_r100, "{bits:?} recall@100 {r100} below {min_r100}");
+    }
+}
