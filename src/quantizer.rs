@@ -38,8 +38,8 @@ pub trait Quantizer {
     /// Mismatched lengths.
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error>;
 
-    /// The `k = distances.len()` nearest codes of each query by asymmetric squared L2,
-    /// ascending, ties to the lower id; `labels` is `-1` and the distance `+∞` where there
+    /// The `k` nearest codes of each query by asymmetric squared L2 (the distance from the
+    /// f32 query to each code's reconstruction), ascending, ties to the lower id; `labels` is `-1` and the distance `+∞` where there
     /// are fewer than `k` codes. `queries` holds `nq` vectors; `distances` and `labels` hold
     /// `nq·k` entries each.
     ///

@@ -130,11 +130,10 @@ impl<'a> TopK<'a> {
     }
 }
 
-/// Checks the shapes of a batch search and returns `(nq, n)`.
+/// Checks the shapes of a batch search (and that the queries are finite); returns `nq`.
 pub(crate) fn check_search(
     dim: usize,
     queries: &[f32],
-    n_rows: usize,
     k: usize,
     distances: &[f32],
     labels: &[i64],
@@ -143,7 +142,6 @@ pub(crate) fn check_search(
         return Err(Error::OutOfRange { what: "k", got: "0".into(), accepted: ">= 1" });
     }
     let nq = rows_of("queries", queries.len(), dim)?;
-    let _ = n_rows;
     exact_len("distances", distances.len(), nq * k)?;
     exact_len("labels", labels.len(), nq * k)?;
     if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
@@ -168,12 +166,11 @@ pub fn knn(
     distances: &mut [f32],
     labels: &mut [i64],
 ) -> Result<(), Error> {
-    let n = rows_of("rows", rows.len(), dim)?;
-    let nq = check_search(dim, queries, n, k, distances, labels)?;
+    rows_of("rows", rows.len(), dim)?;
+    check_search(dim, queries, k, distances, labels)?;
     for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
         TopK::new(d, l)?;
     }
-    let _ = nq;
     simd::arch().dispatch(Knn { dim, queries, rows, k, distances, labels });
     for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
         TopK::resume(d, l).finish();

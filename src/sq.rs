@@ -26,8 +26,8 @@
 
 use crate::error::{exact_len, rows_of};
 use crate::kernels::sq::{
-    decode_row, distances, distances_block_t, encode_row_16, encode_row_4, encode_row_8, recon_block_t, CodeRow, Codes,
-    Params, B16, B4, B8, BLOCK_ROWS_MAX, MAX_BLOCK_REGS,
+    decode_row, distances, distances_block_t, encode_row, recon_block_t, CodeRow, Codes, Params, B16, B4, B8,
+    BLOCK_ROWS_MAX, MAX_BLOCK_REGS,
 };
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
@@ -310,11 +310,7 @@ fn run<S: Simd, C: Codes>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
     match op {
         Op::Encode(x, codes) => {
             for (row, out) in x.chunks_exact(d).zip(codes.chunks_exact_mut(cs)) {
-                match sq.bits {
-                    SqBits::B4 => encode_row_4(simd, &p, row, out),
-                    SqBits::B8 => encode_row_8(simd, &p, row, out),
-                    SqBits::B16 => encode_row_16(simd, &p, row, out),
-                }
+                encode_row::<S, C>(simd, &p, row, out);
             }
         }
         Op::Decode(codes, x) => {
@@ -365,8 +361,8 @@ impl Quantizer for ScalarQuantizer {
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        let n = rows_of("codes", codes.len(), self.code_size())?;
-        check_search(self.dim(), queries, n, k, distances, labels)?;
+        rows_of("codes", codes.len(), self.code_size())?;
+        check_search(self.dim(), queries, k, distances, labels)?;
         for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
             TopK::new(d, l)?;
         }

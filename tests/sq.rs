@@ -283,6 +283,28 @@ fn bad_input_is_an_error_naming_the_value() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// Inside the trained range every value comes back within half a cell (plus rounding of
+    /// the reconstruction, a few ulps of the value's magnitude), at every level.
+    #[test]
+    fn round_trip_within_half_a_step(bits in 0usize..3, d in 1usize..=200, n in 2usize..=20, seed in any::<u64>(),
+                                     scale in 1e-3f32..1e4, shift in -1e3f32..1e3) {
+        let bits = ALL_BITS[bits];
+        let x: Vec<f32> = floats(n * d, seed, scale).into_iter().map(|v| v + shift).collect();
+        let sq = ScalarQuantizer::train(bits, d, &x).unwrap();
+        let mut codes = vec![0u8; n * sq.code_size()];
+        let mut rec = vec![0.0; x.len()];
+        for &level in available() {
+            with_level(level, || sq.encode(&x, &mut codes)).unwrap().unwrap();
+            with_level(level, || sq.decode(&codes, &mut rec)).unwrap().unwrap();
+            for (i, (&a, &b)) in x.iter().zip(&rec).enumerate() {
+                let j = i % d;
+                let mag = sq.vmin()[j].abs().max(sq.vmax()[j].abs()) as f64;
+                let bound = 0.5 * sq.step()[j] as f64 + 4.0 * f32::EPSILON as f64 * mag;
+                prop_assert!((a as f64 - b as f64).abs() <= bound, "{:?} {} dim {}: {} -> {}, bound {}", bits, level, j, a, b, bound);
+            }
+        }
+    }
+
     #[test]
     fn search_random(bits in 0usize..3, d in 1usize..=300, n in 1usize..=300, nq in 1usize..=9, k in 1usize..=50,
                      seed in any::<u64>()) {

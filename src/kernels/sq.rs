@@ -26,6 +26,9 @@ pub(crate) trait Codes: Copy + Default {
     fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s;
     /// The code of dimension `j`.
     fn code(row: &[u8], j: usize) -> u32;
+    /// Writes the codes of dimensions `first..first + codes.len()` into a row (`first` is
+    /// even; only the low bits of each value count, see [`super::lanes::ROUND_MAGIC`]).
+    fn pack(codes: &[u32], row: &mut [u8], first: usize);
     /// Lanes `start..start + count`, zero beyond.
     #[inline(always)]
     fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
@@ -52,6 +55,12 @@ impl Codes for B8 {
     fn code(row: &[u8], j: usize) -> u32 {
         row[j] as u32
     }
+    #[inline(always)]
+    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
+        for (o, &c) in row[first..first + codes.len()].iter_mut().zip(codes) {
+            *o = c as u8;
+        }
+    }
 }
 
 impl Codes for B16 {
@@ -62,6 +71,13 @@ impl Codes for B16 {
     #[inline(always)]
     fn code(row: &[u8], j: usize) -> u32 {
         u16::from_le_bytes([row[2 * j], row[2 * j + 1]]) as u32
+    }
+    #[inline(always)]
+    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
+        let row = &mut row[2 * first..2 * (first + codes.len())];
+        for (o, &c) in row.chunks_exact_mut(2).zip(codes) {
+            o.copy_from_slice(&(c as u16).to_le_bytes());
+        }
     }
 }
 
@@ -76,6 +92,18 @@ impl Codes for B4 {
     #[inline(always)]
     fn code(row: &[u8], j: usize) -> u32 {
         ((row[j / 2] >> (4 - 4 * (j & 1))) & 0xF) as u32
+    }
+    #[inline(always)]
+    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
+        let (pairs, last) = codes.as_chunks::<2>();
+        let row = &mut row[first / 2..first / 2 + codes.len().div_ceil(2)];
+        for (o, pair) in row.iter_mut().zip(pairs) {
+            *o = ((pair[0] << 4) | (pair[1] & 0xF)) as u8;
+        }
+        if let Some(&c) = last.first() {
+            // An odd dimension count: the padding nibble is zero.
+            row[pairs.len()] = (c << 4) as u8;
+        }
     }
 }
 
@@ -103,10 +131,6 @@ fn code_lanes<S: Simd>(simd: S, x: S::f32s, vmin: S::f32s, inv: S::f32s, max: S:
 fn codes_at<S: Simd>(simd: S, p: &Params, x: &[f32], start: usize, count: usize) -> S::u32s {
     let max = simd.splat_f32s(p.max_code);
     let end = start + count;
-    if count == 0 {
-        // The second half of a 4-bit block past the row's end.
-        return simd.splat_u32s(0);
-    }
     if count == S::F32_LANES {
         let ld = |s: &[f32]| {
             let (h, _) = S::as_simd_f32s(&s[start..end]);
@@ -119,67 +143,30 @@ fn codes_at<S: Simd>(simd: S, p: &Params, x: &[f32], start: usize, count: usize)
     }
 }
 
-/// Encodes one row into `out` (exactly the code size of the row's width).
-#[inline(always)]
-pub(crate) fn encode_row_8<S: Simd>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
-    let lanes = S::F32_LANES;
-    let d = x.len();
-    let mut start = 0;
-    while start < d {
-        let count = lanes.min(d - start);
-        let c = codes_at(simd, p, x, start, count);
-        let c: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&c));
-        for (o, &v) in out[start..start + count].iter_mut().zip(&c[..count]) {
-            *o = v as u8;
-        }
-        start += count;
-    }
-}
+/// Dimensions encoded per tile: the codes of a tile go through a small u32 buffer, stored
+/// as whole registers and narrowed by one plain loop, which every level compiles to its own
+/// packing instructions. Narrowing lane by lane out of a register spilled to the stack cost
+/// a store-forwarding stall per lane at AVX2 (slower than the scalar level). A multiple of
+/// every lane count, and even, so 4-bit tiles start on a byte.
+const ENCODE_TILE: usize = 64;
 
-/// As [`encode_row_8`] for 16-bit codes.
+/// Encodes one row into `out` (exactly the row's code size).
 #[inline(always)]
-pub(crate) fn encode_row_16<S: Simd>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
+pub(crate) fn encode_row<S: Simd, C: Codes>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
     let lanes = S::F32_LANES;
-    let d = x.len();
-    let mut start = 0;
-    while start < d {
-        let count = lanes.min(d - start);
-        let c = codes_at(simd, p, x, start, count);
-        let c: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&c));
-        for (o, &v) in out[2 * start..2 * (start + count)].chunks_exact_mut(2).zip(&c[..count]) {
-            o.copy_from_slice(&(v as u16).to_le_bytes());
+    let mut tmp = [0u32; ENCODE_TILE];
+    for (t, xt) in x.chunks(ENCODE_TILE).enumerate() {
+        let first = t * ENCODE_TILE;
+        let n = xt.len();
+        let (th, tt) = S::as_mut_simd_u32s(&mut tmp[..n]);
+        for (i, v) in th.iter_mut().enumerate() {
+            *v = codes_at(simd, p, x, first + i * lanes, lanes);
         }
-        start += count;
-    }
-}
-
-/// As [`encode_row_8`] for 4-bit codes: two registers (2L dimensions) make L bytes.
-#[inline(always)]
-pub(crate) fn encode_row_4<S: Simd>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
-    let lanes = S::F32_LANES;
-    let d = x.len();
-    let mut start = 0;
-    while start < d {
-        let count = (2 * lanes).min(d - start);
-        let ca = codes_at(simd, p, x, start, count.min(lanes));
-        let cb = codes_at(simd, p, x, start + lanes, count.saturating_sub(lanes));
-        let ca: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&ca));
-        let cb: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&cb));
-        // Nibble n of this block: lanes of `ca` first, then `cb`; past `count`, padding 0.
-        let nib = |n: usize| -> u8 {
-            if n >= count {
-                0
-            } else if n < lanes {
-                ca[n] as u8
-            } else {
-                cb[n - lanes] as u8
-            }
-        };
-        let bytes = count.div_ceil(2);
-        for (j, o) in out[start / 2..start / 2 + bytes].iter_mut().enumerate() {
-            *o = (nib(2 * j) << 4) | (nib(2 * j + 1) & 0xF);
+        if !tt.is_empty() {
+            let c = codes_at(simd, p, x, first + th.len() * lanes, tt.len());
+            simd.partial_store_u32s(tt, c);
         }
-        start += count;
+        C::pack(&tmp[..n], out, first);
     }
 }
 
