@@ -83,24 +83,9 @@ impl<'a> TopK<'a> {
     }
 
     fn replace_top(&mut self, d: f32, id: i64) {
-        let k = self.dist.len();
-        let mut i = 0;
-        loop {
-            let l = 2 * i + 1;
-            if l >= k {
-                break;
-            }
-            let r = l + 1;
-            let c = if r < k && less(self.dist[l], self.ids[l], self.dist[r], self.ids[r]) { r } else { l };
-            if !less(d, id, self.dist[c], self.ids[c]) {
-                break;
-            }
-            self.dist[i] = self.dist[c];
-            self.ids[i] = self.ids[c];
-            i = c;
-        }
-        self.dist[i] = d;
-        self.ids[i] = id;
+        self.dist[0] = d;
+        self.ids[0] = id;
+        self.sift_down(0, self.dist.len());
     }
 
     fn sift_down(&mut self, mut i: usize, end: usize) {

@@ -2,25 +2,14 @@
 //! `vq::reference`: fixed lengths that hit every head/tail split, slices at every offset
 //! 0..16 of a larger buffer (misalignment), and random lengths up to 2049 with proptest.
 
+mod common;
+use common::floats;
 use proptest::prelude::*;
 use vq::kernels::{dot, dot_batch, l2sq, l2sq_batch};
 use vq::reference;
 use vq::simd::{available, with_level};
 
 const LENGTHS: &[usize] = &[0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 1000];
-
-/// Deterministic pseudo-random floats in [-scale, scale] (no dependency on a test RNG).
-fn floats(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 fn check_pair(a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
     let want_l2 = reference::l2sq(a, b);

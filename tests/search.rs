@@ -1,23 +1,13 @@
 //! Exact top-k search against a full sort, at every level, and the quality metrics against
 //! hand-computed values.
 
+mod common;
+use common::floats;
 use proptest::prelude::*;
 use vq::metrics::{pairwise_distortion, per_dimension_mse, rank_distortion_at_k, recall_at_k, reconstruction_mse};
 use vq::search::{knn, TopK};
 use vq::simd::{available, with_level};
 use vq::{kernels, reference};
-
-fn floats(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 fn check_knn(d: usize, n: usize, nq: usize, k: usize, seed: u64, dup: bool) -> Result<(), TestCaseError> {
     let mut rows = floats(n * d, seed, 1.0);

@@ -2,22 +2,12 @@
 //! scalar oracle, asymmetric distances equal to the distance to the reconstruction, the
 //! half-step error bound, the layouts, top-k equal to a sort, and errors for bad input.
 
+mod common;
+use common::floats;
 use proptest::prelude::*;
 use vq::reference;
 use vq::simd::{available, with_level};
 use vq::{Quantizer, ScalarQuantizer, SqBits};
-
-fn floats(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 const ALL_BITS: [SqBits; 3] = [SqBits::B4, SqBits::B8, SqBits::B16];
 
