@@ -79,6 +79,31 @@ fn sq(c: &mut Criterion) {
     }
 }
 
+/// The single-query asymmetric distance kernel (`Quantizer::distances`, reconstructing on
+/// the fly) at the dimensions of the kernel benches, over 100,000 codes.
+fn distances(c: &mut Criterion) {
+    let n = 100_000;
+    for d in [128usize, 384, 1024] {
+        let base = HugeBuf::from_slice(&normal(n * d, 8));
+        let q = normal(d, 9);
+        let mut out = vec![0.0f32; n];
+        for bits in [SqBits::B8, SqBits::B4] {
+            let sq = ScalarQuantizer::train(bits, d, &base).unwrap();
+            let mut codes = HugeBuf::<u8>::zeroed(n * sq.code_size());
+            sq.encode(&base, &mut codes).unwrap();
+            let mut g = c.benchmark_group(format!("sq{}/distances/d{d}_n{n}", bits.bits()));
+            g.throughput(Throughput::Elements(n as u64));
+            for &level in available() {
+                g.bench_function(BenchmarkId::from_parameter(level), |b| {
+                    with_level(level, || b.iter(|| sq.distances(black_box(&q), black_box(&codes), &mut out).unwrap()))
+                        .unwrap()
+                });
+            }
+            g.finish();
+        }
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(300))
@@ -89,6 +114,6 @@ fn config() -> Criterion {
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = config(); targets = sq }
+    criterion_group! { name = benches; config = config(); targets = sq, distances }
 }
 criterion_main!(group::benches);
