@@ -31,6 +31,7 @@
 
 pub mod error;
 pub mod kernels;
+pub mod kmeans;
 pub mod metrics;
 pub mod quantizer;
 pub mod reference;
@@ -41,6 +42,7 @@ pub mod synthetic;
 pub mod vecs;
 
 pub use error::Error;
+pub use kmeans::{KMeans, KMeansParams};
 pub use quantizer::Quantizer;
 pub use simd::{level as simd_level, Level};
 pub use sq::{ScalarQuantizer, SqBits};
