@@ -33,6 +33,7 @@ pub mod error;
 pub mod kernels;
 pub mod kmeans;
 pub mod metrics;
+pub mod pq;
 pub mod quantizer;
 pub mod reference;
 pub mod search;
@@ -43,6 +44,7 @@ pub mod vecs;
 
 pub use error::Error;
 pub use kmeans::{KMeans, KMeansParams};
+pub use pq::{PqParams, ProductQuantizer};
 pub use quantizer::Quantizer;
 pub use simd::{level as simd_level, Level};
 pub use sq::{ScalarQuantizer, SqBits};

@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use vq::simd::{available, with_level};
-use vq::{kernels, search, Quantizer, ScalarQuantizer, SqBits};
+use vq::{kernels, search, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 struct Counting;
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
@@ -51,8 +51,31 @@ fn hot_path_allocates_nothing() {
     let sqs: Vec<ScalarQuantizer> =
         [SqBits::B4, SqBits::B8, SqBits::B16].iter().map(|&b| ScalarQuantizer::train(b, d, &x).unwrap()).collect();
     let mut codes: Vec<Vec<u8>> = sqs.iter().map(|sq| vec![0u8; n * sq.code_size()]).collect();
+    let pqs: Vec<ProductQuantizer> = [(8, 16), (8, 256), (3, 300)]
+        .iter()
+        .map(|&(m, ksub)| {
+            let mut p = PqParams::new(m, ksub);
+            p.kmeans.max_iter = 2;
+            ProductQuantizer::train(d, &x, &p).unwrap()
+        })
+        .collect();
+    let mut pq_codes: Vec<Vec<u8>> = pqs.iter().map(|pq| vec![0u8; n * pq.code_size()]).collect();
+    let mut table = vec![0.0f32; 8 * 300];
     for &level in available() {
         with_level(level, || {
+            for (pq, codes) in pqs.iter().zip(pq_codes.iter_mut()) {
+                let (m, ksub) = (pq.m(), pq.ksub());
+                let t = &mut table[..m * ksub];
+                assert_eq!(allocations(|| pq.encode(&x, codes).unwrap()), 0, "pq encode {m}x{ksub} {level}");
+                assert_eq!(allocations(|| pq.decode(codes, &mut rec).unwrap()), 0, "pq decode {m}x{ksub} {level}");
+                assert_eq!(allocations(|| pq.distance_table(&x[..d], t).unwrap()), 0, "pq table {m}x{ksub} {level}");
+                assert_eq!(allocations(|| pq.adc_scan(t, codes, &mut out).unwrap()), 0, "pq adc {m}x{ksub} {level}");
+                assert_eq!(
+                    allocations(|| pq.search(queries, codes, k, &mut dist, &mut lab).unwrap()),
+                    0,
+                    "pq search {m}x{ksub} {level}"
+                );
+            }
             let q = &x[..d];
             assert_eq!(
                 allocations(|| {

@@ -1,0 +1,180 @@
+//! Product quantization: encode is the brute-force nearest centroid (ties to the lower
+//! index) at every SIMD level, ADC equals the distance to the decoded vector, uneven
+//! sub-spaces, the three code layouts, search against a sort, and bad input.
+
+mod common;
+use common::floats;
+use vq::pq::CodeWidth;
+use vq::simd::{available, with_level};
+use vq::{kernels, reference, PqParams, ProductQuantizer, Quantizer};
+
+fn small_params(m: usize, ksub: usize) -> PqParams {
+    let mut p = PqParams::new(m, ksub);
+    p.kmeans.max_iter = 8;
+    p
+}
+
+/// The nearest centroid of each sub-vector by the L2 kernel at the current level.
+fn brute_force_codes(pq: &ProductQuantizer, x: &[f32]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for row in x.chunks_exact(pq.dim()) {
+        for i in 0..pq.m() {
+            let (off, ds) = pq.subspace(i);
+            let mut d = vec![0.0; pq.ksub()];
+            kernels::l2sq_batch(&row[off..off + ds], pq.sub_centroids(i), &mut d).unwrap();
+            let mut arg = 0;
+            for (j, &v) in d.iter().enumerate() {
+                if v < d[arg] {
+                    arg = j;
+                }
+            }
+            out.push(arg);
+        }
+    }
+    out
+}
+
+fn sub_code(pq: &ProductQuantizer, code: &[u8], i: usize) -> usize {
+    match pq.code_width() {
+        CodeWidth::Nibble => ((code[i / 2] >> if i.is_multiple_of(2) { 4 } else { 0 }) & 0xF) as usize,
+        CodeWidth::Byte => code[i] as usize,
+        CodeWidth::U16 => u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize,
+    }
+}
+
+#[test]
+fn encode_is_brute_force_nearest_at_every_level() {
+    for (d, m, ksub) in [(65, 8, 16), (64, 8, 256), (33, 5, 300), (17, 17, 4), (128, 3, 7)] {
+        let n = 600.max(ksub);
+        let x = floats(n * d, d as u64, 1.0);
+        let pq = ProductQuantizer::train(d, &x, &small_params(m, ksub)).unwrap();
+        let probe = floats(50 * d, 99, 1.2);
+        for &level in available() {
+            let want = with_level(level, || brute_force_codes(&pq, &probe)).unwrap();
+            let mut codes = vec![0xFFu8; 50 * pq.code_size()];
+            with_level(level, || pq.encode(&probe, &mut codes)).unwrap().unwrap();
+            for (v, code) in codes.chunks_exact(pq.code_size()).enumerate() {
+                for i in 0..m {
+                    assert_eq!(sub_code(&pq, code, i), want[v * m + i], "{level} d={d} m={m} ksub={ksub} v={v} i={i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_go_to_the_lower_centroid() {
+    // Centroids 0 and 2 are equal: the point at them must get 0; centroid 1 is elsewhere.
+    let cents = vec![1.0, 1.0, 5.0, 5.0, 1.0, 1.0];
+    let pq = ProductQuantizer::from_centroids(2, 1, 3, cents).unwrap();
+    let mut code = [0u8; 1];
+    pq.encode(&[1.0, 1.0], &mut code).unwrap();
+    assert_eq!(code[0] >> 4, 0);
+}
+
+#[test]
+fn adc_equals_distance_to_the_decoded_vector_and_search_is_its_sort() {
+    for (d, m, ksub) in [(65, 8, 16), (48, 6, 256), (30, 4, 1000)] {
+        let n = 1200;
+        let x = floats(n * d, 7 + d as u64, 1.0);
+        let pq = ProductQuantizer::train(d, &x, &small_params(m, ksub)).unwrap();
+        let mut codes = vec![0u8; n * pq.code_size()];
+        pq.encode(&x, &mut codes).unwrap();
+        let cs = pq.code_size();
+        codes.copy_within(0..5 * cs, (n - 5) * cs); // equal codes: ties
+        let mut rec = vec![0.0; n * d];
+        pq.decode(&codes, &mut rec).unwrap();
+        let queries = floats(3 * d, 8, 1.0);
+        for &level in available() {
+            for q in queries.chunks_exact(d) {
+                let mut table = vec![0.0; m * ksub];
+                with_level(level, || pq.distance_table(q, &mut table)).unwrap().unwrap();
+                let mut adc = vec![0.0; n];
+                pq.adc_scan(&table, &codes, &mut adc).unwrap();
+                for (i, r) in rec.chunks_exact(d).enumerate() {
+                    let want = reference::l2sq(q, r);
+                    let scale: f64 = q.iter().zip(r).map(|(&a, &b)| (a.abs() as f64 + b.abs() as f64).powi(2)).sum();
+                    assert!((adc[i] as f64 - want).abs() <= reference::tolerance(d + m, scale), "{level} row {i}");
+                }
+                let mut all = vec![0.0; n];
+                with_level(level, || pq.distances(q, &codes, &mut all)).unwrap().unwrap();
+                assert_eq!(all, adc);
+                let k = 20;
+                let (mut dist, mut lab) = (vec![0.0; k], vec![0i64; k]);
+                with_level(level, || pq.search(q, &codes, k, &mut dist, &mut lab)).unwrap().unwrap();
+                let want = reference::top_k(&adc, k);
+                for (r, &(wd, wi)) in want.iter().enumerate() {
+                    assert_eq!((dist[r], lab[r]), (wd, wi as i64), "{level} rank {r}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn uneven_subspaces_and_layouts() {
+    let x = floats(300 * 65, 3, 1.0);
+    let pq = ProductQuantizer::train(65, &x, &small_params(8, 16)).unwrap();
+    // 65 = 8·8 + 1: the first sub-space has 9 dimensions, the others 8.
+    let spaces: Vec<_> = (0..8).map(|i| pq.subspace(i)).collect();
+    assert_eq!(spaces[0], (0, 9));
+    assert_eq!(spaces[1], (9, 8));
+    assert_eq!(spaces[7], (57, 8));
+    assert_eq!(pq.centroids().len(), 16 * 65);
+    // Decoding then encoding a code gives it back (each sub-vector is exactly a centroid).
+    let mut codes = vec![0u8; 300 * pq.code_size()];
+    pq.encode(&x, &mut codes).unwrap();
+    let mut rec = vec![0.0; x.len()];
+    pq.decode(&codes, &mut rec).unwrap();
+    let mut again = vec![0u8; codes.len()];
+    pq.encode(&rec, &mut again).unwrap();
+    assert_eq!(codes, again);
+    // Code sizes and compression ratios: d = 128 with m = 8: 64× at 256 centroids, 32× at 512.
+    let x = floats(600 * 128, 4, 1.0);
+    for (m, ksub, size, width) in
+        [(8, 256, 8, CodeWidth::Byte), (8, 512, 16, CodeWidth::U16), (5, 16, 3, CodeWidth::Nibble)]
+    {
+        let pq = ProductQuantizer::train(128, &x, &small_params(m, ksub)).unwrap();
+        assert_eq!((pq.code_size(), pq.code_width()), (size, width));
+        assert_eq!(pq.compression_ratio(), 512.0 / size as f64);
+    }
+    // An odd m with nibbles leaves the last low nibble zero.
+    let pq = ProductQuantizer::train(128, &x, &small_params(5, 16)).unwrap();
+    let mut c = vec![0u8; 600 * 3];
+    pq.encode(&x, &mut c).unwrap();
+    assert!(c.chunks_exact(3).all(|code| code[2] & 0xF == 0));
+}
+
+#[test]
+fn bad_input_names_the_value() {
+    let x = floats(100 * 8, 5, 1.0);
+    let e = ProductQuantizer::train(8, &x, &small_params(0, 16)).unwrap_err().to_string();
+    assert!(e.contains("m (sub-quantizers)"), "{e}");
+    let e = ProductQuantizer::train(8, &x, &small_params(9, 16)).unwrap_err().to_string();
+    assert!(e.contains("9 for dimension 8"), "{e}");
+    let e = ProductQuantizer::train(8, &x, &small_params(2, 1)).unwrap_err().to_string();
+    assert!(e.contains("2..=65536"), "{e}");
+    assert!(ProductQuantizer::train(8, &x, &small_params(2, 65537)).is_err());
+    let e = ProductQuantizer::train(8, &x, &small_params(2, 101)).unwrap_err().to_string();
+    assert!(e.contains("100 rows") && e.contains("ksub = 101"), "{e}");
+    assert!(PqParams::with_nbits(2, 17).is_err());
+    assert_eq!(PqParams::with_nbits(2, 12).unwrap().ksub, 4096);
+    let pq = ProductQuantizer::train(8, &x, &small_params(2, 16)).unwrap();
+    let mut codes = vec![0u8; 3];
+    assert!(pq.encode(&x[..16], &mut codes).is_err());
+    assert!(pq.distance_table(&x[..8], &mut [0.0; 31]).is_err());
+    assert!(pq.adc_scan(&[0.0; 32], &[0u8; 3], &mut [0.0; 2]).is_err());
+    let (mut d, mut l) = ([0.0f32; 4], [0i64; 4]);
+    assert!(pq.search(&x[..8], &[0u8; 4], 0, &mut d, &mut l).is_err());
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn training_is_identical_for_any_thread_count() {
+    let x = floats(3000 * 24, 6, 1.0);
+    let mut p = small_params(4, 64);
+    p.kmeans.threads = 1;
+    let one = ProductQuantizer::train(24, &x, &p).unwrap();
+    p.kmeans.threads = 2;
+    assert_eq!(one, ProductQuantizer::train(24, &x, &p).unwrap());
+}
