@@ -126,16 +126,7 @@ impl ProductQuantizer {
     pub fn train(dim: usize, data: &[f32], params: &PqParams) -> Result<Self, Error> {
         let n = rows_of("training data", data.len(), dim)?;
         let (m, ksub) = (params.m, params.ksub);
-        if m == 0 || m > dim {
-            return Err(Error::OutOfRange {
-                what: "m (sub-quantizers)",
-                got: format!("{m} for dimension {dim}"),
-                accepted: "1 ..= the dimension",
-            });
-        }
-        if !(2..=65536).contains(&ksub) {
-            return Err(Error::OutOfRange { what: "ksub (centroids)", got: ksub.to_string(), accepted: "2..=65536" });
-        }
+        check_shape(dim, m, ksub)?;
         if n < ksub {
             return Err(Error::OutOfRange {
                 what: "training rows",
@@ -166,16 +157,7 @@ impl ProductQuantizer {
     /// The same parameter checks as [`Self::train`], a centroid buffer of the wrong length,
     /// or a non-finite centroid.
     pub fn from_centroids(dim: usize, m: usize, ksub: usize, centroids: Vec<f32>) -> Result<Self, Error> {
-        if m == 0 || m > dim {
-            return Err(Error::OutOfRange {
-                what: "m (sub-quantizers)",
-                got: format!("{m} for dimension {dim}"),
-                accepted: "1 ..= the dimension",
-            });
-        }
-        if !(2..=65536).contains(&ksub) {
-            return Err(Error::OutOfRange { what: "ksub (centroids)", got: ksub.to_string(), accepted: "2..=65536" });
-        }
+        check_shape(dim, m, ksub)?;
         exact_len("centroids", centroids.len(), ksub * dim)?;
         if let Some(i) = centroids.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "centroids", index: i });
@@ -298,6 +280,21 @@ impl ProductQuantizer {
         }
         Ok(())
     }
+}
+
+/// `1 ≤ m ≤ dim` and `2 ≤ ksub ≤ 65536`.
+fn check_shape(dim: usize, m: usize, ksub: usize) -> Result<(), Error> {
+    if m == 0 || m > dim {
+        return Err(Error::OutOfRange {
+            what: "m (sub-quantizers)",
+            got: format!("{m} for dimension {dim}"),
+            accepted: "1 ..= the dimension",
+        });
+    }
+    if !(2..=65536).contains(&ksub) {
+        return Err(Error::OutOfRange { what: "ksub (centroids)", got: ksub.to_string(), accepted: "2..=65536" });
+    }
+    Ok(())
 }
 
 /// `(first dimension, dimensions)` of sub-space `i` of `m` over `dim` dimensions.
