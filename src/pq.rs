@@ -87,9 +87,9 @@ impl CodeWidth {
     #[inline(always)]
     fn get(self, code: &[u8], i: usize) -> usize {
         match self {
-            CodeWidth::Nibble => ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize,
-            CodeWidth::Byte => code[i] as usize,
-            CodeWidth::U16 => u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize,
+            CodeWidth::Nibble => NibbleCodes::get(code, i),
+            CodeWidth::Byte => ByteCodes::get(code, i),
+            CodeWidth::U16 => U16Codes::get(code, i),
         }
     }
 
@@ -112,7 +112,14 @@ pub struct ProductQuantizer {
     ksub: usize,
     width: CodeWidth,
     centroids: Vec<f32>,
+    /// Per sub-space, the centroids transposed (`dsub_i` rows of `kpad` floats, columns past
+    /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass.
+    transposed: Vec<f32>,
 }
+
+/// Centroid columns of the transposed codebooks are padded to a multiple of this: four
+/// registers of the widest level (4 × 16 lanes), so every level's passes divide it.
+const KPAD: usize = 64;
 
 /// Floats of the distance table `search` keeps on the stack.
 const STACK_TABLE: usize = 8192;
@@ -148,7 +155,7 @@ impl ProductQuantizer {
             let km = KMeans::train(ds, &sub, &kp)?;
             centroids.extend_from_slice(km.centroids());
         }
-        Ok(ProductQuantizer { dim, m, ksub, width: CodeWidth::for_ksub(ksub), centroids })
+        Self::from_centroids(dim, m, ksub, centroids)
     }
 
     /// Builds a quantizer from known centroids laid out `[m][ksub][dsub_i]`.
@@ -162,7 +169,19 @@ impl ProductQuantizer {
         if let Some(i) = centroids.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "centroids", index: i });
         }
-        Ok(ProductQuantizer { dim, m, ksub, width: CodeWidth::for_ksub(ksub), centroids })
+        let kpad = ksub.next_multiple_of(KPAD);
+        let mut transposed = vec![f32::INFINITY; dim * kpad];
+        for i in 0..m {
+            let (off, ds) = subspace(dim, m, i);
+            let (src, dst) =
+                (&centroids[off * ksub..(off + ds) * ksub], &mut transposed[off * kpad..(off + ds) * kpad]);
+            for (c, row) in src.chunks_exact(ds).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    dst[j * kpad + c] = v;
+                }
+            }
+        }
+        Ok(ProductQuantizer { dim, m, ksub, width: CodeWidth::for_ksub(ksub), centroids, transposed })
     }
 
     /// Sub-quantizers.
@@ -228,22 +247,11 @@ impl ProductQuantizer {
     }
 
     fn adc(&self, table: &[f32], codes: &[u8], out: &mut [f32]) {
-        let (m, ksub, cs, w) = (self.m, self.ksub, self.code_size(), self.width);
-        let (out4, out1) = out.as_chunks_mut::<4>();
-        let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
-        for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
-            let (c0, c1, c2, c3) = (&c[..cs], &c[cs..2 * cs], &c[2 * cs..3 * cs], &c[3 * cs..]);
-            let mut s = [0f32; 4];
-            for (i, t) in table.chunks_exact(ksub).enumerate().take(m) {
-                s[0] += t[w.get(c0, i)];
-                s[1] += t[w.get(c1, i)];
-                s[2] += t[w.get(c2, i)];
-                s[3] += t[w.get(c3, i)];
-            }
-            *o = s;
-        }
-        for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
-            *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[w.get(c, i)]).sum();
+        // One monomorphized loop per layout: the layout test stays out of the inner loop.
+        match self.width {
+            CodeWidth::Nibble => adc_scan_as::<NibbleCodes>(self.m, self.ksub, table, codes, out),
+            CodeWidth::Byte => adc_scan_as::<ByteCodes>(self.m, self.ksub, table, codes, out),
+            CodeWidth::U16 => adc_scan_as::<U16Codes>(self.m, self.ksub, table, codes, out),
         }
     }
 
@@ -279,6 +287,72 @@ impl ProductQuantizer {
             top.finish();
         }
         Ok(())
+    }
+}
+
+/// Reads sub-code `i` of a code, one implementation per [`CodeWidth`].
+trait SubCodes {
+    fn code_size(m: usize) -> usize;
+    fn get(code: &[u8], i: usize) -> usize;
+}
+
+struct NibbleCodes;
+struct ByteCodes;
+struct U16Codes;
+
+impl SubCodes for NibbleCodes {
+    fn code_size(m: usize) -> usize {
+        m.div_ceil(2)
+    }
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
+    }
+}
+
+impl SubCodes for ByteCodes {
+    fn code_size(m: usize) -> usize {
+        m
+    }
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        code[i] as usize
+    }
+}
+
+impl SubCodes for U16Codes {
+    fn code_size(m: usize) -> usize {
+        2 * m
+    }
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
+    }
+}
+
+/// The ADC loop (FAISS's `distance_four_codes`): four codes per pass, four independent
+/// sums, so the table loads of one code overlap those of the others. A sub-code at or
+/// above `ksub` (only possible in corrupt input) panics on the bounds check rather than
+/// reading past its table row.
+fn adc_scan_as<W: SubCodes>(m: usize, ksub: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let cs = W::code_size(m);
+    let (out4, out1) = out.as_chunks_mut::<4>();
+    let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
+    for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
+        let (c0, rest) = c.split_at(cs);
+        let (c1, rest) = rest.split_at(cs);
+        let (c2, c3) = rest.split_at(cs);
+        let mut s = [0f32; 4];
+        for (i, t) in table.chunks_exact(ksub).enumerate() {
+            s[0] += t[W::get(c0, i)];
+            s[1] += t[W::get(c1, i)];
+            s[2] += t[W::get(c2, i)];
+            s[3] += t[W::get(c3, i)];
+        }
+        *o = s;
+    }
+    for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
+        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i)]).sum();
     }
 }
 
@@ -333,27 +407,71 @@ impl WithSimd for Encode<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let pq = self.pq;
-        let mut buf = [0f32; BLOCK_ROWS];
-        for (x, code) in self.vectors.chunks_exact(pq.dim).zip(self.codes.chunks_exact_mut(pq.code_size())) {
-            code.fill(0);
+        let (d, cs) = (pq.dim, pq.code_size());
+        let kpad = pq.ksub.next_multiple_of(KPAD);
+        self.codes.fill(0);
+        // Four vectors per pass over each codebook: every centroid register loaded feeds four
+        // vectors, which keeps a codebook larger than L1 from bounding the encoder.
+        let (x4, x1) = self.vectors.split_at(self.vectors.len() / (4 * d) * 4 * d);
+        let (c4, c1) = self.codes.split_at_mut(x4.len() / d * cs);
+        for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
             for i in 0..pq.m {
-                let (off, ds) = subspace(pq.dim, pq.m, i);
-                let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
-                // Nearest centroid, ties to the lower index, BLOCK_ROWS centroids at a time.
-                let (mut arg, mut best) = (0usize, f32::INFINITY);
-                for (b, cb) in cents.chunks(BLOCK_ROWS * ds).enumerate() {
-                    let nb = cb.len() / ds;
-                    l2sq_rows(simd, &x[off..off + ds], cb, &mut buf[..nb]);
-                    for (j, &v) in buf[..nb].iter().enumerate() {
-                        if v < best {
-                            (arg, best) = (b * BLOCK_ROWS + j, v);
-                        }
-                    }
+                let (off, ds) = subspace(d, pq.m, i);
+                let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
+                let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
+                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad);
+                for (v, &c) in best.iter().enumerate() {
+                    pq.width.set(&mut code[v * cs..(v + 1) * cs], i, c);
                 }
-                pq.width.set(code, i, arg);
+            }
+        }
+        for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
+            for i in 0..pq.m {
+                let (off, ds) = subspace(d, pq.m, i);
+                let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
+                pq.width.set(code, i, nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad)[0]);
             }
         }
     }
+}
+
+/// The nearest centroid of each of `V` sub-vectors among the `kpad` columns of a transposed
+/// codebook (`x.len()` rows), ties to the lower index. Four registers of centroids per pass,
+/// lanes as centroids: per dimension and vector one broadcast, four subtractions and four
+/// FMAs, no horizontal sums. Each centroid's sum runs over the dimensions in order, the
+/// same on every level up to FMA rounding.
+#[inline(always)]
+fn nearest_transposed<S: Simd, const V: usize>(simd: S, x: [&[f32]; V], ct: &[f32], kpad: usize) -> [usize; V] {
+    let lanes = S::F32_LANES;
+    let pass = 4 * lanes;
+    let ds = x[0].len();
+    let zero = simd.splat_f32s(0.0);
+    let mut arg = [0usize; V];
+    let mut best = [f32::INFINITY; V];
+    let mut scores = [0f32; KPAD];
+    for c0 in (0..kpad).step_by(pass) {
+        let mut acc = [[zero; 4]; V];
+        for j in 0..ds {
+            let r = S::as_simd_f32s(&ct[j * kpad + c0..j * kpad + c0 + pass]).0;
+            for (av, xv) in acc.iter_mut().zip(x) {
+                let xj = simd.splat_f32s(xv[j]);
+                for (a, &rv) in av.iter_mut().zip(r) {
+                    let t = simd.sub_f32s(xj, rv);
+                    *a = simd.mul_add_e_f32s(t, t, *a);
+                }
+            }
+        }
+        for ((av, bv), ab) in acc.iter().zip(best.iter_mut()).zip(arg.iter_mut()) {
+            let (sh, _) = S::as_mut_simd_f32s(&mut scores[..pass]);
+            sh.copy_from_slice(av);
+            for (j, &v) in scores[..pass].iter().enumerate() {
+                if v < *bv {
+                    (*ab, *bv) = (c0 + j, v);
+                }
+            }
+        }
+    }
+    arg
 }
 
 impl Quantizer for ProductQuantizer {
