@@ -1,0 +1,87 @@
+//! Product quantization on the peer workloads:
+//! - FAISS w3: ADC search, 1 M codes of d = 128, 100 queries, k = 10, ksub = 256,
+//!   m = 8 / 16 / 32 (codebooks trained on 100,000 vectors);
+//! - FAISS w1: training on the original tool's demo data (10,000 × 1024 Gaussian, seed 42)
+//!   for (m, ksub) = (4,128), (8,128), (8,256), (16,256), (32,256), and encoding it.
+//!
+//! `cargo bench --bench pq`. Single thread. Each demo configuration's MSE is printed once.
+
+mod common;
+use common::HugeBuf;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+use vq::{PqParams, ProductQuantizer, Quantizer};
+
+fn normal(n: usize, seed: u32) -> Vec<f32> {
+    let mut v = vec![0.0; n];
+    vq::synthetic::NumpyLegacyRng::new(seed).fill_standard_normal_f32(&mut v);
+    v
+}
+
+fn params(m: usize, ksub: usize) -> PqParams {
+    let mut p = PqParams::new(m, ksub);
+    p.kmeans.threads = 1;
+    p
+}
+
+fn adc_search(c: &mut Criterion) {
+    let d = 128;
+    let train = normal(100_000 * d, 3);
+    let base = HugeBuf::from_slice(&normal(1_000_000 * d, 4));
+    let queries = normal(100 * d, 5);
+    let mut g = c.benchmark_group("pq/search_1M_d128_k10");
+    // Elements = query-code pairs: the reported time per element is ns per code.
+    g.throughput(Throughput::Elements(100_000_000));
+    for m in [8usize, 16, 32] {
+        let pq = ProductQuantizer::train(d, &train, &params(m, 256)).unwrap();
+        let mut codes = HugeBuf::<u8>::zeroed(1_000_000 * pq.code_size());
+        pq.encode(&base, &mut codes).unwrap();
+        let (mut dist, mut lab) = (vec![0.0; 1000], vec![0i64; 1000]);
+        g.bench_function(BenchmarkId::new("m", m), |b| {
+            b.iter(|| pq.search(black_box(&queries), black_box(&codes), 10, &mut dist, &mut lab).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn demo(c: &mut Criterion) {
+    let (x, _) = vq::synthetic::gaussian_demo(10_000, 1024, 0, 42);
+    let mut g = c.benchmark_group("pq/demo_train");
+    for (m, ksub) in [(4usize, 128usize), (8, 128), (8, 256), (16, 256), (32, 256)] {
+        let p = params(m, ksub);
+        g.bench_function(BenchmarkId::from_parameter(format!("m{m}_k{ksub}")), |b| {
+            b.iter(|| ProductQuantizer::train(1024, black_box(&x), &p).unwrap())
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("pq/demo_encode");
+    g.throughput(Throughput::Elements(10_000));
+    for (m, ksub) in [(4usize, 128usize), (8, 128), (8, 256), (16, 256), (32, 256)] {
+        let pq = ProductQuantizer::train(1024, &x, &params(m, ksub)).unwrap();
+        let mut codes = vec![0u8; 10_000 * pq.code_size()];
+        pq.encode(&x, &mut codes).unwrap();
+        let mut rec = vec![0.0; x.len()];
+        pq.decode(&codes, &mut rec).unwrap();
+        let mse = vq::metrics::reconstruction_mse(1024, &x, &rec).unwrap();
+        eprintln!("pq demo m={m} ksub={ksub}: MSE {mse:.2}");
+        g.bench_function(BenchmarkId::from_parameter(format!("m{m}_k{ksub}")), |b| {
+            b.iter(|| pq.encode(black_box(&x), &mut codes).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(10)
+}
+
+#[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
+mod group {
+    use super::*;
+    criterion_group! { name = benches; config = config(); targets = adc_search, demo }
+}
+criterion_main!(group::benches);
