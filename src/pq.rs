@@ -259,6 +259,32 @@ impl ProductQuantizer {
         }
     }
 
+    /// [`Quantizer::encode`] spread over `threads` threads (0: all cores), in blocks of 1,024
+    /// vectors; the codes are identical to the single-threaded call. Unlike `encode` it may
+    /// allocate (the thread pool's bookkeeping): use it for bulk encoding, not per query.
+    ///
+    /// # Errors
+    /// As [`Quantizer::encode`].
+    #[cfg(feature = "parallel")]
+    pub fn encode_parallel(&self, vectors: &[f32], codes: &mut [u8], threads: usize) -> Result<(), Error> {
+        use rayon::prelude::*;
+        let n = rows_of("vectors", vectors.len(), self.dim)?;
+        exact_len("codes", codes.len(), n * self.code_size())?;
+        const BLOCK: usize = 1024;
+        let mut run = move || {
+            vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
+                |(v, c)| {
+                    simd::arch().dispatch(Encode { pq: self, vectors: v, codes: c });
+                },
+            )
+        };
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(run),
+            Err(_) => run(),
+        }
+        Ok(())
+    }
+
     /// Top-k search of every query with a caller-provided table buffer (`m·ksub` floats):
     /// never allocates, whatever the codebook size. See [`Quantizer::search`].
     ///

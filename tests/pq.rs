@@ -176,3 +176,21 @@ fn training_is_identical_for_any_thread_count() {
     p.kmeans.threads = 2;
     assert_eq!(one, ProductQuantizer::train(24, &x, &p).unwrap());
 }
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_encode_equals_serial_encode() {
+    let (d, n) = (40, 5000);
+    let x = floats(n * d, 9, 1.0);
+    for (m, ksub) in [(8, 256), (5, 16), (4, 300)] {
+        let pq = ProductQuantizer::train(d, &x, &small_params(m, ksub)).unwrap();
+        let mut serial = vec![0u8; n * pq.code_size()];
+        pq.encode(&x, &mut serial).unwrap();
+        for threads in [1, 2, 0] {
+            let mut par = vec![0xAAu8; n * pq.code_size()];
+            pq.encode_parallel(&x, &mut par, threads).unwrap();
+            assert_eq!(serial, par, "{m}x{ksub}, {threads} threads");
+        }
+        assert!(pq.encode_parallel(&x[..d + 1], &mut serial, 2).is_err());
+    }
+}
