@@ -237,12 +237,41 @@ impl ProductQuantizer {
         Ok(())
     }
 
+    /// Every sub-code below `ksub`: only codes not made by [`Quantizer::encode`] can fail,
+    /// and only when `ksub` does not fill its layout (16, 256 or 65536 values).
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] naming the first bad code, sub-quantizer and value.
+    pub fn check_codes(&self, codes: &[u8]) -> Result<(), Error> {
+        if matches!(self.ksub, 16 | 256 | 65536) {
+            return Ok(());
+        }
+        for (v, code) in codes.chunks_exact(self.code_size()).enumerate() {
+            for i in 0..self.m {
+                let c = self.width.get(code, i);
+                if c >= self.ksub {
+                    return Err(Error::OutOfRange {
+                        what: "sub-code",
+                        got: format!("{c} in code {v}, sub-quantizer {i}"),
+                        accepted: "below ksub",
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `out[i]` = the sum of the `m` table entries code `i` selects: its asymmetric squared
     /// distance to the table's query. Four codes per pass, so four independent sums hide
     /// the latency of the table loads.
     ///
     /// # Errors
     /// A table or code buffer of the wrong length.
+    ///
+    /// # Panics
+    /// On a sub-code at or above `ksub` (codes not made by `encode`; see
+    /// [`Self::check_codes`]), as do `distances` and `search`: the scan does not pay for a
+    /// check per entry, and a bounds check stops it before it reads past the table.
     pub fn adc_scan(&self, table: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("table", table.len(), self.m * self.ksub)?;
         exact_len("codes", codes.len(), out.len() * self.code_size())?;
@@ -527,6 +556,7 @@ impl Quantizer for ProductQuantizer {
     fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_len("codes", codes.len(), n * self.code_size())?;
+        self.check_codes(codes)?;
         for (code, x) in codes.chunks_exact(self.code_size()).zip(vectors.chunks_exact_mut(self.dim)) {
             for i in 0..self.m {
                 let (off, ds) = subspace(self.dim, self.m, i);

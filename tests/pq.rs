@@ -164,6 +164,13 @@ fn bad_input_names_the_value() {
     assert!(pq.adc_scan(&[0.0; 32], &[0u8; 3], &mut [0.0; 2]).is_err());
     let (mut d, mut l) = ([0.0f32; 4], [0i64; 4]);
     assert!(pq.search(&x[..8], &[0u8; 4], 0, &mut d, &mut l).is_err());
+    // A u16 code at or above ksub (300) is rejected by decode, leaving the output untouched.
+    let pq = ProductQuantizer::train(8, &floats(400 * 8, 7, 1.0), &small_params(2, 300)).unwrap();
+    let mut out = [7.0f32; 8];
+    let e = pq.decode(&[0, 0, 0x2C, 0x01], &mut out).unwrap_err().to_string();
+    assert!(e.contains("300 in code 0, sub-quantizer 1"), "{e}");
+    assert_eq!(out, [7.0; 8]);
+    assert!(pq.decode(&[0, 0, 0x2B, 0x01], &mut out).is_ok());
 }
 
 #[cfg(feature = "parallel")]
