@@ -131,20 +131,28 @@ impl KMeans {
             Init::Random => gather(x, dim, &sorted_sample(&mut rng, n, k)),
             Init::PlusPlus => plus_plus(x, dim, k, &mut rng),
         };
-        let mut objectives = Vec::with_capacity(params.max_iter);
-        let mut labels = vec![0u32; n];
-        let mut best = vec![0f32; n];
+        let mut objectives: Vec<f64> = Vec::with_capacity(params.max_iter);
         let x_norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
-        for _ in 0..params.max_iter {
-            assign(x, dim, &centroids, params.threads, &mut labels, &mut best);
-            let obj: f64 = best.iter().zip(&x_norms).map(|(&b, &xn)| (b as f64 + xn as f64).max(0.0)).sum();
-            let stop = objectives.last().is_some_and(|&prev: &f64| prev - obj <= params.tol * prev);
-            objectives.push(obj);
-            update(x, dim, k, &labels, &mut centroids);
-            if stop && params.tol > 0.0 {
-                break;
+        let parallel = params.threads != 1;
+        let lloyd = move || {
+            let mut labels = vec![0u32; n];
+            let mut best = vec![0f32; n];
+            for _ in 0..params.max_iter {
+                assign(x, dim, &centroids, parallel, &mut labels, &mut best);
+                let obj: f64 = best.iter().zip(&x_norms).map(|(&b, &xn)| (b as f64 + xn as f64).max(0.0)).sum();
+                let stop = objectives.last().is_some_and(|&prev: &f64| prev - obj <= params.tol * prev);
+                objectives.push(obj);
+                update(x, dim, k, &labels, &mut centroids);
+                if stop && params.tol > 0.0 {
+                    break;
+                }
             }
-        }
+            (centroids, objectives)
+        };
+        #[cfg(feature = "parallel")]
+        let (centroids, objectives) = if parallel { crate::parallel::in_pool(params.threads, lloyd) } else { lloyd() };
+        #[cfg(not(feature = "parallel"))]
+        let (centroids, objectives) = lloyd();
         Ok(KMeans { dim, centroids, objectives, training_rows: n })
     }
 
@@ -186,7 +194,7 @@ impl KMeans {
         let n = rows_of("data", data.len(), self.dim)?;
         crate::error::exact_len("labels", labels.len(), n)?;
         let mut best = vec![0f32; n];
-        assign(data, self.dim, &self.centroids, 1, labels, &mut best);
+        assign(data, self.dim, &self.centroids, false, labels, &mut best);
         Ok(())
     }
 }
@@ -269,8 +277,9 @@ impl WithSimd for DistRows<'_> {
 }
 
 /// Nearest centroid of every row: `labels[i]`, and `best[i] = ‖c‖² − 2 x·c` for it (add
-/// `‖x‖²` for the squared distance).
-fn assign(x: &[f32], dim: usize, centroids: &[f32], threads: usize, labels: &mut [u32], best: &mut [f32]) {
+/// `‖x‖²` for the squared distance). With `parallel` (and the feature), blocks go to the
+/// current rayon pool: the caller's, built once per training call.
+fn assign(x: &[f32], dim: usize, centroids: &[f32], parallel: bool, labels: &mut [u32], best: &mut [f32]) {
     let k = centroids.len() / dim;
     let c_norms: Vec<f32> = centroids.chunks_exact(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
     // The product reads the centroids as a `dim × k` row-major matrix: packing a strided
@@ -308,19 +317,13 @@ fn assign(x: &[f32], dim: usize, centroids: &[f32], threads: usize, labels: &mut
     };
     let chunks = x.chunks(ROW_BLOCK * dim).zip(labels.chunks_mut(ROW_BLOCK)).zip(best.chunks_mut(ROW_BLOCK));
     #[cfg(feature = "parallel")]
-    if threads != 1 {
+    if parallel {
         use rayon::prelude::*;
         let work: Vec<_> = chunks.collect();
-        let run = || {
-            work.into_par_iter().for_each_init(Vec::new, |scores, ((xb, lb), bb)| block(xb, lb, bb, scores));
-        };
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
-        }
+        work.into_par_iter().for_each_init(Vec::new, |scores, ((xb, lb), bb)| block(xb, lb, bb, scores));
         return;
     }
-    let _ = threads;
+    let _ = parallel;
     let mut scores = Vec::new();
     for ((xb, lb), bb) in chunks {
         block(xb, lb, bb, &mut scores);

@@ -33,6 +33,7 @@ pub mod error;
 pub mod kernels;
 pub mod kmeans;
 pub mod metrics;
+mod parallel;
 pub mod pq;
 pub mod quantizer;
 pub mod reference;

@@ -300,17 +300,13 @@ impl ProductQuantizer {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_len("codes", codes.len(), n * self.code_size())?;
         const BLOCK: usize = 1024;
-        let mut run = move || {
+        crate::parallel::in_pool(threads, || {
             vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
                 |(v, c)| {
                     simd::arch().dispatch(Encode { pq: self, vectors: v, codes: c });
                 },
             )
-        };
-        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
-        }
+        });
         Ok(())
     }
 
