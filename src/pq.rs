@@ -282,9 +282,9 @@ impl ProductQuantizer {
     fn adc(&self, table: &[f32], codes: &[u8], out: &mut [f32]) {
         // One monomorphized loop per layout: the layout test stays out of the inner loop.
         match self.width {
-            CodeWidth::Nibble => adc_scan_as::<NibbleCodes>(self.m, self.ksub, table, codes, out),
-            CodeWidth::Byte => adc_scan_as::<ByteCodes>(self.m, self.ksub, table, codes, out),
-            CodeWidth::U16 => adc_scan_as::<U16Codes>(self.m, self.ksub, table, codes, out),
+            CodeWidth::Nibble => adc_scan_as::<NibbleCodes>(self.ksub, self.code_size(), table, codes, out),
+            CodeWidth::Byte => adc_scan_as::<ByteCodes>(self.ksub, self.code_size(), table, codes, out),
+            CodeWidth::U16 => adc_scan_as::<U16Codes>(self.ksub, self.code_size(), table, codes, out),
         }
     }
 
@@ -308,6 +308,17 @@ impl ProductQuantizer {
             )
         });
         Ok(())
+    }
+
+    /// Runs `f` with a distance-table buffer of `m·ksub` floats: on the stack when it fits
+    /// `STACK_TABLE`, else allocated (the one allocation of the query path).
+    fn with_table<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        let n = self.m * self.ksub;
+        if n <= STACK_TABLE {
+            f(&mut [0f32; STACK_TABLE][..n])
+        } else {
+            f(&mut vec![0f32; n])
+        }
     }
 
     /// Top-k search of every query with a caller-provided table buffer (`m·ksub` floats):
@@ -347,7 +358,6 @@ impl ProductQuantizer {
 
 /// Reads sub-code `i` of a code, one implementation per [`CodeWidth`].
 trait SubCodes {
-    fn code_size(m: usize) -> usize;
     fn get(code: &[u8], i: usize) -> usize;
 }
 
@@ -356,9 +366,6 @@ struct ByteCodes;
 struct U16Codes;
 
 impl SubCodes for NibbleCodes {
-    fn code_size(m: usize) -> usize {
-        m.div_ceil(2)
-    }
     #[inline(always)]
     fn get(code: &[u8], i: usize) -> usize {
         ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
@@ -366,9 +373,6 @@ impl SubCodes for NibbleCodes {
 }
 
 impl SubCodes for ByteCodes {
-    fn code_size(m: usize) -> usize {
-        m
-    }
     #[inline(always)]
     fn get(code: &[u8], i: usize) -> usize {
         code[i] as usize
@@ -376,9 +380,6 @@ impl SubCodes for ByteCodes {
 }
 
 impl SubCodes for U16Codes {
-    fn code_size(m: usize) -> usize {
-        2 * m
-    }
     #[inline(always)]
     fn get(code: &[u8], i: usize) -> usize {
         u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
@@ -389,8 +390,7 @@ impl SubCodes for U16Codes {
 /// sums, so the table loads of one code overlap those of the others. A sub-code at or
 /// above `ksub` (only possible in corrupt input) panics on the bounds check rather than
 /// reading past its table row.
-fn adc_scan_as<W: SubCodes>(m: usize, ksub: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
-    let cs = W::code_size(m);
+fn adc_scan_as<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
     let (out4, out1) = out.as_chunks_mut::<4>();
     let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
     for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
@@ -567,17 +567,11 @@ impl Quantizer for ProductQuantizer {
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_len("codes", codes.len(), out.len() * self.code_size())?;
-        let n = self.m * self.ksub;
-        if n <= STACK_TABLE {
-            let mut t = [0f32; STACK_TABLE];
-            self.distance_table(query, &mut t[..n])?;
-            self.adc(&t[..n], codes, out);
-        } else {
-            let mut t = vec![0f32; n];
-            self.distance_table(query, &mut t)?;
-            self.adc(&t, codes, out);
-        }
-        Ok(())
+        self.with_table(|t| {
+            self.distance_table(query, t)?;
+            self.adc(t, codes, out);
+            Ok(())
+        })
     }
 
     fn search(
@@ -588,12 +582,6 @@ impl Quantizer for ProductQuantizer {
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        let n = self.m * self.ksub;
-        if n <= STACK_TABLE {
-            let mut t = [0f32; STACK_TABLE];
-            self.search_with_table(&mut t[..n], queries, codes, k, distances, labels)
-        } else {
-            self.search_with_table(&mut vec![0f32; n], queries, codes, k, distances, labels)
-        }
+        self.with_table(|t| self.search_with_table(t, queries, codes, k, distances, labels))
     }
 }
