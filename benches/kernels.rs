@@ -8,7 +8,6 @@ mod common;
 use common::HugeBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use vq::kernels::{dot, dot_batch, l2sq, l2sq_batch};
 use vq::simd::{available, with_level};
 
@@ -62,16 +61,9 @@ fn pair(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-}
-
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = config(); targets = batch, pair }
+    criterion_group! { name = benches; config = common::config(500, 2, 30); targets = batch, pair }
 }
 criterion_main!(group::benches);

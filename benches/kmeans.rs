@@ -8,7 +8,6 @@
 
 mod common;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use std::time::Duration;
 use vq::kmeans::{Init, KMeans, KMeansParams};
 
 fn data(d: usize) -> Vec<f32> {
@@ -17,9 +16,7 @@ fn data(d: usize) -> Vec<f32> {
         assert_eq!(dd, d);
         return x;
     }
-    let mut x = vec![0.0; 65_536 * d];
-    vq::synthetic::NumpyLegacyRng::new(8).fill_standard_normal_f32(&mut x);
-    x
+    common::normal(65_536 * d, 8)
 }
 
 fn kmeans(c: &mut Criterion) {
@@ -44,16 +41,9 @@ fn kmeans(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(100))
-        .measurement_time(Duration::from_secs(10))
-        .sample_size(10)
-}
-
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = config(); targets = kmeans }
+    criterion_group! { name = benches; config = common::config(100, 10, 10); targets = kmeans }
 }
 criterion_main!(group::benches);

@@ -7,17 +7,11 @@
 //! `cargo bench --bench pq`. Single thread. Each demo configuration's MSE is printed once.
 
 mod common;
+use common::normal;
 use common::HugeBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use vq::{PqParams, ProductQuantizer, Quantizer};
-
-fn normal(n: usize, seed: u32) -> Vec<f32> {
-    let mut v = vec![0.0; n];
-    vq::synthetic::NumpyLegacyRng::new(seed).fill_standard_normal_f32(&mut v);
-    v
-}
 
 fn params(m: usize, ksub: usize) -> PqParams {
     let mut p = PqParams::new(m, ksub);
@@ -72,16 +66,9 @@ fn demo(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(100))
-        .measurement_time(Duration::from_secs(5))
-        .sample_size(10)
-}
-
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = config(); targets = adc_search, demo }
+    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, demo }
 }
 criterion_main!(group::benches);

@@ -5,10 +5,10 @@
 //! `cargo bench --bench sq`; filter with e.g. `-- sq8/search`.
 
 mod common;
+use common::normal;
 use common::HugeBuf;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use vq::simd::{available, with_level};
 use vq::{Quantizer, ScalarQuantizer, SqBits};
 
@@ -16,12 +16,6 @@ const N: usize = 1_000_000;
 const D: usize = 128;
 const NQ: usize = 100;
 const K: usize = 10;
-
-fn normal(n: usize, seed: u32) -> Vec<f32> {
-    let mut v = vec![0.0; n];
-    vq::synthetic::NumpyLegacyRng::new(seed).fill_standard_normal_f32(&mut v);
-    v
-}
 
 fn sq(c: &mut Criterion) {
     let base = HugeBuf::from_slice(&normal(N * D, 6));
@@ -104,16 +98,9 @@ fn distances(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(10)
-}
-
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = config(); targets = sq, distances }
+    criterion_group! { name = benches; config = common::config(300, 3, 10); targets = sq, distances }
 }
 criterion_main!(group::benches);

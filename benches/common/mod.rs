@@ -66,3 +66,18 @@ impl<T: bytemuck::Pod> Drop for HugeBuf<T> {
         unsafe { dealloc(self.ptr as *mut u8, self.layout) }
     }
 }
+
+/// Standard-normal f32 data from NumPy's legacy generator (`RandomState(seed).randn`).
+pub fn normal(n: usize, seed: u32) -> Vec<f32> {
+    let mut v = vec![0.0; n];
+    vq::synthetic::NumpyLegacyRng::new(seed).fill_standard_normal_f32(&mut v);
+    v
+}
+
+/// Criterion settings: warm-up, measuring time and samples per benchmark.
+pub fn config(warm_up_ms: u64, measure_s: u64, samples: usize) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(warm_up_ms))
+        .measurement_time(std::time::Duration::from_secs(measure_s))
+        .sample_size(samples)
+}
