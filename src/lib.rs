@@ -37,6 +37,7 @@ mod parallel;
 pub mod pq;
 pub mod quantizer;
 pub mod reference;
+mod scratch;
 pub mod search;
 pub mod simd;
 pub mod sq;

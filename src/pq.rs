@@ -20,12 +20,21 @@
 //! ‖q_i − centroid_ic‖²`; the asymmetric distance of a code is the sum of its `m` entries
 //! ([`ProductQuantizer::adc_scan`]), which equals `‖q − decode(code)‖²` up to float rounding.
 //!
-//! Hot calls (`encode`, `decode`, `distance_table`, `adc_scan`, `search`) allocate nothing,
-//! except `search` when the table (`m·ksub` floats) exceeds its 32 KiB stack buffer: then
-//! one table per call is allocated (large codebooks; `search_with_table` avoids it).
+//! **Search.** With two or more queries, [`Quantizer::search`] scans up to 16 queries per
+//! pass over the codes (one per register lane), their tables interleaved so that one
+//! register load serves them all; one query at a time the scan is a scalar gather. Both give
+//! the same bits. Codebooks whose interleaved tables would exceed 1 MiB (`m·ksub > 16384`)
+//! are scanned one query at a time.
+//!
+//! Hot calls (`encode`, `decode`, `distance_table`, `adc_scan`, `search`) allocate nothing.
+//! `search` keeps tables over 32 KiB in a per-thread buffer made on the thread's first
+//! search (see `scratch.rs`), and allocates per call only for tables over 1 MiB (one query's
+//! table at `m·ksub > 262144`); [`ProductQuantizer::search_with_table`] takes the caller's
+//! buffer and never allocates.
 
 use crate::error::{exact_len, rows_of};
-use crate::kernels::l2::l2sq_rows;
+use crate::kernels::adc::{scan_interleaved, scan_one, ByteCodes, NibbleCodes, SubCodes, U16Codes, MAX_LANES};
+use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
 use crate::kmeans::{Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
@@ -124,9 +133,6 @@ pub struct ProductQuantizer {
 /// Centroid columns of the transposed codebooks are padded to a multiple of this: four
 /// registers of the widest level (4 × 16 lanes), so every level's passes divide it.
 const KPAD: usize = 64;
-
-/// Floats of the distance table `search` keeps on the stack.
-const STACK_TABLE: usize = 8192;
 
 impl ProductQuantizer {
     /// Trains `m` codebooks of `ksub` centroids on `n` rows of `dim` floats.
@@ -282,9 +288,9 @@ impl ProductQuantizer {
     fn adc(&self, table: &[f32], codes: &[u8], out: &mut [f32]) {
         // One monomorphized loop per layout: the layout test stays out of the inner loop.
         match self.width {
-            CodeWidth::Nibble => adc_scan_as::<NibbleCodes>(self.ksub, self.code_size(), table, codes, out),
-            CodeWidth::Byte => adc_scan_as::<ByteCodes>(self.ksub, self.code_size(), table, codes, out),
-            CodeWidth::U16 => adc_scan_as::<U16Codes>(self.ksub, self.code_size(), table, codes, out),
+            CodeWidth::Nibble => scan_one::<NibbleCodes>(self.ksub, self.code_size(), table, codes, out),
+            CodeWidth::Byte => scan_one::<ByteCodes>(self.ksub, self.code_size(), table, codes, out),
+            CodeWidth::U16 => scan_one::<U16Codes>(self.ksub, self.code_size(), table, codes, out),
         }
     }
 
@@ -310,22 +316,32 @@ impl ProductQuantizer {
         Ok(())
     }
 
-    /// Runs `f` with a distance-table buffer of `m·ksub` floats: on the stack when it fits
-    /// `STACK_TABLE`, else allocated (the one allocation of the query path).
-    fn with_table<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> R {
-        let n = self.m * self.ksub;
-        if n <= STACK_TABLE {
-            f(&mut [0f32; STACK_TABLE][..n])
+    /// Whether the batch search applies: its interleaved tables (`m·ksub·16` floats) fit in
+    /// 1 MiB, so they stay in L2 while the codes stream past. Larger codebooks scan one
+    /// query at a time, whose tables are 16 times smaller.
+    fn batchable(&self) -> bool {
+        self.m * self.ksub * MAX_LANES <= crate::scratch::RETAIN_FLOATS
+    }
+
+    /// Length of the table buffer [`Self::search_with_table`] scans batches with:
+    /// `m·ksub·16` floats when the batch search applies (up to 16 queries per pass over the
+    /// codes, one per register lane), else `m·ksub`.
+    pub fn search_table_len(&self) -> usize {
+        if self.batchable() {
+            self.m * self.ksub * MAX_LANES
         } else {
-            f(&mut vec![0f32; n])
+            self.m * self.ksub
         }
     }
 
-    /// Top-k search of every query with a caller-provided table buffer (`m·ksub` floats):
-    /// never allocates, whatever the codebook size. See [`Quantizer::search`].
+    /// Top-k search of every query with a caller-provided table buffer: never allocates,
+    /// whatever the codebook size. The buffer holds [`Self::search_table_len`] floats, which
+    /// scans queries in batches that share each pass over the codes, or `m·ksub` floats,
+    /// which scans one query at a time. Both give the same results. See
+    /// [`Quantizer::search`].
     ///
     /// # Errors
-    /// As [`Quantizer::search`], and a table buffer of the wrong length.
+    /// As [`Quantizer::search`], and a table buffer of another length.
     pub fn search_with_table(
         &self,
         table: &mut [f32],
@@ -335,9 +351,22 @@ impl ProductQuantizer {
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        exact_len("table", table.len(), self.m * self.ksub)?;
+        let one = self.m * self.ksub;
+        if table.len() != one && table.len() != self.search_table_len() {
+            return Err(Error::OutOfRange {
+                what: "table length",
+                got: format!("{} (m·ksub = {one}, search_table_len() = {})", table.len(), self.search_table_len()),
+                accepted: "m·ksub or search_table_len()",
+            });
+        }
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim, queries, k, distances, labels)?;
+        let nq = queries.len() / self.dim;
+        if nq >= 2 && table.len() > one {
+            simd::arch().dispatch(BatchSearch { pq: self, scratch: table, queries, codes, k, distances, labels });
+            return Ok(());
+        }
+        let table = &mut table[..one];
         let cs = self.code_size();
         let mut buf = [0f32; BLOCK_ROWS];
         for ((q, d), l) in
@@ -356,58 +385,65 @@ impl ProductQuantizer {
     }
 }
 
-/// Reads sub-code `i` of a code, one implementation per [`CodeWidth`].
-trait SubCodes {
-    fn get(code: &[u8], i: usize) -> usize;
+/// The batch search: queries in groups of one per register lane, each group's distance
+/// tables interleaved into `scratch` (`m·ksub·lanes` floats), then one pass over the codes
+/// that keeps every query's top-k ([`scan_interleaved`]). Each table entry is computed as
+/// [`Table`] computes it, so the result equals the one-query path bit for bit.
+struct BatchSearch<'a> {
+    pq: &'a ProductQuantizer,
+    scratch: &'a mut [f32],
+    queries: &'a [f32],
+    codes: &'a [u8],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
 }
 
-struct NibbleCodes;
-struct ByteCodes;
-struct U16Codes;
-
-impl SubCodes for NibbleCodes {
+impl WithSimd for BatchSearch<'_> {
+    type Output = ();
     #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
-    }
-}
-
-impl SubCodes for ByteCodes {
-    #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        code[i] as usize
-    }
-}
-
-impl SubCodes for U16Codes {
-    #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
-    }
-}
-
-/// The ADC loop (FAISS's `distance_four_codes`): four codes per pass, four independent
-/// sums, so the table loads of one code overlap those of the others. A sub-code at or
-/// above `ksub` (only possible in corrupt input) panics on the bounds check rather than
-/// reading past its table row.
-fn adc_scan_as<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
-    let (out4, out1) = out.as_chunks_mut::<4>();
-    let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
-    for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
-        let (c0, rest) = c.split_at(cs);
-        let (c1, rest) = rest.split_at(cs);
-        let (c2, c3) = rest.split_at(cs);
-        let mut s = [0f32; 4];
-        for (i, t) in table.chunks_exact(ksub).enumerate() {
-            s[0] += t[W::get(c0, i)];
-            s[1] += t[W::get(c1, i)];
-            s[2] += t[W::get(c2, i)];
-            s[3] += t[W::get(c3, i)];
+    fn with_simd<S: Simd>(self, simd: S) {
+        match self.pq.width {
+            CodeWidth::Nibble => self.run::<S, NibbleCodes>(simd),
+            CodeWidth::Byte => self.run::<S, ByteCodes>(simd),
+            CodeWidth::U16 => self.run::<S, U16Codes>(simd),
         }
-        *o = s;
     }
-    for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
-        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i)]).sum();
+}
+
+impl BatchSearch<'_> {
+    #[inline(always)]
+    fn run<S: Simd, W: SubCodes>(self, simd: S) {
+        let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
+        let (d, lanes) = (pq.dim, S::F32_LANES);
+        let itable = &mut scratch[..pq.m * pq.ksub * lanes];
+        for ((qs, ds), ls) in
+            queries.chunks(lanes * d).zip(distances.chunks_mut(lanes * k)).zip(labels.chunks_mut(lanes * k))
+        {
+            let nq = qs.len() / d;
+            for (i, rows) in itable.chunks_exact_mut(pq.ksub * lanes).enumerate() {
+                let (off, dsub) = subspace(d, pq.m, i);
+                let cents = &pq.centroids[off * pq.ksub..(off + dsub) * pq.ksub];
+                for (row, cent) in rows.chunks_exact_mut(lanes).zip(cents.chunks_exact(dsub)) {
+                    for (q, slot) in row.iter_mut().enumerate() {
+                        *slot = if q < nq {
+                            pair_body::<S, SqDiff>(simd, &qs[q * d + off..q * d + off + dsub], cent)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
+                // Sentinels in; the scan resumes these heaps.
+                let _ = TopK::new(dq, lq);
+            }
+            let (it, _) = S::as_simd_f32s(itable);
+            scan_interleaved::<S, W>(simd, pq.ksub, pq.code_size(), it, codes, 0, k, ds, ls);
+            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
+                TopK::resume(dq, lq).finish();
+            }
+        }
     }
 }
 
@@ -567,7 +603,7 @@ impl Quantizer for ProductQuantizer {
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_len("codes", codes.len(), out.len() * self.code_size())?;
-        self.with_table(|t| {
+        crate::scratch::with_f32(self.m * self.ksub, |t| {
             self.distance_table(query, t)?;
             self.adc(t, codes, out);
             Ok(())
@@ -582,6 +618,8 @@ impl Quantizer for ProductQuantizer {
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        self.with_table(|t| self.search_with_table(t, queries, codes, k, distances, labels))
+        let nq = check_search(self.dim, queries, k, distances, labels)?;
+        let len = if nq >= 2 { self.search_table_len() } else { self.m * self.ksub };
+        crate::scratch::with_f32(len, |t| self.search_with_table(t, queries, codes, k, distances, labels))
     }
 }

@@ -86,10 +86,19 @@ fn hot_path_allocates_nothing() {
                 assert_eq!(allocations(|| pq.decode(codes, &mut rec).unwrap()), 0, "pq decode {m}x{ksub} {level}");
                 assert_eq!(allocations(|| pq.distance_table(&x[..d], t).unwrap()), 0, "pq table {m}x{ksub} {level}");
                 assert_eq!(allocations(|| pq.adc_scan(t, codes, &mut out).unwrap()), 0, "pq adc {m}x{ksub} {level}");
+                // The batch search's tables live in a per-thread buffer made on the thread's
+                // first search; after that, none.
+                pq.search(queries, codes, k, &mut dist, &mut lab).unwrap();
                 assert_eq!(
                     allocations(|| pq.search(queries, codes, k, &mut dist, &mut lab).unwrap()),
                     0,
                     "pq search {m}x{ksub} {level}"
+                );
+                let mut own = vec![0.0f32; pq.search_table_len()];
+                assert_eq!(
+                    allocations(|| pq.search_with_table(&mut own, queries, codes, k, &mut dist, &mut lab).unwrap()),
+                    0,
+                    "pq search_with_table {m}x{ksub} {level}"
                 );
             }
             let q = &x[..d];

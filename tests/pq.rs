@@ -143,6 +143,55 @@ fn uneven_subspaces_and_layouts() {
     assert!(c.chunks_exact(3).all(|code| code[2] & 0xF == 0));
 }
 
+/// The batch search (queries in groups of one per register lane, interleaved tables, the
+/// heap check in the scan) returns exactly what one query at a time returns, and both are
+/// the sorted ADC distances: every level, every layout, group sizes around the lane counts
+/// (1, 4, 8, 16), ties between equal codes, fewer codes than k, and a caller buffer.
+#[test]
+fn batch_search_equals_one_query_at_a_time() {
+    for (d, m, ksub) in [(65, 8, 16), (48, 6, 256), (30, 4, 1000), (33, 33, 20)] {
+        let n = 1203;
+        let x = floats(n * d, 11 + d as u64, 1.0);
+        let pq = ProductQuantizer::train(d, &x, &small_params(m, ksub)).unwrap();
+        let mut codes = vec![0u8; n * pq.code_size()];
+        pq.encode(&x, &mut codes).unwrap();
+        let cs = pq.code_size();
+        codes.copy_within(0..40 * cs, (n - 40) * cs); // equal codes: ties to the lower id
+        let queries = floats(37 * d, 12, 1.0);
+        for &level in available() {
+            for (nq, k, rows) in [(2, 10, n), (5, 7, n), (17, 10, n), (37, 32, n), (9, 20, 13)] {
+                let (qs, cd) = (&queries[..nq * d], &codes[..rows * cs]);
+                let (mut dist, mut lab) = (vec![0.0; nq * k], vec![0i64; nq * k]);
+                with_level(level, || pq.search(qs, cd, k, &mut dist, &mut lab)).unwrap().unwrap();
+                let mut table = vec![0.0; pq.search_table_len()];
+                let (mut dist2, mut lab2) = (vec![0.0; nq * k], vec![0i64; nq * k]);
+                with_level(level, || pq.search_with_table(&mut table, qs, cd, k, &mut dist2, &mut lab2))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!((&dist, &lab), (&dist2, &lab2), "{level} {m}x{ksub} nq {nq}: caller buffer");
+                let mut one_table = vec![0.0; m * ksub];
+                for (qi, q) in qs.chunks_exact(d).enumerate() {
+                    let (mut d1, mut l1) = (vec![0.0; k], vec![0i64; k]);
+                    with_level(level, || pq.search_with_table(&mut one_table, q, cd, k, &mut d1, &mut l1))
+                        .unwrap()
+                        .unwrap();
+                    let at = qi * k..(qi + 1) * k;
+                    assert_eq!((&dist[at.clone()], &lab[at]), (&d1[..], &l1[..]), "{level} {m}x{ksub} query {qi}");
+                    let mut adc = vec![0.0; rows];
+                    with_level(level, || pq.distances(q, cd, &mut adc)).unwrap().unwrap();
+                    let want = reference::top_k(&adc, k);
+                    for (r, &(wd, wi)) in want.iter().enumerate() {
+                        assert_eq!((d1[r], l1[r]), (wd, wi as i64), "{level} {m}x{ksub} query {qi} rank {r}");
+                    }
+                    for r in want.len()..k {
+                        assert_eq!((d1[r], l1[r]), (f32::INFINITY, -1), "sentinel past {rows} codes");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_input_names_the_value() {
     let x = floats(100 * 8, 5, 1.0);
@@ -164,6 +213,8 @@ fn bad_input_names_the_value() {
     assert!(pq.adc_scan(&[0.0; 32], &[0u8; 3], &mut [0.0; 2]).is_err());
     let (mut d, mut l) = ([0.0f32; 4], [0i64; 4]);
     assert!(pq.search(&x[..8], &[0u8; 4], 0, &mut d, &mut l).is_err());
+    let e = pq.search_with_table(&mut [0.0; 33], &x[..8], &[0u8; 4], 2, &mut d[..2], &mut l[..2]).unwrap_err();
+    assert!(e.to_string().contains("33 (m·ksub = 32"), "{e}");
     // A u16 code at or above ksub (300) is rejected by decode, leaving the output untouched.
     let pq = ProductQuantizer::train(8, &floats(400 * 8, 7, 1.0), &small_params(2, 300)).unwrap();
     let mut out = [7.0f32; 8];

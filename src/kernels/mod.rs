@@ -3,8 +3,10 @@
 //! body generic over `pulp::Simd` that serves every instruction set.
 //!
 //! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
-//! - [`sq`]: scalar-quantizer encode, decode and asymmetric distance.
+//! - [`sq`]: scalar-quantizer encode, decode and asymmetric distance;
+//! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API).
 
+pub(crate) mod adc;
 pub mod l2;
 pub mod sq;
 

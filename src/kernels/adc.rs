@@ -1,0 +1,165 @@
+//! Codebook lookup (ADC): the asymmetric distance of a PQ code is the sum of the `m`
+//! distance-table entries its sub-codes select.
+//!
+//! Two loops, both monomorphized per code layout ([`SubCodes`]) so the layout test stays
+//! out of the inner loop:
+//! - [`scan_one`]: one query's table (`[m][ksub]` floats), four codes per pass (FAISS's
+//!   `distance_four_codes`): four independent sums overlap the table loads;
+//! - [`scan_interleaved`]: one query per register lane, their tables interleaved as
+//!   `[m][ksub][lanes]`, so one register load serves every query. Per sub-code that is one
+//!   load and one vector add for all of them instead of one scalar load and add each: the
+//!   scan is bound by loads, so this is where the batch search's speed comes from. It keeps
+//!   the queries' top-k itself, with one vector compare per code.
+//!
+//! The generic `pulp::Simd` trait has no gather, so the single-query scan is plain Rust
+//! with scalar loads.
+//!
+//! A sub-code at or above `ksub` (only possible in corrupt input) panics on a bounds check
+//! rather than reading past its table row; `ProductQuantizer::check_codes` rejects such codes
+//! up front where a caller wants an error instead.
+
+use crate::search::TopK;
+use pulp::Simd;
+
+/// The widest register in f32 lanes (AVX-512): bounds the queries of one interleaved pass.
+pub(crate) const MAX_LANES: usize = 16;
+
+/// Reads sub-code `i` of a code, one implementation per code layout.
+pub(crate) trait SubCodes {
+    fn get(code: &[u8], i: usize) -> usize;
+}
+
+/// Two sub-codes per byte, sub-quantizer `2j` in the high nibble of byte `j`.
+pub(crate) struct NibbleCodes;
+/// One byte per sub-code.
+pub(crate) struct ByteCodes;
+/// One little-endian u16 per sub-code.
+pub(crate) struct U16Codes;
+
+impl SubCodes for NibbleCodes {
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
+    }
+}
+
+impl SubCodes for ByteCodes {
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        code[i] as usize
+    }
+}
+
+impl SubCodes for U16Codes {
+    #[inline(always)]
+    fn get(code: &[u8], i: usize) -> usize {
+        u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
+    }
+}
+
+/// `out[r]` = the ADC distance of code `r` (`cs` bytes each) under one query's table
+/// (`m` rows of `ksub` floats).
+#[inline(always)]
+pub(crate) fn scan_one<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let (out4, out1) = out.as_chunks_mut::<4>();
+    let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
+    for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
+        let (c0, rest) = c.split_at(cs);
+        let (c1, rest) = rest.split_at(cs);
+        let (c2, c3) = rest.split_at(cs);
+        let mut s = [0f32; 4];
+        for (i, t) in table.chunks_exact(ksub).enumerate() {
+            s[0] += t[W::get(c0, i)];
+            s[1] += t[W::get(c1, i)];
+            s[2] += t[W::get(c2, i)];
+            s[3] += t[W::get(c3, i)];
+        }
+        *o = s;
+    }
+    for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
+        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i)]).sum();
+    }
+}
+
+/// Top-k over `codes` of up to `L = S::F32_LANES` queries at once, their tables interleaved
+/// one register per entry (`itable[i·ksub + c]` holds entry `(i, c)` of every query, lane
+/// `q` for query `q`). Four codes per pass: four independent chains of register adds keep
+/// the adder busy while the loads are in flight. The heap check is one compare per code
+/// against a register of the queries' current thresholds (lanes past `nq` hold −∞, so they
+/// never pass); only a code that beats some threshold, rare after the first few blocks,
+/// leaves the vector path. Each query's sum runs over the sub-quantizers in order, exactly
+/// as [`scan_one`] does, so both paths give the same bits and the same neighbours.
+///
+/// `dist` and `ids` hold `nq·k` entries, heaps already started ([`TopK::new`]).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the scan's whole state; a struct would only rename it
+pub(crate) fn scan_interleaved<S: Simd, W: SubCodes>(
+    simd: S,
+    ksub: usize,
+    cs: usize,
+    itable: &[S::f32s],
+    codes: &[u8],
+    first_id: i64,
+    k: usize,
+    dist: &mut [f32],
+    ids: &mut [i64],
+) {
+    let lanes = S::F32_LANES;
+    let nq = dist.len() / k;
+    debug_assert!(nq <= lanes && nq <= MAX_LANES);
+    let mut thr_arr = [f32::NEG_INFINITY; MAX_LANES];
+    for (t, d) in thr_arr.iter_mut().zip(dist.chunks_exact(k)) {
+        *t = d[0];
+    }
+    let mut thr = simd.partial_load_f32s(&thr_arr[..lanes]);
+    // A code that beats some query's threshold: offer it to each such query's heap.
+    let mut offer = |acc: S::f32s, id: i64, thr: &mut S::f32s| {
+        let mut a = [0f32; MAX_LANES];
+        simd.partial_store_f32s(&mut a[..lanes], acc);
+        for (q, (d, l)) in dist.chunks_exact_mut(k).zip(ids.chunks_exact_mut(k)).enumerate() {
+            if a[q] < thr_arr[q] {
+                let mut top = TopK::resume(d, l);
+                top.push(a[q], id);
+                thr_arr[q] = top.threshold();
+            }
+        }
+        *thr = simd.partial_load_f32s(&thr_arr[..lanes]);
+    };
+    let n = codes.len() / cs;
+    let n4 = n / 4 * 4;
+    let zero = simd.splat_f32s(0.0);
+    for r in (0..n4).step_by(4) {
+        let c: [&[u8]; 4] = std::array::from_fn(|v| &codes[(r + v) * cs..(r + v + 1) * cs]);
+        let mut s = [zero; 4];
+        for (i, t) in itable.chunks_exact(ksub).enumerate() {
+            for (sv, cv) in s.iter_mut().zip(c) {
+                *sv = simd.add_f32s(*sv, t[W::get(cv, i)]);
+            }
+        }
+        let m01 = simd.or_m32s(simd.less_than_f32s(s[0], thr), simd.less_than_f32s(s[1], thr));
+        let m23 = simd.or_m32s(simd.less_than_f32s(s[2], thr), simd.less_than_f32s(s[3], thr));
+        if any(simd.or_m32s(m01, m23)) {
+            for (v, &sv) in s.iter().enumerate() {
+                if any(simd.less_than_f32s(sv, thr)) {
+                    offer(sv, first_id + (r + v) as i64, &mut thr);
+                }
+            }
+        }
+    }
+    for r in n4..n {
+        let c = &codes[r * cs..(r + 1) * cs];
+        let mut s = zero;
+        for (i, t) in itable.chunks_exact(ksub).enumerate() {
+            s = simd.add_f32s(s, t[W::get(c, i)]);
+        }
+        if any(simd.less_than_f32s(s, thr)) {
+            offer(s, first_id + r as i64, &mut thr);
+        }
+    }
+}
+
+/// Whether any lane of a mask is set (masks are registers or bit masks depending on level).
+#[inline(always)]
+fn any<M: bytemuck::NoUninit>(mask: M) -> bool {
+    bytemuck::bytes_of(&mask).iter().fold(0u8, |a, &b| a | b) != 0
+}
