@@ -194,11 +194,20 @@ fn check_search(bits: SqBits, d: usize, n: usize, nq: usize, k: usize, seed: u64
             let q = &queries[qi * d..(qi + 1) * d];
             let rows = (0..n).map(|i| &rec[i * d..(i + 1) * d]);
             let want: Vec<f64> = rows.clone().map(|r| reference::l2sq(q, r)).collect();
-            // Rounding of a sum of d squares, with |q| + |x̂| as the scale of each term (the
-            // search reconstructs with an FMA, the decoder without: an ulp of |x̂| apart).
+            // Rounding of a sum of d squares. The search reconstructs x̂ = vmin + (c + ½)·step
+            // with an FMA, the decoder without, so the two x̂ differ by an ulp of the terms
+            // |vmin| + |vmax|, not of |x̂| (which can be far smaller): each square's scale is
+            // (|q| + |x̂| + |vmin| + |vmax|)². Seen failing with |x̂| alone at d = 1.
             let tol: Vec<f64> = rows
                 .map(|r| {
-                    let scale: f64 = q.iter().zip(r).map(|(&a, &b)| (a.abs() as f64 + b.abs() as f64).powi(2)).sum();
+                    let scale: f64 = q
+                        .iter()
+                        .zip(r)
+                        .zip(sq.vmin().iter().zip(sq.vmax()))
+                        .map(|((&a, &b), (&lo, &hi))| {
+                            (a.abs() as f64 + b.abs() as f64 + lo.abs() as f64 + hi.abs() as f64).powi(2)
+                        })
+                        .sum();
                     reference::tolerance(d, scale)
                 })
                 .collect();
