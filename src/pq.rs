@@ -35,7 +35,8 @@
 use crate::error::{exact_len, rows_of};
 use crate::kernels::adc::{scan_interleaved, scan_one, ByteCodes, NibbleCodes, SubCodes, U16Codes, MAX_LANES};
 use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
-use crate::kmeans::{Init, KMeans, KMeansParams};
+use crate::kernels::nearest::{nearest_transposed, KPAD};
+use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
 use crate::{simd, Error};
@@ -58,9 +59,17 @@ impl PqParams {
     /// per centroid, and random initialisation as FAISS's `ProductQuantizer` does: on the
     /// original tool's demo data it trained 10–20% faster than k-means++ at equal or lower
     /// MSE (k-means++ seeding costs about one iteration done with slower kernels).
+    ///
+    /// Above 4096 centroids (13 to 16 bits) the k-means assigns through coarse groups
+    /// ([`Assignment::Coarse`], 16 groups per row): exact assignment of a 16-bit codebook
+    /// costs minutes per iteration, the coarse one a fifth of that (see
+    /// `docs/PERFORMANCE.md`). Set `kmeans.assignment` to [`Assignment::Exact`] to opt out.
     pub fn new(m: usize, ksub: usize) -> Self {
         let mut kmeans = KMeansParams::new(ksub);
         kmeans.init = Init::Random;
+        if ksub > 4096 {
+            kmeans.assignment = Assignment::Coarse { nprobe: 16 };
+        }
         PqParams { m, ksub, kmeans }
     }
 
@@ -129,10 +138,6 @@ pub struct ProductQuantizer {
     /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass.
     transposed: Vec<f32>,
 }
-
-/// Centroid columns of the transposed codebooks are padded to a multiple of this: four
-/// registers of the widest level (4 × 16 lanes), so every level's passes divide it.
-const KPAD: usize = 64;
 
 impl ProductQuantizer {
     /// Trains `m` codebooks of `ksub` centroids on `n` rows of `dim` floats.
@@ -510,7 +515,7 @@ impl WithSimd for Encode<'_> {
                 let (off, ds) = subspace(d, pq.m, i);
                 let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
                 let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
-                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad);
+                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
                 for (v, &c) in best.iter().enumerate() {
                     pq.width.set(&mut code[v * cs..(v + 1) * cs], i, c);
                 }
@@ -520,49 +525,10 @@ impl WithSimd for Encode<'_> {
             for i in 0..pq.m {
                 let (off, ds) = subspace(d, pq.m, i);
                 let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
-                pq.width.set(code, i, nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad)[0]);
+                pq.width.set(code, i, nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0]);
             }
         }
     }
-}
-
-/// The nearest centroid of each of `V` sub-vectors among the `kpad` columns of a transposed
-/// codebook (`x.len()` rows), ties to the lower index. Four registers of centroids per pass,
-/// lanes as centroids: per dimension and vector one broadcast, four subtractions and four
-/// FMAs, no horizontal sums. Each centroid's sum runs over the dimensions in order, the
-/// same on every level up to FMA rounding.
-#[inline(always)]
-fn nearest_transposed<S: Simd, const V: usize>(simd: S, x: [&[f32]; V], ct: &[f32], kpad: usize) -> [usize; V] {
-    let lanes = S::F32_LANES;
-    let pass = 4 * lanes;
-    let ds = x[0].len();
-    let zero = simd.splat_f32s(0.0);
-    let mut arg = [0usize; V];
-    let mut best = [f32::INFINITY; V];
-    let mut scores = [0f32; KPAD];
-    for c0 in (0..kpad).step_by(pass) {
-        let mut acc = [[zero; 4]; V];
-        for j in 0..ds {
-            let r = S::as_simd_f32s(&ct[j * kpad + c0..j * kpad + c0 + pass]).0;
-            for (av, xv) in acc.iter_mut().zip(x) {
-                let xj = simd.splat_f32s(xv[j]);
-                for (a, &rv) in av.iter_mut().zip(r) {
-                    let t = simd.sub_f32s(xj, rv);
-                    *a = simd.mul_add_e_f32s(t, t, *a);
-                }
-            }
-        }
-        for ((av, bv), ab) in acc.iter().zip(best.iter_mut()).zip(arg.iter_mut()) {
-            let (sh, _) = S::as_mut_simd_f32s(&mut scores[..pass]);
-            sh.copy_from_slice(av);
-            for (j, &v) in scores[..pass].iter().enumerate() {
-                if v < *bv {
-                    (*ab, *bv) = (c0 + j, v);
-                }
-            }
-        }
-    }
-    arg
 }
 
 impl Quantizer for ProductQuantizer {

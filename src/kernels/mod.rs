@@ -4,10 +4,12 @@
 //!
 //! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
 //! - [`sq`]: scalar-quantizer encode, decode and asymmetric distance;
-//! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API).
+//! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API);
+//! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means).
 
 pub(crate) mod adc;
 pub mod l2;
+pub(crate) mod nearest;
 pub mod sq;
 
 pub(crate) mod lanes;

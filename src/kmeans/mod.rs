@@ -23,6 +23,8 @@
 //! The objective is the sum over training rows of the squared distance to the nearest
 //! centroid, as FAISS reports it: `objective()` is the value at the last assignment.
 
+mod coarse;
+
 use crate::error::rows_of;
 use crate::kernels::l2::l2sq_rows;
 use crate::{simd, Error};
@@ -37,6 +39,22 @@ pub enum Init {
     PlusPlus,
     /// `k` distinct training rows drawn uniformly (FAISS's default).
     Random,
+}
+
+/// How each row finds its centroid in the assignment step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    /// Every row against every centroid, as a matrix product: exact, `n·k·dim` per
+    /// iteration.
+    Exact,
+    /// Centroids grouped under `⌈√k⌉` coarse centres, each row compared with the centroids
+    /// of its `nprobe` nearest groups: approximate, about `n·(1 + nprobe)·√k·dim` per
+    /// iteration. For codebooks with tens of thousands of centroids (16-bit PQ), where exact
+    /// assignment takes minutes per iteration.
+    Coarse {
+        /// Groups searched per row, at least 1 (`⌈√k⌉` or more is exact).
+        nprobe: usize,
+    },
 }
 
 /// Parameters of [`KMeans::train`].
@@ -57,6 +75,8 @@ pub struct KMeansParams {
     /// Threads for the assignment step with the `parallel` feature (0: all cores); ignored
     /// without it. Results do not depend on it.
     pub threads: usize,
+    /// Exact (default) or coarse assignment.
+    pub assignment: Assignment,
 }
 
 impl KMeansParams {
@@ -71,6 +91,7 @@ impl KMeansParams {
             init: Init::PlusPlus,
             max_points_per_centroid: 256,
             threads: 0,
+            assignment: Assignment::Exact,
         }
     }
 }
@@ -103,6 +124,9 @@ impl KMeans {
         let k = params.k;
         if k == 0 {
             return Err(Error::OutOfRange { what: "k (clusters)", got: "0".into(), accepted: ">= 1" });
+        }
+        if params.assignment == (Assignment::Coarse { nprobe: 0 }) {
+            return Err(Error::OutOfRange { what: "nprobe", got: "0".into(), accepted: ">= 1" });
         }
         if params.max_points_per_centroid == 0 {
             return Err(Error::OutOfRange { what: "max_points_per_centroid", got: "0".into(), accepted: ">= 1" });
@@ -137,19 +161,32 @@ impl KMeans {
         // The data once column-major: the product's packing of a column-major operand reads
         // whole vectors, where a row-major one costs a strided gather per element, and the
         // data is packed again every iteration.
-        let mut xt = vec![0f32; x.len()];
-        for (i, row) in x.chunks_exact(dim).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                xt[j * n + i] = v;
+        let mut xt = Vec::new();
+        if params.assignment == Assignment::Exact {
+            xt = vec![0f32; x.len()];
+            for (i, row) in x.chunks_exact(dim).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    xt[j * n + i] = v;
+                }
             }
         }
-        let xt = &xt;
+        let (xt, x_norms) = (&xt, &x_norms);
         let lloyd = move || {
             let mut labels = vec![0u32; n];
             let mut best = vec![0f32; n];
+            let mut centres = None;
             for _ in 0..params.max_iter {
-                assign(Rows::ColMajor(xt), dim, &centroids, parallel, &mut labels, &mut best);
-                let obj: f64 = best.iter().zip(&x_norms).map(|(&b, &xn)| (b as f64 + xn as f64).max(0.0)).sum();
+                match params.assignment {
+                    Assignment::Exact => {
+                        assign(Rows::ColMajor(xt), dim, &centroids, parallel, &mut labels, &mut best);
+                    }
+                    Assignment::Coarse { nprobe } => {
+                        let index = coarse::CoarseIndex::build(dim, &centroids, centres.take());
+                        coarse::assign_coarse(&index, x, nprobe, x_norms, parallel, &mut labels, &mut best);
+                        centres = Some(index.centres);
+                    }
+                }
+                let obj: f64 = best.iter().zip(x_norms).map(|(&b, &xn)| (b as f64 + xn as f64).max(0.0)).sum();
                 let stop = objectives.last().is_some_and(|&prev: &f64| prev - obj <= params.tol * prev);
                 objectives.push(obj);
                 update(x, dim, k, &labels, &mut centroids);
@@ -415,8 +452,6 @@ impl WithSimd for ArgminRows<'_> {
     }
 }
 
-/// New centroids: the mean of each cluster (summed in f64, in row order), empty clusters
-/// re-seeded by splitting the largest one.
 /// Per cluster, the f64 sum of its rows and their count. Plain code, dispatched so that the
 /// widening adds vectorize at the level's width rather than SSE2's (3% of the demo's PQ
 /// training time); each element's sum runs over the rows in order, so every level gives
@@ -444,6 +479,8 @@ impl WithSimd for SumRows<'_> {
     }
 }
 
+/// New centroids: the mean of each cluster (summed in f64, in row order), empty clusters
+/// re-seeded by splitting the largest one.
 fn update(x: &[f32], dim: usize, k: usize, labels: &[u32], centroids: &mut [f32]) {
     let mut sums = vec![0f64; k * dim];
     let mut counts = vec![0usize; k];
@@ -455,12 +492,17 @@ fn update(x: &[f32], dim: usize, k: usize, labels: &[u32], centroids: &mut [f32]
             }
         }
     }
+    // The largest cluster, lowest index on ties (deterministic), from a heap: with many
+    // more centroids than points (16-bit codebooks) most clusters can be empty, and a scan
+    // for the largest per empty cluster cost k² per iteration.
+    use std::cmp::Reverse;
+    let mut largest: std::collections::BinaryHeap<(usize, Reverse<usize>)> =
+        counts.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(j, &c)| (c, Reverse(j))).collect();
     for empty in 0..k {
         if counts[empty] > 0 {
             continue;
         }
-        // The largest cluster, lowest index on ties: deterministic.
-        let big = (0..k).max_by_key(|&j| (counts[j], std::cmp::Reverse(j))).expect("k >= 1");
+        let Some((_, Reverse(big))) = largest.pop() else { break };
         for j in 0..dim {
             let v = centroids[big * dim + j];
             let (up, down) = (v * (1.0 + SPLIT_EPS), v * (1.0 - SPLIT_EPS));
@@ -470,5 +512,7 @@ fn update(x: &[f32], dim: usize, k: usize, labels: &[u32], centroids: &mut [f32]
         }
         counts[empty] = counts[big] / 2;
         counts[big] -= counts[empty];
+        largest.push((counts[big], Reverse(big)));
+        largest.push((counts[empty], Reverse(empty)));
     }
 }
