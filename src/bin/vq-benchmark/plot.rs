@@ -85,11 +85,23 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
     }
     let xy: Vec<(f64, f64)> = data.iter().map(|(p, y)| (p.compression, *y)).collect();
     let front = pareto(&xy, chart.higher_y);
-    let (xmin, xmax) = xy.iter().fold((f64::INFINITY, 0f64), |(a, b), &(x, _)| (a.min(x), b.max(x)));
+    // A metric spanning more than two decades (SQ16's MSE beside PQ's) is drawn on a log
+    // axis, else the small values sit flat on zero; the axis is labelled in real values.
     let (ymin, ymax) = xy.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+    let log_y = ymin > 0.0 && ymax / ymin > 100.0;
+    let ty = |y: f64| if log_y { y.log10() } else { y };
+    let data: Vec<(&Point, f64)> = data.into_iter().map(|(p, y)| (p, ty(y))).collect();
+    let (ymin, ymax) = (ty(ymin), ty(ymax));
+    let (xmin, xmax) = xy.iter().fold((f64::INFINITY, 0f64), |(a, b), &(x, _)| (a.min(x), b.max(x)));
     let span = (ymax - ymin).max(ymax.abs() * 0.05).max(1e-9);
     let (y0, y1) = (ymin - 0.12 * span, ymax + 0.18 * span);
-    let (x0, x1) = (xmin / 1.5, xmax * 1.5);
+    // x is drawn as log2(compression) on a linear axis labelled 2^v: compression ratios are
+    // mostly powers of two, and plotters' log axis labels only powers of ten (a PQ-only
+    // sweep spanning 256..1024 would get a single tick).
+    let (x0, x1) = (xmin.log2() - 0.5, xmax.log2() + 0.5);
+    let x_ticks = (x1.floor() - x0.ceil()) as usize + 1;
+    let legend_at = emptiest_corner(&data, (x0, x1), (y0, y1));
+    let y_desc = if log_y { format!("{} (log scale)", chart.y_label) } else { chart.y_label.clone() };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 620)).into_drawing_area();
@@ -99,13 +111,20 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
             .margin(18)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| e.to_string())?;
         ch.configure_mesh()
             .x_desc("compression ratio (× smaller than float32, log scale)")
-            .y_desc(chart.y_label.as_str())
-            .x_label_formatter(&|v| if *v >= 10.0 { format!("{v:.0}") } else { format!("{v:.1}") })
-            .y_label_formatter(&|v| fmt_num(*v))
+            .y_desc(y_desc.as_str())
+            .x_labels(x_ticks.max(2))
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    format!("{}", 2f64.powf(v.round()))
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| fmt_num(if log_y { 10f64.powf(*v) } else { *v }))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .light_line_style(RGBColor(235, 235, 235))
@@ -118,7 +137,7 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
         for (mi, method) in methods.iter().enumerate() {
             let color = COLORS[mi % COLORS.len()];
             let pts: Vec<(f64, f64)> =
-                data.iter().filter(|(p, _)| p.method == *method).map(|(p, y)| (p.compression, *y)).collect();
+                data.iter().filter(|(p, _)| p.method == *method).map(|(p, y)| (p.compression.log2(), *y)).collect();
             ch.draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, color.mix(0.55).filled())))
                 .map_err(|e| e.to_string())?
                 .label(method.to_uppercase())
@@ -129,7 +148,7 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
             .iter()
             .zip(&front)
             .filter(|(_, &f)| f)
-            .map(|((p, y), _)| (p.compression, *y, p.label.as_str()))
+            .map(|((p, y), _)| (p.compression.log2(), *y, p.label.as_str()))
             .collect();
         opt.sort_by(|a, b| a.0.total_cmp(&b.0));
         ch.draw_series(LineSeries::new(opt.iter().map(|&(x, y, _)| (x, y)), RGBColor(200, 30, 30).stroke_width(2)))
@@ -147,7 +166,7 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
         }))
         .map_err(|e| e.to_string())?;
         ch.configure_series_labels()
-            .position(if chart.higher_y { SeriesLabelPosition::LowerLeft } else { SeriesLabelPosition::UpperRight })
+            .position(legend_at)
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(180, 180, 180))
             .label_font(("sans-serif", 14))
@@ -159,18 +178,42 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
     Ok(true)
 }
 
+/// The plot corner with the fewest points (in a 35% × 30% box), for the legend.
+fn emptiest_corner(data: &[(&Point, f64)], (lx0, lx1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let corners = [
+        (SeriesLabelPosition::UpperRight, 1.0, 1.0),
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0),
+        (SeriesLabelPosition::LowerRight, 1.0, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let count = |cx: f64, cy: f64| {
+        data.iter()
+            .filter(|(p, y)| {
+                let u = (p.compression.log2() - lx0) / (lx1 - lx0);
+                let v = (y - y0) / (y1 - y0);
+                (u - cx).abs() < 0.35 && (v - cy).abs() < 0.30
+            })
+            .count()
+    };
+    corners.into_iter().min_by_key(|&(_, cx, cy)| count(cx, cy)).map(|(c, _, _)| c).expect("four corners")
+}
+
 fn fmt_num(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if a >= 1000.0 {
+    let s = if a < 1e-12 {
+        return "0".into();
+    } else if a >= 100.0 {
         format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
     } else if a >= 0.01 {
         format!("{v:.3}")
     } else {
-        format!("{v:.1e}")
+        return format!("{v:.0e}");
+    };
+    // 1.000 → 1, 0.100 → 0.1: the tick values are round, so their labels should be.
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 
@@ -215,7 +258,9 @@ pub fn table(pts: &[&Point]) -> String {
     let (fm, fr) = (pareto(&xy_mse, false), pareto(&xy_rec, true));
     let mut idx: Vec<usize> = (0..pts.len()).collect();
     idx.sort_by(|&a, &b| pts[a].method.cmp(&pts[b].method).then(pts[a].compression.total_cmp(&pts[b].compression)));
-    let o = |v: Option<f64>, p: usize| v.map_or("–".to_string(), |v| format!("{v:.p$}"));
+    let o = |v: Option<f64>, p: usize| {
+        v.map_or("–".to_string(), |v| if v != 0.0 && v.abs() < 0.001 { format!("{v:.2e}") } else { format!("{v:.p$}") })
+    };
     let rank_k = pts.iter().find_map(|p| p.rank.map(|(k, _)| k));
     let mut s = String::from("# Comparison table\n\n");
     s.push_str(&format!(
