@@ -33,8 +33,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Benchmark one configuration.
+    // Negative numbers parse as values, so `--num-queries -1` is rejected by name and range
+    // rather than taken for an unknown flag.
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Benchmark a Cartesian grid of configurations (default: the original tool's demo sweep).
+    #[command(allow_negative_numbers = true)]
     Sweep(SweepArgs),
     /// Draw the trade-off plots and a comparison table of logged runs.
     Plot(PlotArgs),

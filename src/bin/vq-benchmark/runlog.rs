@@ -80,10 +80,13 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
         if meta.permissions().readonly() {
             return Err(format!("--db {}: the file is read-only, the run log must be writable", path.display()));
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| db_err(path, e))?;
-        // Reading the schema fails on a file that is not a SQLite database.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| format!("--db {}: not a SQLite database ({e})", path.display()))?;
+        // The header, not a connection: even a read-only connection to a WAL database
+        // leaves -wal/-shm files behind, and this check must change nothing.
+        let mut magic = [0u8; 16];
+        let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic));
+        if meta.len() > 0 && (read.is_err() || &magic != b"SQLite format 3\0") {
+            return Err(format!("--db {}: not a SQLite database (no SQLite header)", path.display()));
+        }
     } else {
         let mut dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if dir.as_os_str().is_empty() {
@@ -145,7 +148,14 @@ impl RunLog {
                 path.display()
             ));
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| db_err(path, e))?;
+        // Read-write without create, so closing removes the -wal/-shm files a reader of a WAL
+        // database makes; nothing is written. A read-only file is opened read-only.
+        let flags = if std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly()) {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, e))?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_err(path, e))?;
         let have = table_columns(&conn).map_err(|e| format!("--db {}: not a SQLite database ({e})", path.display()))?;
         if have.is_empty() {
