@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use vq::kmeans::Init;
-use vq::{PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::{PqParams, Quantizer, ScalarQuantizer, SqBits};
 
 /// One configuration of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,7 +135,11 @@ pub fn execute(
     let mut metrics = Map::new();
 
     // Train.
-    let spin = progress.spinner("training", cfg.label());
+    let bar = match cfg {
+        Config::Pq { m, .. } => progress.bar("training", m as u64),
+        Config::Sq { .. } => progress.spinner("training", String::new()),
+    };
+    bar.set_message(cfg.label());
     let t = Instant::now();
     let quantizer: Box<dyn Quantizer + Sync> = match cfg {
         Config::Pq { m, ksub } => {
@@ -150,13 +154,14 @@ pub fn execute(
                     "init": match p.kmeans.init { Init::Random => "random", Init::PlusPlus => "kmeans++" },
                     "tol": p.kmeans.tol,
                     "seed": p.kmeans.seed,
-                    "sub_quantizer_seeds": format!("seed + i for sub-quantizer i"),
+                    "sub_quantizer_seeds": "seed + i for sub-quantizer i",
+                    "parallel": "sub-quantizers over threads",
                     "max_points_per_centroid": p.kmeans.max_points_per_centroid,
                     "training_rows": n.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
                 }),
             );
             Box::new(
-                ProductQuantizer::train(d, &ds.base, &p)
+                crate::train::train_pq(d, &ds.base, &p, threads, &bar)
                     .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?,
             )
         }
@@ -169,7 +174,7 @@ pub fn execute(
         }
     };
     let train_seconds = t.elapsed().as_secs_f64();
-    spin.finish_and_clear();
+    bar.finish_and_clear();
 
     // Encode, in blocks spread over the threads (codes identical to one thread).
     let cs = quantizer.code_size();
