@@ -164,10 +164,7 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
             atomic::write(p, csv::render(&done).as_bytes())?;
         }
         sweep_bar.inc(1);
-        if quiet || !progress.visible() {
-            continue;
-        }
-        sweep_bar.println(format!("  done: {} in {:.2} s", cfg.label(), out.wall_seconds));
+        progress.println(&format!("  done: {} in {:.2} s", cfg.label(), out.wall_seconds));
     }
     sweep_bar.finish_and_clear();
     if !quiet {
