@@ -423,3 +423,17 @@ fn concurrent_sweeps_share_one_log() {
     let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }
+
+#[test]
+fn without_a_terminal_stderr_stays_clean_and_stdout_has_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(
+        tmp.path(),
+        &["sweep", "--method", "sq", "--sq-bits", "8", "--num-samples", "300", "--dim", "16", "--num-queries", "10"],
+    );
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "no progress bars off a terminal: {:?}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let row = stdout.lines().find(|l| l.starts_with("SQ 8-bit")).expect("a summary row per run");
+    assert!(row.split_whitespace().nth(2) == Some("4.0"), "{row}");
+}
