@@ -1,0 +1,47 @@
+//! Output files appear whole or not at all: each is written to a temporary file in its
+//! destination directory and renamed over the target, so an interrupted or failed command
+//! never leaves a half-written CSV, plot or ground-truth file behind.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (creating the parent directories).
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_with(path, |tmp| {
+        let mut f = std::fs::File::create(tmp).map_err(|e| format!("{}: cannot create: {e}", tmp.display()))?;
+        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| format!("{}: write failed: {e}", tmp.display()))
+    })
+}
+
+/// Calls `fill(tmp)` to write a temporary file, then renames it to `path`; removes the
+/// temporary file if `fill` fails.
+pub fn write_with(path: &Path, fill: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    if let Err(e) = fill(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot write: {e}", path.display())
+    })
+}
+
+/// Checks that `path` could be written later (before any work is done): it is not a
+/// directory, and its nearest existing ancestor is a directory.
+pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{flag} {}: is a directory, expected a file path", path.display()));
+    }
+    let mut d = path.parent().unwrap_or(Path::new(""));
+    while !d.as_os_str().is_empty() && !d.exists() {
+        d = d.parent().unwrap_or(Path::new(""));
+    }
+    if !d.as_os_str().is_empty() && !d.is_dir() {
+        return Err(format!("{flag} {}: {} is not a directory", path.display(), d.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! The command line: the original Python tool's commands and flag names, kept verbatim
+//! (`run`, `sweep`, `plot`; `--pq-chunks`, `--with-recall/--no-with-recall`, ...), plus
+//! `export` and `gt`, and the flags a researcher needs to reproduce a run (`--seed`,
+//! `--threads`, `--queries`, `--ground-truth`, the k-means settings).
+//!
+//! Every value is checked here or in `plan.rs` before anything is read or written, and each
+//! rejection is one line naming the value and the accepted range.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Default sweep grid: the original tool's documented demo sweep.
+pub const DEFAULT_PQ_CHUNKS: &str = "4,8,16";
+/// Default sweep grid: the original tool's documented demo sweep.
+pub const DEFAULT_PQ_CLUSTERS: &str = "128,256";
+/// Default SQ sweep: every width the scalar quantizer has.
+pub const DEFAULT_SQ_BITS: &str = "4,8,16";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vq-benchmark",
+    version,
+    about = "Map the compression-vs-quality trade-off of product and scalar quantization",
+    long_about = "Map the compression-vs-quality trade-off of product (PQ) and scalar (SQ) quantization.\n\
+                  Runs are logged to a SQLite database (table `runs`, the original Python tool's schema),\n\
+                  sweeps also write a CSV, and `plot` draws SVG trade-off plots."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Benchmark one configuration.
+    // Negative numbers parse as values, so `--num-queries -1` is rejected by name and range
+    // rather than taken for an unknown flag.
+    #[command(allow_negative_numbers = true)]
+    Run(RunArgs),
+    /// Benchmark a Cartesian grid of configurations (default: the original tool's demo sweep).
+    #[command(allow_negative_numbers = true)]
+    Sweep(SweepArgs),
+    /// Draw the trade-off plots and a comparison table of logged runs.
+    Plot(PlotArgs),
+    /// Write logged runs as CSV (the format every sweep writes).
+    Export(ExportArgs),
+    /// Precompute exact top-k ground truth of queries against a dataset, as an .ivecs file.
+    Gt(GtArgs),
+}
+
+/// Quantization method.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// Product quantization.
+    Pq,
+    /// Scalar quantization.
+    Sq,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Pq => "pq",
+            Method::Sq => "sq",
+        }
+    }
+}
+
+/// k-means initialisation of the PQ codebooks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// k distinct random training rows (FAISS's default).
+    Random,
+    /// k-means++ (D² sampling).
+    #[value(name = "kmeans++")]
+    PlusPlus,
+}
+
+/// Flags shared by `run` and `sweep`: the dataset, the metrics and where results go.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// `dummy` (the original tool's Gaussian N(0,1) set, seed 42) or a file: .fvecs, .ivecs,
+    /// .bvecs, .fbin, .u8bin, .i8bin, .ibin, .npy (f32 or f64, 2-D).
+    #[arg(long, default_value = "dummy")]
+    pub dataset: String,
+    /// Rows of the dummy set; for a file, read only its first N rows (default: all).
+    #[arg(long, value_parser = positive)]
+    pub num_samples: Option<usize>,
+    /// Dimension of the dummy set; for a file, the dimension it must have.
+    #[arg(long, value_parser = positive)]
+    pub dim: Option<usize>,
+    /// Query vectors (same formats). Without it, --num-queries rows are held out of the base.
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Exact neighbour ids of --queries in the dataset (.ivecs or .ibin, e.g. from `gt`).
+    #[arg(long, requires = "queries")]
+    pub ground_truth: Option<PathBuf>,
+    /// Queries held out of the base when --queries is not given.
+    #[arg(long, default_value_t = 100, value_parser = positive)]
+    pub num_queries: usize,
+    /// Compute recall@10 and recall@100 (ADC search against exact ground truth).
+    #[arg(long = "with-recall", overrides_with = "no_with_recall")]
+    pub with_recall: bool,
+    #[arg(long = "no-with-recall", hide = true)]
+    pub no_with_recall: bool,
+    /// Compute pairwise distance distortion over --num-pairs random pairs.
+    #[arg(long = "with-pairwise", overrides_with = "no_with_pairwise")]
+    pub with_pairwise: bool,
+    #[arg(long = "no-with-pairwise", hide = true)]
+    pub no_with_pairwise: bool,
+    /// Compute rank distortion@k (1 − recall@k, k = --rank-k).
+    #[arg(long = "with-rank", overrides_with = "no_with_rank")]
+    pub with_rank: bool,
+    #[arg(long = "no-with-rank", hide = true)]
+    pub no_with_rank: bool,
+    /// Random pairs for the pairwise distortion.
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub num_pairs: usize,
+    /// k of the rank distortion.
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    pub rank_k: usize,
+    /// Seed of training, pair sampling and the held-out query draw.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Seed of the dummy dataset (the original tool's is 42).
+    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32))]
+    pub data_seed: u32,
+    /// k-means iterations of each PQ sub-quantizer (at most; see --kmeans-tol).
+    #[arg(long, default_value_t = 25, value_parser = positive)]
+    pub kmeans_iters: usize,
+    /// k-means initialisation.
+    #[arg(long, value_enum, default_value_t = InitArg::Random)]
+    pub kmeans_init: InitArg,
+    /// Stop k-means once an iteration improves its objective by less than this fraction (0: never).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_f64)]
+    pub kmeans_tol: f64,
+    /// Training rows per centroid at most (FAISS: 256); more rows are subsampled.
+    #[arg(long, default_value_t = 256, value_parser = positive)]
+    pub max_points_per_centroid: usize,
+    /// SQLite run log.
+    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    pub db: PathBuf,
+    /// CSV of the runs (a sweep writes one next to the database by default).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Worker threads for training, encoding and ground truth (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bars and no summary table (errors are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl Common {
+    pub fn recall(&self) -> bool {
+        !self.no_with_recall
+    }
+    pub fn pairwise(&self) -> bool {
+        !self.no_with_pairwise
+    }
+    pub fn rank(&self) -> bool {
+        !self.no_with_rank
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// pq or sq.
+    #[arg(long, value_enum, default_value_t = Method::Pq)]
+    pub method: Method,
+    /// PQ sub-quantizers (m).
+    #[arg(long, default_value_t = 8, value_parser = positive)]
+    pub num_chunks: usize,
+    /// PQ centroids per sub-quantizer (ksub), 2..=65536.
+    #[arg(long, default_value_t = 256, value_parser = clusters)]
+    pub num_clusters: usize,
+    /// SQ bits per dimension: 4, 8 or 16.
+    #[arg(long, default_value_t = 8, value_parser = sq_bits)]
+    pub sq_bits: u32,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// pq, sq, or both as "pq,sq".
+    #[arg(long, default_value = "pq", value_parser = methods)]
+    pub method: Methods,
+    /// PQ sub-quantizer counts, e.g. "4,8,16".
+    #[arg(long, value_parser = positive_list)]
+    pub pq_chunks: Option<List>,
+    /// PQ centroids per sub-quantizer, e.g. "128,256".
+    #[arg(long, value_parser = clusters_list, conflicts_with = "pq_bits")]
+    pub pq_clusters: Option<List>,
+    /// PQ bits per sub-code (2^bits centroids), e.g. "4,8": an alternative to --pq-clusters.
+    #[arg(long, value_parser = pq_bits_list)]
+    pub pq_bits: Option<List>,
+    /// SQ bits per dimension, e.g. "4,8,16".
+    #[arg(long, value_parser = sq_bits_list)]
+    pub sq_bits: Option<List>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct PlotArgs {
+    /// Sweep(s) to plot, comma-separated or repeated (default: the latest sweep).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep_id: Vec<String>,
+    /// One set of plots per method instead of one combined set.
+    #[arg(long)]
+    pub separate_methods: bool,
+    /// Parent directory: each call writes a new OUTPUT/YYYYMMDD_HHMMSS/.
+    #[arg(long, default_value = "plots")]
+    pub output: PathBuf,
+    /// SQLite run log.
+    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Only these sweeps (comma-separated or repeated; default: every run).
+    #[arg(long, value_delimiter = ',')]
+    pub sweep_id: Vec<String>,
+    /// Output CSV file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// SQLite run log.
+    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GtArgs {
+    /// The base vectors (a file, or dummy).
+    #[arg(long)]
+    pub dataset: String,
+    /// The query vectors.
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Neighbours per query.
+    #[arg(long, short, default_value_t = 100, value_parser = positive)]
+    pub k: usize,
+    /// Output .ivecs file.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Rows of the dummy set, or the first N rows of the file.
+    #[arg(long, value_parser = positive)]
+    pub num_samples: Option<usize>,
+    /// Dimension of the dummy set, or the dimension the file must have.
+    #[arg(long, value_parser = positive)]
+    pub dim: Option<usize>,
+    /// Seed of the dummy dataset.
+    #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32))]
+    pub data_seed: u32,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A parsed comma-separated list of integers (a newtype: clap reads a `Vec` field as a
+/// repeated flag, and the original tool takes one comma-separated value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct List(pub Vec<usize>);
+
+/// The parsed `--method` list of `sweep`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Methods(pub Vec<Method>);
+
+/// An integer ≥ 1.
+pub fn positive(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    match t.parse::<i64>() {
+        Ok(v) if v >= 1 => Ok(v as usize),
+        Ok(v) => Err(format!("{v} is not allowed, expected an integer >= 1")),
+        Err(_) => Err(format!("'{s}' is not an integer, expected an integer >= 1")),
+    }
+}
+
+fn non_negative_f64(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number >= 0")),
+    }
+}
+
+fn clusters(s: &str) -> Result<usize, String> {
+    let v = positive(s)?;
+    in_range(v, 2, 65536, "centroids per sub-quantizer")
+}
+
+fn sq_bits(s: &str) -> Result<u32, String> {
+    let v = positive(s)?;
+    if matches!(v, 4 | 8 | 16) {
+        Ok(v as u32)
+    } else {
+        Err(format!("{v} bits is not supported, expected 4, 8 or 16"))
+    }
+}
+
+fn in_range(v: usize, lo: usize, hi: usize, what: &str) -> Result<usize, String> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} {what} is out of range, expected {lo}..={hi}"))
+    }
+}
+
+/// A comma-separated list of integers ≥ 1: `"4,8,16"`. Rejects empty entries (`"4,,8"`),
+/// non-integers and duplicates, naming the offending entry.
+pub fn positive_list(s: &str) -> Result<List, String> {
+    parse_list(s).map(List)
+}
+
+fn parse_list(s: &str) -> Result<Vec<usize>, String> {
+    if s.trim().is_empty() {
+        return Err("empty list, expected comma-separated integers >= 1 such as \"4,8,16\"".into());
+    }
+    let mut out = Vec::new();
+    for (i, part) in s.split(',').enumerate() {
+        let p = part.trim();
+        if p.is_empty() {
+            return Err(format!(
+                "entry {} of \"{s}\" is empty, expected comma-separated integers >= 1 such as \"4,8,16\"",
+                i + 1
+            ));
+        }
+        let v = positive(p).map_err(|e| format!("entry {} of \"{s}\": {e}", i + 1))?;
+        if out.contains(&v) {
+            return Err(format!("entry {} of \"{s}\" repeats {v}, expected distinct values", i + 1));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn clusters_list(s: &str) -> Result<List, String> {
+    let l = parse_list(s)?;
+    l.iter().map(|&v| in_range(v, 2, 65536, "centroids per sub-quantizer")).collect::<Result<_, _>>().map(List)
+}
+
+fn pq_bits_list(s: &str) -> Result<List, String> {
+    let l = parse_list(s)?;
+    l.iter().map(|&v| in_range(v, 1, 16, "bits per PQ sub-code")).collect::<Result<_, _>>().map(List)
+}
+
+fn sq_bits_list(s: &str) -> Result<List, String> {
+    let l = parse_list(s)?;
+    l.iter().map(|&v| sq_bits(&v.to_string()).map(|b| b as usize)).collect::<Result<_, _>>().map(List)
+}
+
+fn methods(s: &str) -> Result<Methods, String> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let m = match part.trim() {
+            "pq" => Method::Pq,
+            "sq" => Method::Sq,
+            other => return Err(format!("unknown method '{other}', expected pq, sq or \"pq,sq\"")),
+        };
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(Methods(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_parse_and_reject_with_the_entry_named() {
+        assert_eq!(positive_list("4, 8,16").unwrap().0, vec![4, 8, 16]);
+        assert!(positive_list("4,,8").unwrap_err().contains("entry 2"));
+        assert!(positive_list("abc").unwrap_err().contains("'abc' is not an integer"));
+        assert!(positive_list("4,0").unwrap_err().contains("0 is not allowed"));
+        assert!(positive_list("-3").unwrap_err().contains("-3 is not allowed"));
+        assert!(positive_list("4,4").unwrap_err().contains("repeats 4"));
+        assert!(clusters_list("1").unwrap_err().contains("2..=65536"));
+        assert!(sq_bits_list("4,7").unwrap_err().contains("7 bits"));
+        assert_eq!(pq_bits_list("4,8").unwrap().0, vec![4, 8]);
+        assert_eq!(methods("pq,sq").unwrap().0, vec![Method::Pq, Method::Sq]);
+        assert!(methods("opq").unwrap_err().contains("'opq'"));
+    }
+}

@@ -1,0 +1,138 @@
+//! The CSV every sweep writes and `export` reproduces: one row per run, a fixed header (new
+//! metrics are added at the end, never reordered), values straight from the run log.
+
+use crate::runlog::Run;
+use serde_json::{Map, Value};
+
+/// The header, in order.
+pub const HEADER: &[&str] = &[
+    "id",
+    "timestamp",
+    "sweep_id",
+    "method",
+    "dataset",
+    "num_chunks",
+    "num_clusters",
+    "num_bits",
+    "compression_ratio",
+    "bytes_per_vector",
+    "reconstruction_distortion",
+    "mse_per_dimension",
+    "relative_distortion",
+    "pairwise_distortion_mean",
+    "pairwise_distortion_median",
+    "pairwise_distortion_max",
+    "pairwise_distortion_std",
+    "rank_k",
+    "rank_distortion",
+    "recall@10",
+    "recall@100",
+    "train_seconds",
+    "encode_seconds",
+    "decode_seconds",
+    "search_qps",
+    "wall_seconds",
+    "peak_rss_mib",
+    "threads",
+    "seed",
+    "simd_level",
+    "cpu_model",
+    "git_commit",
+    "package_version",
+    "dataset_fingerprint",
+];
+
+/// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.
+pub fn object(src: &Option<String>) -> Map<String, Value> {
+    src.as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+}
+
+/// `rank_distortion@k` of a metrics object: `(k, value)`.
+pub fn rank_distortion(metrics: &Map<String, Value>) -> Option<(u64, f64)> {
+    metrics.iter().find_map(|(k, v)| {
+        let kk = k.strip_prefix("rank_distortion@")?.parse::<u64>().ok()?;
+        Some((kk, v.as_f64()?))
+    })
+}
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn value(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The CSV text of `runs`, header included.
+pub fn render(runs: &[Run]) -> String {
+    let mut out = HEADER.join(",");
+    out.push('\n');
+    for r in runs {
+        let m = object(&r.metrics_json);
+        let c = object(&r.config_json);
+        let rank = rank_distortion(&m);
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let cells: Vec<String> = HEADER
+            .iter()
+            .map(|&h| match h {
+                "id" => r.id.to_string(),
+                "timestamp" => opt(&r.timestamp),
+                "sweep_id" => opt(&r.sweep_id),
+                "method" => opt(&r.method),
+                "dataset" => opt(&r.dataset),
+                "num_chunks" | "num_clusters" | "num_bits" => value(c.get(h)),
+                "rank_k" => rank.map(|(k, _)| k.to_string()).unwrap_or_default(),
+                "rank_distortion" => rank.map(|(_, v)| v.to_string()).unwrap_or_default(),
+                "threads" => r.threads.map(|v| v.to_string()).unwrap_or_default(),
+                "seed" => r.seed.map(|v| v.to_string()).unwrap_or_default(),
+                "simd_level" => opt(&r.simd_level),
+                "cpu_model" => opt(&r.cpu_model),
+                "git_commit" => opt(&r.git_commit),
+                "package_version" => opt(&r.package_version),
+                "dataset_fingerprint" => opt(&r.dataset_fingerprint),
+                "wall_seconds" => r.wall_seconds.map(|v| v.to_string()).unwrap_or_else(|| value(m.get(h))),
+                metric => value(m.get(metric)),
+            })
+            .map(|s| field(&s))
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_columns() {
+        let run = Run {
+            id: 3,
+            method: Some("pq".into()),
+            dataset: Some("a,b.fvecs".into()),
+            config_json: Some(r#"{"num_chunks": 8, "num_clusters": 256}"#.into()),
+            metrics_json: Some(r#"{"recall@10": 0.5, "rank_distortion@10": 0.5, "compression_ratio": 512.0}"#.into()),
+            cpu_model: Some("say \"hi\"".into()),
+            ..Run::default()
+        };
+        let text = render(&[run]);
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), HEADER.join(","));
+        let row = lines.next().unwrap();
+        assert!(row.starts_with("3,,,pq,\"a,b.fvecs\",8,256,,512.0,"), "{row}");
+        assert!(row.contains(",10,0.5,0.5,"), "{row}");
+        assert!(row.contains("\"say \"\"hi\"\"\""), "{row}");
+    }
+}

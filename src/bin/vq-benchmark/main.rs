@@ -1,0 +1,120 @@
+//! `vq-benchmark`: the compression-vs-quality sweep tool, compatible with the original
+//! Python tool's commands, flags, run-log table and plots (see the README's CLI section).
+//!
+//! One concept per file: `cli` (arguments), `dataset` and `formats` (loading),
+//! `measure` (one run and its metrics), `sweep` (planning and logging runs), `runlog`
+//! (SQLite), `csv`, `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output
+//! files that appear whole or not at all), `gt` (ground-truth files).
+
+mod atomic;
+mod cli;
+mod csv;
+mod dataset;
+mod formats;
+mod gt;
+mod measure;
+mod plot;
+mod progress;
+mod provenance;
+mod runlog;
+mod sweep;
+mod train;
+
+use clap::Parser;
+use cli::{Cli, Command, ExportArgs, PlotArgs};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+            eprintln!("{}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match &cli.command {
+        Command::Run(a) => sweep::run_one(a),
+        Command::Sweep(a) => sweep::run_sweep(a),
+        Command::Plot(a) => plot_cmd(a),
+        Command::Export(a) => export_cmd(a),
+        Command::Gt(a) => gt::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// clap's multi-line messages (error, possible values, usage, tip) as one line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn selection(log: &runlog::RunLog, ids: &[String], default_latest: bool) -> Result<Vec<runlog::Run>, String> {
+    let ids: Vec<String> = if ids.is_empty() && default_latest {
+        match log.latest_sweep()? {
+            Some(id) => {
+                eprintln!("plotting the latest sweep, {id} (choose with --sweep-id)");
+                vec![id]
+            }
+            None => Vec::new(),
+        }
+    } else {
+        ids.to_vec()
+    };
+    let runs = log.runs(&ids)?;
+    for id in &ids {
+        if !runs.iter().any(|r| r.sweep_id.as_deref() == Some(id.as_str())) {
+            return Err(format!("--sweep-id {id}: no runs with this sweep id in the run log"));
+        }
+    }
+    if runs.is_empty() {
+        return Err("the run log holds no runs".into());
+    }
+    Ok(runs)
+}
+
+fn plot_cmd(a: &PlotArgs) -> Result<(), String> {
+    atomic::check_output("--output", &a.output.join("x"))?;
+    let log = runlog::RunLog::open_read(&a.db)?;
+    let runs = selection(&log, &a.sweep_id, true)?;
+    let (dir, files) = plot::write_all(&a.output, &runs, a.separate_methods)?;
+    println!("Wrote {} file(s) for {} run(s) to {}", files.len(), runs.len(), dir.display());
+    for f in files {
+        println!("  {}", f.display());
+    }
+    Ok(())
+}
+
+fn export_cmd(a: &ExportArgs) -> Result<(), String> {
+    if let Some(p) = &a.output {
+        atomic::check_output("--output", p)?;
+    }
+    let log = runlog::RunLog::open_read(&a.db)?;
+    let runs = selection(&log, &a.sweep_id, false)?;
+    let text = csv::render(&runs);
+    match &a.output {
+        Some(p) => {
+            atomic::write(p, text.as_bytes())?;
+            eprintln!("Wrote {} run(s) to {}", runs.len(), p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! The original tool's plot set, as SVG: compression vs reconstruction distortion,
+//! compression vs recall@10, pairwise distortion and rank distortion against compression,
+//! each with its Pareto-optimal configurations highlighted and labelled, plus
+//! `comparison_table.md`. Combined (every method on one chart) or, with
+//! `--separate-methods`, one directory per method.
+//!
+//! Each call writes a new `OUTPUT/YYYYMMDD_HHMMSS/`, built in a temporary directory and
+//! renamed into place, so a failed call leaves no partial plot set.
+
+use crate::csv::{object, rank_distortion};
+use crate::runlog::Run;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// One run, reduced to what the plots need.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub method: String,
+    pub label: String,
+    pub compression: f64,
+    pub mse: Option<f64>,
+    pub recall10: Option<f64>,
+    pub recall100: Option<f64>,
+    pub pairwise: Option<f64>,
+    pub rank: Option<(u64, f64)>,
+    pub bytes: Option<f64>,
+    pub train_seconds: Option<f64>,
+    pub search_qps: Option<f64>,
+    pub sweep_id: String,
+}
+
+pub fn points(runs: &[Run]) -> Vec<Point> {
+    runs.iter()
+        .filter_map(|r| {
+            let m = object(&r.metrics_json);
+            let c = object(&r.config_json);
+            let f = |k: &str| m.get(k).and_then(|v| v.as_f64());
+            let method = r.method.clone().unwrap_or_else(|| "?".into()).to_lowercase();
+            let label = match (c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits")) {
+                (Some(a), Some(b), _) => format!("PQ {a}x{b}"),
+                (_, _, Some(b)) => format!("SQ{b}"),
+                _ => format!("{} #{}", method.to_uppercase(), r.id),
+            };
+            Some(Point {
+                compression: f("compression_ratio")?,
+                mse: f("reconstruction_distortion"),
+                recall10: f("recall@10"),
+                recall100: f("recall@100"),
+                pairwise: f("pairwise_distortion_mean"),
+                rank: rank_distortion(&m),
+                bytes: f("bytes_per_vector"),
+                train_seconds: f("train_seconds"),
+                search_qps: f("search_qps"),
+                sweep_id: r.sweep_id.clone().unwrap_or_default(),
+                method,
+                label,
+            })
+        })
+        .collect()
+}
+
+/// Indices of the Pareto-optimal points of `(x, y)`: higher x is better, and higher y if
+/// `higher_y`, else lower. A point is optimal when no other is at least as good in both and
+/// better in one.
+pub fn pareto(xy: &[(f64, f64)], higher_y: bool) -> Vec<bool> {
+    let better_y = |a: f64, b: f64| if higher_y { a >= b } else { a <= b };
+    xy.iter().map(|&(x, y)| !xy.iter().any(|&(x2, y2)| x2 >= x && better_y(y2, y) && (x2 > x || y2 != y))).collect()
+}
+
+struct Chart<'a> {
+    file: &'a str,
+    title: String,
+    y_label: String,
+    higher_y: bool,
+    y: fn(&Point) -> Option<f64>,
+}
+
+const COLORS: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+
+fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> {
+    let data: Vec<(&Point, f64)> = pts.iter().filter_map(|p| (chart.y)(p).map(|y| (*p, y))).collect();
+    if data.is_empty() {
+        return Ok(false);
+    }
+    let xy: Vec<(f64, f64)> = data.iter().map(|(p, y)| (p.compression, *y)).collect();
+    let front = pareto(&xy, chart.higher_y);
+    // A metric spanning more than two decades (SQ16's MSE beside PQ's) is drawn on a log
+    // axis, else the small values sit flat on zero; the axis is labelled in real values.
+    let (ymin, ymax) = xy.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+    let log_y = ymin > 0.0 && ymax / ymin > 100.0;
+    let ty = |y: f64| if log_y { y.log10() } else { y };
+    let data: Vec<(&Point, f64)> = data.into_iter().map(|(p, y)| (p, ty(y))).collect();
+    let (ymin, ymax) = (ty(ymin), ty(ymax));
+    let (xmin, xmax) = xy.iter().fold((f64::INFINITY, 0f64), |(a, b), &(x, _)| (a.min(x), b.max(x)));
+    let span = (ymax - ymin).max(ymax.abs() * 0.05).max(1e-9);
+    let (y0, y1) = (ymin - 0.12 * span, ymax + 0.18 * span);
+    // x is drawn as log2(compression) on a linear axis labelled 2^v: compression ratios are
+    // mostly powers of two, and plotters' log axis labels only powers of ten (a PQ-only
+    // sweep spanning 256..1024 would get a single tick).
+    let (x0, x1) = (xmin.log2() - 0.5, xmax.log2() + 0.5);
+    let x_ticks = (x1.floor() - x0.ceil()) as usize + 1;
+    let legend_at = emptiest_corner(&data, (x0, x1), (y0, y1));
+    let y_desc = if log_y { format!("{} (log scale)", chart.y_label) } else { chart.y_label.clone() };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 620)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut ch = ChartBuilder::on(&root)
+            .caption(&chart.title, ("sans-serif", 22))
+            .margin(18)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        ch.configure_mesh()
+            .x_desc("compression ratio (× smaller than float32, log scale)")
+            .y_desc(y_desc.as_str())
+            .x_labels(x_ticks.max(2))
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    format!("{}", 2f64.powf(v.round()))
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| fmt_num(if log_y { 10f64.powf(*v) } else { *v }))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let mut methods: Vec<&str> = data.iter().map(|(p, _)| p.method.as_str()).collect();
+        methods.dedup();
+        methods.sort_unstable();
+        methods.dedup();
+        for (mi, method) in methods.iter().enumerate() {
+            let color = COLORS[mi % COLORS.len()];
+            let pts: Vec<(f64, f64)> =
+                data.iter().filter(|(p, _)| p.method == *method).map(|(p, y)| (p.compression.log2(), *y)).collect();
+            ch.draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, color.mix(0.55).filled())))
+                .map_err(|e| e.to_string())?
+                .label(method.to_uppercase())
+                .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
+        }
+        // The Pareto front: a line through the optimal points, each ringed and labelled.
+        let mut opt: Vec<(f64, f64, &str)> = data
+            .iter()
+            .zip(&front)
+            .filter(|(_, &f)| f)
+            .map(|((p, y), _)| (p.compression.log2(), *y, p.label.as_str()))
+            .collect();
+        opt.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ch.draw_series(LineSeries::new(opt.iter().map(|&(x, y, _)| (x, y)), RGBColor(200, 30, 30).stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label("Pareto-optimal")
+            .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], RGBColor(200, 30, 30).stroke_width(2)));
+        ch.draw_series(opt.iter().map(|&(x, y, _)| Circle::new((x, y), 8, RGBColor(200, 30, 30).stroke_width(2))))
+            .map_err(|e| e.to_string())?;
+        // Labels alternate above and below the front, so neighbours do not collide.
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        ch.draw_series(opt.iter().enumerate().map(|(i, &(x, y, label))| {
+            let dy = if i % 2 == 0 { -26 } else { 12 };
+            let style = ("sans-serif", 13).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+            EmptyElement::at((x, y)) + Text::new(label.to_string(), (0, dy), style)
+        }))
+        .map_err(|e| e.to_string())?;
+        ch.configure_series_labels()
+            .position(legend_at)
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(true)
+}
+
+/// The plot corner with the fewest points (in a 35% × 30% box), for the legend.
+fn emptiest_corner(data: &[(&Point, f64)], (lx0, lx1): (f64, f64), (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let corners = [
+        (SeriesLabelPosition::UpperRight, 1.0, 1.0),
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0),
+        (SeriesLabelPosition::LowerRight, 1.0, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let count = |cx: f64, cy: f64| {
+        data.iter()
+            .filter(|(p, y)| {
+                let u = (p.compression.log2() - lx0) / (lx1 - lx0);
+                let v = (y - y0) / (y1 - y0);
+                (u - cx).abs() < 0.35 && (v - cy).abs() < 0.30
+            })
+            .count()
+    };
+    corners.into_iter().min_by_key(|&(_, cx, cy)| count(cx, cy)).map(|(c, _, _)| c).expect("four corners")
+}
+
+fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    let s = if a < 1e-12 {
+        return "0".into();
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 0.01 {
+        format!("{v:.3}")
+    } else {
+        return format!("{v:.0e}");
+    };
+    // 1.000 → 1, 0.100 → 0.1: the tick values are round, so their labels should be.
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn charts(rank_k: Option<u64>) -> Vec<Chart<'static>> {
+    vec![
+        Chart {
+            file: "compression_vs_distortion.svg",
+            title: "Compression vs reconstruction distortion".into(),
+            y_label: "reconstruction distortion (MSE, per-vector sum)".into(),
+            higher_y: false,
+            y: |p| p.mse,
+        },
+        Chart {
+            file: "compression_vs_recall.svg",
+            title: "Compression vs recall@10".into(),
+            y_label: "recall@10 (ADC search)".into(),
+            higher_y: true,
+            y: |p| p.recall10,
+        },
+        Chart {
+            file: "pairwise_distortion.svg",
+            title: "Compression vs pairwise distance distortion".into(),
+            y_label: "mean |d'/d - 1| over random pairs".into(),
+            higher_y: false,
+            y: |p| p.pairwise,
+        },
+        Chart {
+            file: "rank_distortion.svg",
+            title: format!("Compression vs rank distortion@{}", rank_k.map_or("k".into(), |k| k.to_string())),
+            y_label: format!("rank distortion@{} (1 - recall)", rank_k.map_or("k".into(), |k| k.to_string())),
+            higher_y: false,
+            y: |p| p.rank.map(|(_, v)| v),
+        },
+    ]
+}
+
+/// The comparison table: every run, Pareto membership on the distortion and recall plots.
+pub fn table(pts: &[&Point]) -> String {
+    let xy_mse: Vec<(f64, f64)> = pts.iter().map(|p| (p.compression, p.mse.unwrap_or(f64::INFINITY))).collect();
+    let xy_rec: Vec<(f64, f64)> =
+        pts.iter().map(|p| (p.compression, p.recall10.unwrap_or(f64::NEG_INFINITY))).collect();
+    let (fm, fr) = (pareto(&xy_mse, false), pareto(&xy_rec, true));
+    let mut idx: Vec<usize> = (0..pts.len()).collect();
+    idx.sort_by(|&a, &b| pts[a].method.cmp(&pts[b].method).then(pts[a].compression.total_cmp(&pts[b].compression)));
+    let o = |v: Option<f64>, p: usize| {
+        v.map_or("–".to_string(), |v| if v != 0.0 && v.abs() < 0.001 { format!("{v:.2e}") } else { format!("{v:.p$}") })
+    };
+    let rank_k = pts.iter().find_map(|p| p.rank.map(|(k, _)| k));
+    let mut s = String::from("# Comparison table\n\n");
+    s.push_str(&format!(
+        "| configuration | compression | bytes/vector | MSE | pairwise mean | rank distortion@{} | recall@10 | recall@100 | train s | search QPS | Pareto (MSE / recall@10) |\n",
+        rank_k.map_or("k".into(), |k| k.to_string())
+    ));
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for i in idx {
+        let p = pts[i];
+        let mark = match (fm[i] && p.mse.is_some(), fr[i] && p.recall10.is_some()) {
+            (true, true) => "MSE, recall",
+            (true, false) => "MSE",
+            (false, true) => "recall",
+            _ => "",
+        };
+        s.push_str(&format!(
+            "| {} | {:.1}× | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            p.label,
+            p.compression,
+            o(p.bytes, 0),
+            o(p.mse, 3),
+            o(p.pairwise, 4),
+            o(p.rank.map(|(_, v)| v), 3),
+            o(p.recall10, 3),
+            o(p.recall100, 3),
+            o(p.train_seconds, 2),
+            o(p.search_qps, 0),
+            mark
+        ));
+    }
+    let mut sweeps: Vec<&str> = pts.iter().map(|p| p.sweep_id.as_str()).filter(|s| !s.is_empty()).collect();
+    sweeps.sort_unstable();
+    sweeps.dedup();
+    if !sweeps.is_empty() {
+        s.push_str(&format!("\nSweeps: {}\n", sweeps.join(", ")));
+    }
+    s
+}
+
+/// Writes the plot set for `runs` under a new `output/YYYYMMDD_HHMMSS/`; returns it and the
+/// files written.
+pub fn write_all(output: &Path, runs: &[Run], separate: bool) -> Result<(PathBuf, Vec<PathBuf>), String> {
+    let pts = points(runs);
+    if pts.is_empty() {
+        return Err("no runs with a compression_ratio to plot in the selection".into());
+    }
+    let stamp = crate::provenance::compact_time();
+    let mut dest = output.join(&stamp);
+    let mut n = 2;
+    while dest.exists() {
+        dest = output.join(format!("{stamp}_{n}"));
+        n += 1;
+    }
+    std::fs::create_dir_all(output).map_err(|e| format!("--output {}: {e}", output.display()))?;
+    let tmp = output.join(format!(".{stamp}.tmp{}", std::process::id()));
+    let result = (|| {
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let mut files = Vec::new();
+        let groups: Vec<(Option<String>, Vec<&Point>)> = if separate {
+            let mut ms: Vec<String> = pts.iter().map(|p| p.method.clone()).collect();
+            ms.sort();
+            ms.dedup();
+            ms.into_iter().map(|m| (Some(m.clone()), pts.iter().filter(|p| p.method == m).collect())).collect()
+        } else {
+            vec![(None, pts.iter().collect())]
+        };
+        for (method, group) in groups {
+            let dir = match &method {
+                Some(m) => tmp.join(m),
+                None => tmp.clone(),
+            };
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let rank_k = group.iter().find_map(|p| p.rank.map(|(k, _)| k));
+            for chart in charts(rank_k) {
+                let mut chart = chart;
+                if let Some(m) = &method {
+                    chart.title = format!("{} ({})", chart.title, m.to_uppercase());
+                }
+                let f = dir.join(chart.file);
+                if draw(&f, &chart, &group)? {
+                    files.push(f);
+                }
+            }
+            let t = dir.join("comparison_table.md");
+            std::fs::write(&t, table(&group)).map_err(|e| format!("{}: {e}", t.display()))?;
+            files.push(t);
+        }
+        Ok(files)
+    })();
+    match result {
+        Ok(files) => {
+            std::fs::rename(&tmp, &dest).map_err(|e| {
+                let _ = std::fs::remove_dir_all(&tmp);
+                format!("{}: {e}", dest.display())
+            })?;
+            let files = files.into_iter().map(|f| dest.join(f.strip_prefix(&tmp).expect("under tmp"))).collect();
+            Ok((dest, files))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pareto_front() {
+        // (compression, mse): lower mse better.
+        let pts = [(4.0, 1.0), (8.0, 2.0), (8.0, 3.0), (16.0, 2.5), (2.0, 1.5), (16.0, 2.5)];
+        assert_eq!(pareto(&pts, false), vec![true, true, false, true, false, true]);
+        // recall: higher better.
+        let r = [(4.0, 0.9), (8.0, 0.95), (16.0, 0.5)];
+        assert_eq!(pareto(&r, true), vec![false, true, true]);
+    }
+}

@@ -1,0 +1,273 @@
+//! The SQLite run log: table `runs`, with the original Python tool's columns first so its
+//! documented queries work unchanged, e.g.
+//!
+//! ```sql
+//! SELECT config_json, json_extract(metrics_json, '$.compression_ratio'),
+//!        json_extract(metrics_json, '$.recall@10') FROM runs WHERE sweep_id = '…';
+//! ```
+//!
+//! then the columns researchers need to trust and compare runs (SIMD level, CPU, threads,
+//! seed, dataset fingerprint, wall time). A database written by the original tool, or by an
+//! older vq, is upgraded in place by adding the missing columns; nothing is ever dropped.
+//!
+//! Each run is its own transaction, committed when the run finishes, so an interrupted
+//! sweep keeps every finished run. WAL mode and a busy timeout let several sweeps write to
+//! one log at once.
+
+use rusqlite::{params_from_iter, Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every column of `runs` after `id`, with its type: the original tool's eleven first.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("timestamp", "TEXT"),
+    ("git_branch", "TEXT"),
+    ("git_commit", "TEXT"),
+    ("package_version", "TEXT"),
+    ("method", "TEXT"),
+    ("dataset", "TEXT"),
+    ("cli_command", "TEXT"),
+    ("metrics_json", "TEXT"),
+    ("config_json", "TEXT"),
+    ("sweep_id", "TEXT"),
+    // vq's additions.
+    ("simd_level", "TEXT"),
+    ("cpu_model", "TEXT"),
+    ("threads", "INTEGER"),
+    ("seed", "INTEGER"),
+    ("dataset_fingerprint", "TEXT"),
+    ("wall_seconds", "REAL"),
+    ("tool", "TEXT"),
+];
+
+/// One row of `runs`, column for column (`None` is SQL NULL).
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub id: i64,
+    pub timestamp: Option<String>,
+    pub git_branch: Option<String>,
+    pub git_commit: Option<String>,
+    pub package_version: Option<String>,
+    pub method: Option<String>,
+    pub dataset: Option<String>,
+    pub cli_command: Option<String>,
+    pub metrics_json: Option<String>,
+    pub config_json: Option<String>,
+    pub sweep_id: Option<String>,
+    pub simd_level: Option<String>,
+    pub cpu_model: Option<String>,
+    pub threads: Option<i64>,
+    pub seed: Option<i64>,
+    pub dataset_fingerprint: Option<String>,
+    pub wall_seconds: Option<f64>,
+    pub tool: Option<String>,
+}
+
+fn db_err(path: &Path, e: rusqlite::Error) -> String {
+    format!("run log {}: {e}", path.display())
+}
+
+/// Checks, without writing anything, that `path` can hold the run log: an existing file
+/// must be a SQLite database whose `runs` table (if any) can be upgraded; a new file needs
+/// a parent directory that exists or can be created. Called before any benchmark work, so
+/// a bad `--db` fails at once and leaves the file as it was.
+pub fn check_writable(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("--db {}: is a directory, expected a SQLite database file", path.display()));
+    }
+    if path.exists() {
+        let meta = std::fs::metadata(path).map_err(|e| format!("--db {}: {e}", path.display()))?;
+        if meta.permissions().readonly() {
+            return Err(format!("--db {}: the file is read-only, the run log must be writable", path.display()));
+        }
+        // The header, not a connection: even a read-only connection to a WAL database
+        // leaves -wal/-shm files behind, and this check must change nothing.
+        let mut magic = [0u8; 16];
+        let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic));
+        if meta.len() > 0 && (read.is_err() || &magic != b"SQLite format 3\0") {
+            return Err(format!("--db {}: not a SQLite database (no SQLite header)", path.display()));
+        }
+    } else {
+        let mut dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if dir.as_os_str().is_empty() {
+            dir = PathBuf::from(".");
+        }
+        // The nearest existing ancestor must be a directory (create_dir_all fills in the rest).
+        let mut d = dir.as_path();
+        while !d.exists() {
+            match d.parent() {
+                Some(p) if !p.as_os_str().is_empty() => d = p,
+                _ => break,
+            }
+        }
+        if d.exists() && !d.is_dir() {
+            return Err(format!("--db {}: {} is not a directory", path.display(), d.display()));
+        }
+    }
+    Ok(())
+}
+
+pub struct RunLog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl RunLog {
+    /// Opens (creating the file and its directory if needed) and upgrades the run log.
+    pub fn open(path: &Path) -> Result<RunLog, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("--db {}: cannot create {}: {e}", path.display(), dir.display()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_err(path, e))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)).map_err(|e| db_err(path, e))?;
+        let cols: Vec<String> = COLUMNS.iter().map(|(n, t)| format!("{} {t}", quote(n))).collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, {});",
+            cols.join(", ")
+        ))
+        .map_err(|e| db_err(path, e))?;
+        let have = table_columns(&conn).map_err(|e| db_err(path, e))?;
+        for (name, ty) in COLUMNS {
+            if !have.iter().any(|h| h == name) {
+                conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {} {ty};", quote(name)))
+                    .map_err(|e| db_err(path, e))?;
+            }
+        }
+        conn.execute_batch("CREATE INDEX IF NOT EXISTS runs_sweep_id ON runs(sweep_id);")
+            .map_err(|e| db_err(path, e))?;
+        Ok(RunLog { conn, path: path.to_path_buf() })
+    }
+
+    /// Opens an existing log for reading only (plot, export): never creates or upgrades it.
+    pub fn open_read(path: &Path) -> Result<RunLog, String> {
+        if !path.is_file() {
+            return Err(format!(
+                "--db {}: no such run log; run a sweep first or pass --db (or set DB_PATH)",
+                path.display()
+            ));
+        }
+        // Read-write without create, so closing removes the -wal/-shm files a reader of a WAL
+        // database makes; nothing is written. A read-only file is opened read-only.
+        let flags = if std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly()) {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, e))?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_err(path, e))?;
+        let have = table_columns(&conn).map_err(|e| format!("--db {}: not a SQLite database ({e})", path.display()))?;
+        if have.is_empty() {
+            return Err(format!("--db {}: has no `runs` table, expected a vq-benchmark run log", path.display()));
+        }
+        Ok(RunLog { conn, path: path.to_path_buf() })
+    }
+
+    /// Inserts one finished run (its own transaction); returns its id.
+    pub fn insert(&self, run: &Run) -> Result<i64, String> {
+        let names: Vec<String> = COLUMNS.iter().map(|(n, _)| quote(n)).collect();
+        let marks: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("INSERT INTO runs ({}) VALUES ({})", names.join(", "), marks.join(", "));
+        use rusqlite::types::Value as V;
+        let s = |v: &Option<String>| v.clone().map_or(V::Null, V::Text);
+        let vals: Vec<V> = vec![
+            s(&run.timestamp),
+            s(&run.git_branch),
+            s(&run.git_commit),
+            s(&run.package_version),
+            s(&run.method),
+            s(&run.dataset),
+            s(&run.cli_command),
+            s(&run.metrics_json),
+            s(&run.config_json),
+            s(&run.sweep_id),
+            s(&run.simd_level),
+            s(&run.cpu_model),
+            run.threads.map_or(V::Null, V::Integer),
+            run.seed.map_or(V::Null, V::Integer),
+            s(&run.dataset_fingerprint),
+            run.wall_seconds.map_or(V::Null, V::Real),
+            s(&run.tool),
+        ];
+        self.conn.execute(&sql, params_from_iter(vals)).map_err(|e| db_err(&self.path, e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Runs of the given sweeps (every run when empty), oldest first. Columns an older
+    /// database lacks read as NULL.
+    pub fn runs(&self, sweep_ids: &[String]) -> Result<Vec<Run>, String> {
+        let have = table_columns(&self.conn).map_err(|e| db_err(&self.path, e))?;
+        let select: Vec<String> =
+            COLUMNS.iter().map(|(n, _)| if have.iter().any(|h| h == n) { quote(n) } else { "NULL".into() }).collect();
+        let mut sql = format!("SELECT id, {} FROM runs", select.join(", "));
+        if !sweep_ids.is_empty() {
+            if !have.iter().any(|h| h == "sweep_id") {
+                return Ok(Vec::new());
+            }
+            let marks: Vec<String> = (1..=sweep_ids.len()).map(|i| format!("?{i}")).collect();
+            sql.push_str(&format!(" WHERE sweep_id IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| db_err(&self.path, e))?;
+        let rows = stmt
+            .query_map(params_from_iter(sweep_ids.iter()), |r| {
+                let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                    // Older tools stored some columns with other affinities: read any as text.
+                    use rusqlite::types::ValueRef;
+                    Ok(match r.get_ref(i)? {
+                        ValueRef::Null => None,
+                        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Integer(v) => Some(v.to_string()),
+                        ValueRef::Real(v) => Some(v.to_string()),
+                    })
+                };
+                Ok(Run {
+                    id: r.get(0)?,
+                    timestamp: text(1)?,
+                    git_branch: text(2)?,
+                    git_commit: text(3)?,
+                    package_version: text(4)?,
+                    method: text(5)?,
+                    dataset: text(6)?,
+                    cli_command: text(7)?,
+                    metrics_json: text(8)?,
+                    config_json: text(9)?,
+                    sweep_id: text(10)?,
+                    simd_level: text(11)?,
+                    cpu_model: text(12)?,
+                    threads: r.get::<_, Option<i64>>(13).ok().flatten(),
+                    seed: r.get::<_, Option<i64>>(14).ok().flatten(),
+                    dataset_fingerprint: text(15)?,
+                    wall_seconds: r.get::<_, Option<f64>>(16).ok().flatten(),
+                    tool: text(17)?,
+                })
+            })
+            .map_err(|e| db_err(&self.path, e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
+    }
+
+    /// The sweep of the most recent run that has one.
+    pub fn latest_sweep(&self) -> Result<Option<String>, String> {
+        let have = table_columns(&self.conn).map_err(|e| db_err(&self.path, e))?;
+        if !have.iter().any(|h| h == "sweep_id") {
+            return Ok(None);
+        }
+        self.conn
+            .query_row("SELECT sweep_id FROM runs WHERE sweep_id IS NOT NULL ORDER BY id DESC LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .map(Some)
+            .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(db_err(&self.path, e)) })
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn table_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('runs')")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    names.collect()
+}

@@ -1,0 +1,439 @@
+//! End-to-end tests of the `vq-benchmark` binary, each in its own temporary directory:
+//! the run log and the original tool's SQL queries, the CSV, export, plots, ground truth,
+//! dataset formats, the in-place upgrade of an old log, and every bad input (one line, a
+//! non-zero exit, and the database and output files untouched).
+#![cfg(feature = "cli")]
+
+mod common;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use vq::{PqParams, ProductQuantizer, Quantizer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vq-benchmark");
+
+/// Small dummy data so a sweep takes well under a second.
+const SMALL: &[&str] = &["--num-samples", "600", "--dim", "32", "--num-queries", "20", "--threads", "2", "--quiet"];
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).env_remove("DB_PATH").output().expect("binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sweep_id(stdout: &str) -> String {
+    let at = stdout.find("sweep_").expect("a sweep id is printed");
+    stdout[at..at + "sweep_YYYYMMDD_HHMMSS_".len() + 8].to_string()
+}
+
+fn write_fvecs(path: &Path, data: &[f32], dim: usize) {
+    vq::vecs::write_fvecs(path, data, dim).unwrap();
+}
+
+#[test]
+fn sweep_logs_one_row_per_configuration_and_the_original_queries_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["sweep", "--pq-chunks", "2,4", "--pq-clusters", "16,32"];
+    args.extend_from_slice(SMALL);
+    let out = ok(dir, &args);
+    let id = sweep_id(&out);
+    let hint = format!("plot --sweep-id {id}");
+    let (first, last) = (out.lines().next().unwrap(), out.lines().last().unwrap());
+    assert!(first.contains(&hint) && last.contains(&hint), "the id and the plot hint at start and end:\n{out}");
+
+    let db = Connection::open(dir.join("logs/benchmark_runs.db")).unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT config_json, json_extract(metrics_json, '$.compression_ratio'), \
+             json_extract(metrics_json, '$.recall@10'), json_extract(metrics_json, '$.reconstruction_distortion') \
+             FROM runs WHERE sweep_id = ?1 ORDER BY id",
+        )
+        .unwrap();
+    let rows: Vec<(String, f64, f64, f64)> = stmt
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 4, "exactly the grid size");
+    let (base, _) = vq::synthetic::gaussian_demo(600, 32, 20, 42);
+    for ((config, ratio, recall, mse), (m, ksub)) in rows.iter().zip([(2u64, 16u64), (2, 32), (4, 16), (4, 32)]) {
+        let c: serde_json::Value = serde_json::from_str(config).unwrap();
+        assert_eq!((c["num_chunks"].as_u64(), c["num_clusters"].as_u64()), (Some(m), Some(ksub)));
+        // Bytes as stored: two 16-centroid sub-codes share a byte, a 32-centroid one takes one.
+        let code_bytes = if ksub <= 16 { m.div_ceil(2) } else { m };
+        assert_eq!(*ratio, (4 * 32) as f64 / code_bytes as f64);
+        assert!((0.0..=1.0).contains(recall));
+        // The logged MSE is the library's on the same data and settings (training is
+        // seeded and thread-count independent, so this is exact).
+        let mut p = PqParams::new(m as usize, ksub as usize);
+        p.kmeans.seed = 42;
+        let pq = ProductQuantizer::train(32, &base, &p).unwrap();
+        let mut codes = vec![0u8; 600 * pq.code_size()];
+        pq.encode(&base, &mut codes).unwrap();
+        let mut rec = vec![0f32; base.len()];
+        pq.decode(&codes, &mut rec).unwrap();
+        let want = vq::metrics::reconstruction_mse(32, &base, &rec).unwrap();
+        assert!((mse - want).abs() <= 1e-9 * want, "{mse} vs {want}");
+    }
+    assert!(rows[3].3 < rows[0].3, "4x32 reconstructs better than 2x16");
+
+    // vq's extra columns and metrics are filled in.
+    let (simd, threads, seed, fp, wall, metrics): (String, i64, i64, String, f64, String) = db
+        .query_row(
+            "SELECT simd_level, threads, seed, dataset_fingerprint, wall_seconds, metrics_json FROM runs LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap();
+    assert_eq!(simd, vq::simd_level().name());
+    assert_eq!((threads, seed), (2, 42));
+    assert!(fp.starts_with("vqfp1:600x32+20:"), "{fp}");
+    assert!(wall > 0.0);
+    let m: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+    for key in [
+        "pairwise_distortion_mean",
+        "pairwise_distortion_median",
+        "pairwise_distortion_max",
+        "pairwise_distortion_std",
+        "rank_distortion@10",
+        "recall@100",
+        "bytes_per_vector",
+        "train_seconds",
+        "encode_seconds",
+        "search_qps",
+    ] {
+        assert!(m[key].as_f64().is_some(), "metrics_json lacks {key}: {metrics}");
+    }
+    let r10 = m["recall@10"].as_f64().unwrap();
+    assert!((m["rank_distortion@10"].as_f64().unwrap() - (1.0 - r10)).abs() < 1e-12);
+
+    // The sweep's CSV: the stable header and one row per run; export writes the same text.
+    let csv_path = dir.join(format!("logs/{id}.csv"));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("id,timestamp,sweep_id,method,dataset,num_chunks,num_clusters,num_bits,compression_ratio,")
+    );
+    let body: Vec<&str> = lines.collect();
+    assert_eq!(body.len(), 4);
+    let col = |name: &str| header.split(',').position(|h| h == name).unwrap();
+    let first: Vec<&str> = body[0].split(',').collect();
+    assert_eq!((first[col("method")], first[col("num_chunks")], first[col("num_clusters")]), ("pq", "2", "16"));
+    assert_eq!(first[col("compression_ratio")].parse::<f64>().unwrap(), 128.0);
+    ok(dir, &["export", "--sweep-id", &id, "-o", "export.csv"]);
+    assert_eq!(std::fs::read_to_string(dir.join("export.csv")).unwrap(), csv);
+    let all = ok(dir, &["export"]);
+    assert_eq!(all, csv, "export without --sweep-id: every run, here the same four");
+
+    // plot: four SVGs and the table, in a new time-stamped directory per call.
+    let p1 = ok(dir, &["plot", "--sweep-id", &id]);
+    let p2 = ok(dir, &["plot", "--sweep-id", &id, "--separate-methods"]);
+    let dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("plots")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(dirs.len(), 2, "{p1}{p2}");
+    let combined = dirs.iter().find(|d| d.join("compression_vs_distortion.svg").exists()).expect("combined set");
+    for f in
+        ["compression_vs_distortion.svg", "compression_vs_recall.svg", "pairwise_distortion.svg", "rank_distortion.svg"]
+    {
+        let svg = std::fs::read_to_string(combined.join(f)).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("Pareto-optimal"), "{f}");
+        assert!(svg.contains("PQ 4x32"), "{f}: the best configuration is labelled");
+    }
+    let table = std::fs::read_to_string(combined.join("comparison_table.md")).unwrap();
+    assert_eq!(table.lines().filter(|l| l.starts_with("| PQ ")).count(), 4, "{table}");
+    let separate = dirs.iter().find(|d| d.join("pq").is_dir()).expect("per-method set");
+    assert!(separate.join("pq/compression_vs_recall.svg").exists());
+}
+
+/// The original tool's table, as an old log has it (no vq columns).
+const ORIGINAL_SCHEMA: &str = "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT, \
+    git_branch TEXT, git_commit TEXT, package_version TEXT, method TEXT, dataset TEXT, cli_command TEXT, \
+    metrics_json TEXT, config_json TEXT, sweep_id TEXT)";
+
+#[test]
+fn an_original_tool_database_is_upgraded_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db_path = dir.join("old.db");
+    {
+        let db = Connection::open(&db_path).unwrap();
+        db.execute_batch(ORIGINAL_SCHEMA).unwrap();
+        db.execute(
+            "INSERT INTO runs (timestamp, method, dataset, metrics_json, config_json, sweep_id) VALUES \
+             ('2025-01-01T00:00:00', 'pq', 'dummy', '{\"compression_ratio\": 128.0, \"recall@10\": 0.25}', \
+              '{\"num_chunks\": 8, \"num_clusters\": 256}', 'sweep_20250101_000000_deadbeef')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut args = vec!["run", "--method", "sq", "--sq-bits", "4", "--db", "old.db"];
+    args.extend_from_slice(SMALL);
+    ok(dir, &args);
+    let db = Connection::open(&db_path).unwrap();
+    let n: i64 = db.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+    let old: (String, Option<String>) = db
+        .query_row("SELECT json_extract(metrics_json, '$.recall@10'), simd_level FROM runs WHERE id = 1", [], |r| {
+            Ok((r.get::<_, f64>(0)?.to_string(), r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(old, ("0.25".to_string(), None), "the old run is kept as it was");
+    let new: (String, Option<String>, f64) = db
+        .query_row(
+            "SELECT method, sweep_id, json_extract(metrics_json, '$.compression_ratio') FROM runs WHERE id = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(new, ("sq".to_string(), None, 8.0), "`run` has no sweep id; 4-bit SQ is 8x");
+    // Plot and export read the old run too.
+    let csv = ok(dir, &["export", "--db", "old.db"]);
+    assert_eq!(csv.lines().count(), 3);
+    ok(dir, &["plot", "--db", "old.db", "--sweep-id", "sweep_20250101_000000_deadbeef"]);
+}
+
+#[test]
+fn files_ground_truth_and_formats_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (d, n, nq) = (24, 400, 15);
+    let base = common::floats(n * d, 7, 1.0);
+    let queries = common::floats(nq * d, 8, 1.0);
+    write_fvecs(&dir.join("base.fvecs"), &base, d);
+    write_fvecs(&dir.join("q.fvecs"), &queries, d);
+    // .npy (f64) with the same values: the same dataset fingerprint.
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let mut h = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({n}, {d}), }}");
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    npy.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    npy.extend_from_slice(h.as_bytes());
+    for v in &base {
+        npy.extend_from_slice(&(*v as f64).to_le_bytes());
+    }
+    std::fs::write(dir.join("base.npy"), npy).unwrap();
+
+    // gt writes the exact neighbours: check them against the library's brute force.
+    ok(
+        dir,
+        &[
+            "gt",
+            "--dataset",
+            "base.fvecs",
+            "--queries",
+            "q.fvecs",
+            "-k",
+            "100",
+            "-o",
+            "gt.ivecs",
+            "--threads",
+            "2",
+            "-q",
+        ],
+    );
+    let (ids, k) = vq::vecs::read_ivecs(&dir.join("gt.ivecs")).unwrap();
+    assert_eq!((k, ids.len()), (100, nq * 100));
+    let (mut dist, mut want) = (vec![0f32; nq * 100], vec![0i64; nq * 100]);
+    vq::search::knn(d, &queries, &base, 100, &mut dist, &mut want).unwrap();
+    assert_eq!(ids.iter().map(|&i| i as i64).collect::<Vec<_>>(), want);
+
+    let common_args = ["--pq-chunks", "4", "--pq-clusters", "16", "--queries", "q.fvecs", "--quiet", "--threads", "2"];
+    let mut a = vec!["sweep", "--dataset", "base.fvecs", "--db", "a.db"];
+    a.extend_from_slice(&common_args);
+    ok(dir, &a);
+    let mut b = vec!["sweep", "--dataset", "base.npy", "--db", "b.db", "--ground-truth", "gt.ivecs"];
+    b.extend_from_slice(&common_args);
+    ok(dir, &b);
+    let row = |db: &str| -> (String, f64, f64, f64) {
+        Connection::open(dir.join(db))
+            .unwrap()
+            .query_row(
+                "SELECT dataset_fingerprint, json_extract(metrics_json, '$.recall@10'), \
+                 json_extract(metrics_json, '$.recall@100'), json_extract(metrics_json, '$.reconstruction_distortion') FROM runs",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    };
+    let (ra, rb) = (row("a.db"), row("b.db"));
+    assert_eq!(ra, rb, "same data from .fvecs and .npy, truth computed or read: same run");
+    assert!(ra.0.starts_with(&format!("vqfp1:{n}x{d}+{nq}:")));
+
+    // Without --queries, rows are held out of the base.
+    ok(
+        dir,
+        &[
+            "run",
+            "--dataset",
+            "base.fvecs",
+            "--num-queries",
+            "25",
+            "--db",
+            "c.db",
+            "--num-chunks",
+            "4",
+            "--num-clusters",
+            "16",
+            "-q",
+        ],
+    );
+    let (nb, nqq): (i64, i64) = Connection::open(dir.join("c.db"))
+        .unwrap()
+        .query_row(
+            "SELECT json_extract(metrics_json, '$.num_base'), json_extract(metrics_json, '$.num_queries') FROM runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((nb, nqq), (n as i64 - 25, 25));
+}
+
+/// Every bad input: one line on stderr that names the problem, a non-zero exit, and the
+/// existing run log, CSV and output directory byte for byte as they were.
+#[test]
+fn bad_input_is_one_line_and_touches_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["sweep", "--pq-chunks", "2", "--pq-clusters", "16", "--csv", "out.csv"];
+    args.extend_from_slice(SMALL);
+    ok(dir, &args);
+    let (d, n) = (32, 300);
+    write_fvecs(&dir.join("good.fvecs"), &common::floats(n * d, 1, 1.0), d);
+    write_fvecs(&dir.join("q16.fvecs"), &common::floats(10 * 16, 2, 1.0), 16);
+    let good = std::fs::read(dir.join("good.fvecs")).unwrap();
+    std::fs::write(dir.join("truncated.fvecs"), &good[..good.len() - 7]).unwrap();
+    std::fs::write(dir.join("garbage.fbin"), b"\x05\x00\x00\x00\x04\x00\x00\x00abc").unwrap();
+    std::fs::write(dir.join("not_a_db.db"), b"plain text, not SQLite").unwrap();
+
+    let snapshot = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = snapshot(dir);
+    let cases: &[(&[&str], &str)] = &[
+        (&["sweep", "--method", "opq"], "unknown method 'opq'"),
+        (&["run", "--method", "lsh"], "'lsh'"),
+        (&["sweep", "--pq-chunks", "4,,8"], "entry 2 of \"4,,8\" is empty"),
+        (&["sweep", "--pq-chunks", "abc"], "'abc' is not an integer"),
+        (&["sweep", "--pq-clusters", "0"], "0 is not allowed"),
+        (&["sweep", "--pq-chunks", "-4"], "-4 is not allowed"),
+        (&["sweep", "--num-samples", "0"], "0 is not allowed"),
+        (&["sweep", "--num-queries", "-1"], "-1 is not allowed"),
+        (&["run", "--num-clusters", "1"], "2..=65536"),
+        (&["sweep", "--method", "sq", "--sq-bits", "4,7"], "7 bits is not supported"),
+        (&["sweep", "--method", "sq", "--pq-chunks", "4"], "apply to --method pq"),
+        (&["sweep", "--pq-clusters", "16", "--pq-bits", "4"], "cannot be used with"),
+        (
+            &["sweep", "--num-samples", "50", "--dim", "8", "--pq-chunks", "2", "--pq-clusters", "64"],
+            "more than the 50 training vectors",
+        ),
+        (
+            &["sweep", "--num-samples", "50", "--dim", "8", "--pq-chunks", "16", "--pq-clusters", "4"],
+            "more than the dimension 8",
+        ),
+        (&["sweep", "--dataset", "missing.fvecs"], "missing.fvecs: no such file"),
+        (&["sweep", "--dataset", "truncated.fvecs"], "truncated"),
+        (&["sweep", "--dataset", "garbage.fbin"], "header says 5 rows of dimension 4"),
+        (&["sweep", "--dataset", "good.fvecs", "--dim", "16"], "the file has dimension 32, but --dim 16"),
+        (&["sweep", "--dataset", "good.fvecs", "--queries", "q16.fvecs"], "dimension 16 differs from the dataset's 32"),
+        (&["sweep", "--dataset", "good.fvecs", "--num-queries", "300"], "leaves no base vectors"),
+        (&["sweep", "--dataset", "huggingface"], "reads local files only"),
+        (&["sweep", "--dataset", "good.txt"], "no such file"),
+        (&["sweep", "--db", "not_a_db.db"], "not a SQLite database"),
+        (&["sweep", "--csv", "logs"], "is a directory"),
+        (&["plot", "--sweep-id", "sweep_19700101_000000_00000000"], "no runs with this sweep id"),
+        (&["plot", "--db", "nowhere.db"], "no such run log"),
+        (&["export", "--sweep-id", "nope"], "no runs with this sweep id"),
+        (&["gt", "--dataset", "good.fvecs", "--queries", "q16.fvecs", "-o", "gt.ivecs"], "dimension 16 differs"),
+    ];
+    for (case, want) in cases {
+        let mut a: Vec<&str> = case.to_vec();
+        let is_run = matches!(case[0], "run" | "sweep");
+        if is_run && !case.contains(&"--num-samples") && !case.contains(&"--dataset") {
+            a.extend_from_slice(&["--num-samples", "600", "--dim", "32"]);
+        }
+        if is_run {
+            a.extend_from_slice(&["--quiet", "--num-queries", "20"]);
+            if !case.contains(&"--csv") {
+                a.extend_from_slice(&["--csv", "out.csv"]);
+            }
+        }
+        // A later duplicate --num-queries would override the case's own: keep the case's.
+        if case.contains(&"--num-queries") {
+            let at = a.iter().rposition(|&x| x == "--num-queries").unwrap();
+            a.drain(at..at + 2);
+        }
+        let out = run(dir, &a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{case:?}: not one line:\n{err}");
+        assert!(err.contains(want), "{case:?}: {err:?} does not name {want:?}");
+        let after = snapshot(dir);
+        let changed: Vec<_> = after.iter().filter(|f| !before.contains(f)).map(|f| &f.0).collect();
+        let removed: Vec<_> = before.iter().filter(|f| !after.contains(f)).map(|f| &f.0).collect();
+        assert!(changed.is_empty() && removed.is_empty(), "{case:?} changed {changed:?}, removed {removed:?}");
+    }
+}
+
+#[test]
+fn concurrent_sweeps_share_one_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let spawn = |seed: &str| {
+        Command::new(BIN)
+            .args(["sweep", "--method", "sq", "--sq-bits", "4,8,16", "--seed", seed, "--db", "shared.db"])
+            .args(SMALL)
+            .current_dir(dir)
+            .env_remove("DB_PATH")
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn("1"), spawn("2"));
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let db = Connection::open(dir.join("shared.db")).unwrap();
+    let (runs, sweeps): (i64, i64) = db
+        .query_row("SELECT count(*), count(DISTINCT sweep_id) FROM runs", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((runs, sweeps), (6, 2));
+    let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn without_a_terminal_stderr_stays_clean_and_stdout_has_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(
+        tmp.path(),
+        &["sweep", "--method", "sq", "--sq-bits", "8", "--num-samples", "300", "--dim", "16", "--num-queries", "10"],
+    );
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "no progress bars off a terminal: {:?}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let row = stdout.lines().find(|l| l.starts_with("SQ 8-bit")).expect("a summary row per run");
+    assert!(row.split_whitespace().nth(2) == Some("4.0"), "{row}");
+}
