@@ -74,6 +74,9 @@ pub enum InitArg {
     /// k-means++ (D² sampling).
     #[value(name = "kmeans++")]
     PlusPlus,
+    /// Greedy k-means++ (scikit-learn's default): the original tool's seeding, slower.
+    #[value(name = "greedy-kmeans++")]
+    GreedyPlusPlus,
 }
 
 /// Flags shared by `run` and `sweep`: the dataset, the metrics and where results go.

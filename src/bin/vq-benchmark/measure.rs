@@ -79,6 +79,7 @@ impl Settings {
         p.kmeans.init = match self.kmeans_init {
             InitArg::Random => Init::Random,
             InitArg::PlusPlus => Init::PlusPlus,
+            InitArg::GreedyPlusPlus => Init::GreedyPlusPlus,
         };
         p.kmeans.threads = effective_threads(self.threads);
         p
@@ -151,7 +152,11 @@ pub fn execute(
                 "kmeans".into(),
                 json!({
                     "iterations": p.kmeans.max_iter,
-                    "init": match p.kmeans.init { Init::Random => "random", Init::PlusPlus => "kmeans++" },
+                    "init": match p.kmeans.init {
+                        Init::Random => "random",
+                        Init::PlusPlus => "kmeans++",
+                        Init::GreedyPlusPlus => "greedy-kmeans++",
+                    },
                     "tol": p.kmeans.tol,
                     "seed": p.kmeans.seed,
                     "sub_quantizer_seeds": "seed + i for sub-quantizer i",
