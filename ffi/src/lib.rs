@@ -30,6 +30,8 @@
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod kernels;
 mod pq;
 mod sq;
@@ -133,17 +135,18 @@ pub extern "C" fn vq_train_params_default() -> vq_train_params {
 
 impl vq_train_params {
     pub(crate) fn to_kmeans(self, ksub: usize) -> status::Res<KMeansParams> {
-        let init =
-            match self.init {
-                VQ_INIT_KMEANS_PLUS_PLUS => Init::PlusPlus,
-                VQ_INIT_RANDOM => Init::Random,
-                other => return Err(status::Failure::new(
+        let init = match self.init {
+            VQ_INIT_KMEANS_PLUS_PLUS => Init::PlusPlus,
+            VQ_INIT_RANDOM => Init::Random,
+            other => {
+                return Err(status::Failure::new(
                     vq_status::InvalidArgument,
                     format!(
                         "init = {other} is out of range, accepted: VQ_INIT_KMEANS_PLUS_PLUS (0) or VQ_INIT_RANDOM (1)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let mut k = KMeansParams::new(ksub);
         k.seed = self.seed;
         k.max_iter = self.iterations as usize;
