@@ -43,6 +43,11 @@ enum Link {
 }
 
 fn build(src: &str, link: Link) -> PathBuf {
+    build_path(&root().join("ffi/tests/c").join(src), link)
+}
+
+fn build_path(path: &Path, link: Link) -> PathBuf {
+    let src = path.file_name().unwrap().to_str().unwrap();
     let (a, so) = libs();
     let cpp = src.ends_with(".cpp");
     let compiler = if cpp {
@@ -66,7 +71,7 @@ fn build(src: &str, link: Link) -> PathBuf {
         .arg(root().join("include"))
         .arg("-I")
         .arg(root().join("ffi/tests/c"))
-        .arg(root().join("ffi/tests/c").join(src))
+        .arg(path)
         .arg("-o")
         .arg(&exe);
     if link == Link::Sanitized {
@@ -172,4 +177,78 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("lifecycle.c", Link::Sanitized), &[&fixture(), &tmp]).contains("lifecycle: ok"));
     assert!(run(&build("errors.c", Link::Sanitized), &[&tmp]).contains("errors: ok"));
     assert!(run(&build("threads.cpp", Link::Sanitized), &[&fixture()]).contains("threads: ok"));
+}
+
+#[test]
+fn the_example_builds_and_finds_neighbours() {
+    let tmp = tmp_dir("c-example");
+    let exe = build_path(&root().join("ffi/examples/pq_search.c"), Link::Static);
+    let (base, query, gt) = (
+        fixture().join("minilm_base_2k.fvecs"),
+        fixture().join("minilm_query_100.fvecs"),
+        fixture().join("minilm_gt_100.ivecs"),
+    );
+    let model = tmp.join("example.vqm");
+    let out = Command::new(&exe).args([&base, &query, &gt]).args(["48", "256"]).arg(&model).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let recall10: f64 = stdout
+        .split("recall@10 ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no recall@10 in:\n{stdout}"));
+    assert!(recall10 >= 0.5, "{stdout}");
+    assert!(ProductQuantizer::load(&model).is_ok());
+    // Without a ground-truth file it computes exact neighbours itself: same recall.
+    let out = Command::new(&exe).args([&base, &query]).arg("-").args(["48", "256"]).arg(&model).output().unwrap();
+    let stdout2 = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout2.contains(&format!("recall@10 {recall10:.3}")), "{stdout2}\nvs\n{stdout}");
+}
+
+#[test]
+fn install_script_and_pkg_config() {
+    let (a, _) = libs();
+    let prefix = tmp_dir("c-install");
+    let out = Command::new("bash")
+        .arg(root().join("ffi/install.sh"))
+        .arg(&prefix)
+        .env("VQ_NO_BUILD", "1")
+        .env("VQ_LIB_DIR", a.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["include/vq.h", "lib/libvq.a", "lib/libvq.so", "lib/pkgconfig/vq.pc"] {
+        assert!(prefix.join(f).exists(), "{f} not installed");
+    }
+    let pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vq.pc")).unwrap();
+    assert!(pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "{pc}");
+    assert!(pc.contains(&format!("prefix={}", prefix.display())) && !pc.contains('@'), "{pc}");
+    // With pkg-config on the machine, its flags build and run a program against the install.
+    let Ok(flags) = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "vq"])
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .output()
+    else {
+        eprintln!("pkg-config not installed: checked vq.pc's contents only");
+        return;
+    };
+    assert!(flags.status.success(), "{}", String::from_utf8_lossy(&flags.stderr));
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    let exe = prefix.join("version");
+    let src = prefix.join("version.c");
+    std::fs::write(&src, "#include <stdio.h>\n#include <vq.h>\nint main(void) { puts(vq_version()); return 0; }\n")
+        .unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let status = Command::new(&cc)
+        .arg(&src)
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Command::new(&exe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), env!("CARGO_PKG_VERSION"));
 }
