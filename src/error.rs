@@ -72,6 +72,15 @@ pub enum Error {
         /// What is wrong, with the offending value.
         message: String,
     },
+    /// A model file has a format version this library does not read.
+    FormatVersion {
+        /// The file.
+        path: String,
+        /// The version the file declares.
+        found: u32,
+        /// The version this library reads and writes.
+        supported: u32,
+    },
     /// The requested SIMD level does not exist on this CPU or build.
     SimdUnavailable {
         /// The level asked for.
@@ -103,6 +112,10 @@ impl fmt::Display for Error {
             }
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Format { path, message } => write!(f, "{path}: {message}"),
+            Error::FormatVersion { path, found, supported } => write!(
+                f,
+                "{path}: model format version {found} is not supported; this library reads version {supported}"
+            ),
             Error::SimdUnavailable { requested, available } => {
                 write!(f, "SIMD level {requested} is not available on this CPU/build; available: {available}")
             }

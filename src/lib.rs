@@ -29,7 +29,9 @@
 //! Every public function that can be misused returns [`Error`], whose message names the
 //! offending value and the accepted range. Nothing in the public API panics on bad input.
 
+mod crc32c;
 pub mod error;
+pub mod format;
 pub mod kernels;
 pub mod kmeans;
 pub mod metrics;

@@ -149,6 +149,11 @@ impl ProductQuantizer {
         let n = rows_of("training data", data.len(), dim)?;
         let (m, ksub) = (params.m, params.ksub);
         check_shape(dim, m, ksub)?;
+        // Checked here, not only by k-means, so the index names the element of `data`
+        // rather than of one sub-space's copy.
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite { what: "training data", index: i });
+        }
         if n < ksub {
             return Err(Error::OutOfRange {
                 what: "training rows",

@@ -127,8 +127,15 @@ pub(crate) fn check_search(
         return Err(Error::OutOfRange { what: "k", got: "0".into(), accepted: ">= 1" });
     }
     let nq = rows_of("queries", queries.len(), dim)?;
-    exact_len("distances", distances.len(), nq * k)?;
-    exact_len("labels", labels.len(), nq * k)?;
+    // k comes from the caller (a C host may pass anything): nq·k must not wrap, or a wrapped
+    // product could match a short buffer.
+    let want = nq.checked_mul(k).ok_or_else(|| Error::OutOfRange {
+        what: "k",
+        got: format!("{k} for {nq} queries (nq·k overflows)"),
+        accepted: "nq·k within the address space",
+    })?;
+    exact_len("distances", distances.len(), want)?;
+    exact_len("labels", labels.len(), want)?;
     if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite { what: "queries", index: i });
     }

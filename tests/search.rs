@@ -119,3 +119,15 @@ proptest! {
         check_knn(d, n, nq, k, seed, seed % 2 == 0)?;
     }
 }
+
+#[test]
+fn search_k_whose_product_with_nq_overflows_is_rejected() {
+    // nq·k wraps to 0 in release arithmetic; empty output buffers must not then pass.
+    let data: Vec<f32> = (0..4 * 3).map(|i| i as f32).collect();
+    let sq = vq::ScalarQuantizer::train(vq::SqBits::B8, 4, &data).unwrap();
+    let mut codes = vec![0u8; 3 * 4];
+    vq::Quantizer::encode(&sq, &data, &mut codes).unwrap();
+    let k = usize::MAX / 2 + 1;
+    let e = vq::Quantizer::search(&sq, &data[..8], &codes, k, &mut [], &mut []).unwrap_err().to_string();
+    assert!(e.contains("overflows") && e.contains(&k.to_string()), "{e}");
+}

@@ -1,0 +1,473 @@
+//! Fuzz harness bodies, one per target in `fuzz/fuzz_targets/`. They live here so the
+//! cargo-fuzz targets (nightly, libFuzzer) and `tests/fuzz_corpus.rs` (stable, part of the
+//! README's test command) run the same code: the committed corpus is replayed as a
+//! regression test on every test run.
+//!
+//! Each harness turns arbitrary bytes into a call sequence and asserts what must hold for
+//! any input: no panic, no status `VQ_STATUS_PANIC`, results equal to a plain oracle, the C
+//! ABI agreeing with the Rust library, out-parameters untouched on failure. A failed
+//! assertion is a crash for the fuzzer.
+
+#![allow(clippy::missing_panics_doc)]
+
+use crate::status::Failure;
+use crate::*;
+use std::ptr;
+use vq_core::format::{self, Model};
+use vq_core::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+
+/// Reads little-endian values off the front of the fuzz input; zeros once it runs out.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn u8(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes([self.u8(), self.u8()])
+    }
+    fn f32(&mut self) -> f32 {
+        f32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+    fn f32s(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.u8()).collect()
+    }
+}
+
+fn status_of(e: Error) -> vq_status {
+    Failure::from(e).status
+}
+
+fn same_f32(a: f32, b: f32) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+/// Model loading from arbitrary bytes: as given, and again with every checksum recomputed
+/// (so mutations reach the checks behind the checksums).
+pub fn load_model(data: &[u8]) {
+    check_load(data);
+    if data.len() >= 64 {
+        let mut sealed = data.to_vec();
+        format::reseal(&mut sealed);
+        check_load(&sealed);
+    }
+}
+
+fn check_load(bytes: &[u8]) {
+    let rust = format::read_bytes(bytes);
+    let (mut pq, mut sq) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: a valid buffer and out-pointers.
+    let (s_pq, s_sq) = unsafe {
+        (
+            vq_pq_load_buffer(bytes.as_ptr(), bytes.len(), &mut pq),
+            vq_sq_load_buffer(bytes.as_ptr(), bytes.len(), &mut sq),
+        )
+    };
+    match rust {
+        Ok(file) => {
+            // A loaded model writes a file that loads to the same model.
+            let again = match &file.model {
+                Model::Pq(p) => {
+                    assert_eq!((s_pq, s_sq), (vq_status::Ok, vq_status::WrongKind));
+                    // SAFETY: a live handle.
+                    assert_eq!(unsafe { vq_pq_dim(pq) }, p.dim());
+                    exercise(p);
+                    p.to_bytes(file.training.as_ref())
+                }
+                Model::Sq(s) => {
+                    assert_eq!((s_pq, s_sq), (vq_status::WrongKind, vq_status::Ok));
+                    exercise(s);
+                    s.to_bytes()
+                }
+            };
+            let reread = format::read_bytes(&again).expect("a written model reads back");
+            assert_eq!(reread.model, file.model);
+            assert_eq!(reread.training, file.training);
+        }
+        Err(e) => {
+            let want = status_of(e);
+            assert!(matches!(want, vq_status::Format | vq_status::UnsupportedVersion), "{want:?}");
+            assert_eq!((s_pq, s_sq), (want, want));
+            assert!(pq.is_null() && sq.is_null(), "out-parameter written on failure");
+        }
+    }
+    // SAFETY: NULL or live handles, freed once.
+    unsafe {
+        vq_pq_free(pq);
+        vq_sq_free(sq);
+    }
+}
+
+/// Encodes, decodes and searches a few vectors with a loaded (possibly hostile but valid)
+/// quantizer: nothing may fail.
+fn exercise(q: &dyn Quantizer) {
+    let d = q.dim();
+    if d > 4096 {
+        return; // bounded work per input; the load itself was the test
+    }
+    let x: Vec<f32> = (0..2 * d).map(|i| (i % 7) as f32 - 3.0).collect();
+    let mut codes = vec![0u8; 2 * q.code_size()];
+    q.encode(&x, &mut codes).unwrap();
+    let mut y = vec![0f32; 2 * d];
+    q.decode(&codes, &mut y).unwrap();
+    let (mut dist, mut lab) = ([0f32; 2], [0i64; 2]);
+    q.search(&x[..d], &codes, 2, &mut dist, &mut lab).unwrap();
+    // -1 only where a distance overflowed to +inf (extreme but valid ranges or centroids).
+    for (&l, &dv) in lab.iter().zip(&dist) {
+        assert!((0..=1).contains(&l) || (l == -1 && dv == f32::INFINITY), "label {l}, distance {dv}");
+    }
+    assert!(lab[0] != lab[1] || lab[0] == -1);
+}
+
+/// SQ decode, distances and search over arbitrary ranges, codes and queries, against the
+/// scalar oracle; and the C ABI's search against the library's.
+pub fn sq_search(data: &[u8]) {
+    let mut inp = Input(data);
+    let bits = [SqBits::B4, SqBits::B8, SqBits::B16][inp.u8() as usize % 3];
+    let dim = 1 + inp.u8() as usize % 40;
+    let n = inp.u8() as usize % 50;
+    let nq = 1 + inp.u8() as usize % 5;
+    let k = 1 + inp.u8() as usize % 12;
+    let raw_lo = inp.f32s(dim);
+    let raw_hi = inp.f32s(dim);
+    let valid = raw_lo.iter().zip(&raw_hi).all(|(l, h)| l.is_finite() && h.is_finite() && l <= h);
+    assert_eq!(ScalarQuantizer::from_ranges(bits, raw_lo.clone(), raw_hi.clone()).is_ok(), valid);
+    let fix = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let (lo, hi): (Vec<f32>, Vec<f32>) =
+        raw_lo.iter().zip(&raw_hi).map(|(&l, &h)| (fix(l).min(fix(h)), fix(l).max(fix(h)))).unzip();
+    let sq = ScalarQuantizer::from_ranges(bits, lo.clone(), hi.clone()).unwrap();
+    let cs = sq.code_size();
+    let codes = inp.bytes(n * cs);
+    let raw_q = inp.f32s(nq * dim);
+    let queries: Vec<f32> = raw_q.iter().map(|&v| fix(v)).collect();
+
+    // Decode equals the oracle, code by code.
+    let mut dec = vec![0f32; n * dim];
+    sq.decode(&codes, &mut dec).unwrap();
+    for (code, row) in codes.chunks_exact(cs.max(1)).zip(dec.chunks_exact(dim)) {
+        for (j, &got) in row.iter().enumerate() {
+            let c = match bits {
+                SqBits::B4 => ((code[j / 2] >> (4 - 4 * (j & 1))) & 0xF) as u32,
+                SqBits::B8 => code[j] as u32,
+                SqBits::B16 => u16::from_le_bytes([code[2 * j], code[2 * j + 1]]) as u32,
+            };
+            let step = sq.step()[j];
+            let base = (lo[j] as f64 + 0.5 * step as f64) as f32;
+            assert!(same_f32(got, reference::sq_decode(c, step, base)), "dim {j} code {c}");
+        }
+    }
+    // Distances equal the distance to the decoded vector.
+    let mut dist = vec![0f32; n];
+    for q in queries.chunks_exact(dim) {
+        sq.distances(q, &codes, &mut dist).unwrap();
+        for (row, &got) in dec.chunks_exact(dim).zip(&dist) {
+            let want = reference::l2sq(q, row);
+            // The kernel fuses the reconstruction's multiply-add `c·step + base`, so a value
+            // may differ from decode's by an ulp of `c·step` or `base` (up to |vmin| + |vmax|,
+            // far more than the result's when they cancel), on top of the sum's rounding.
+            let scale: f64 = (0..dim)
+                .map(|j| {
+                    let m = q[j].abs() as f64 + row[j].abs() as f64 + 2.0 * (lo[j].abs() as f64 + hi[j].abs() as f64);
+                    m * m
+                })
+                .sum();
+            if scale < f32::MAX as f64 / 4.0 {
+                let tol = 4.0 * (dim as f64 + 2.0) * f32::EPSILON as f64 * scale + 1e-30;
+                assert!((got as f64 - want).abs() <= tol, "{got} vs {want} (tol {tol})");
+            }
+        }
+    }
+    // Search: non-finite queries are rejected; otherwise sorted, valid ids, C == Rust.
+    let (mut d, mut l) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    let raw_ok = sq.search(&raw_q, &codes, k, &mut d, &mut l).is_ok();
+    assert_eq!(raw_ok, raw_q.iter().all(|v| v.is_finite()));
+    sq.search(&queries, &codes, k, &mut d, &mut l).unwrap();
+    for (qd, ql) in d.chunks_exact(k).zip(l.chunks_exact(k)) {
+        assert!(qd.windows(2).all(|w| w[0] <= w[1] || w[1].is_nan()));
+        for (i, (&id, &dist)) in ql.iter().zip(qd).enumerate() {
+            // A distance that overflowed to +inf never enters the top k (the sentinel is +inf).
+            let found = i < n && dist < f32::INFINITY;
+            assert_eq!(id != -1, found, "id {id} (distance {dist}) at rank {i} of {n} codes");
+            assert!(id < n as i64);
+        }
+    }
+    let (mut cd, mut cl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    let mut h = ptr::null_mut();
+    // SAFETY: valid buffers of the stated lengths and a live handle.
+    unsafe {
+        assert_eq!(vq_sq_from_ranges(bits.bits(), lo.as_ptr(), dim, hi.as_ptr(), dim, &mut h), vq_status::Ok);
+        let s = vq_sq_search(
+            h,
+            queries.as_ptr(),
+            queries.len(),
+            codes.as_ptr(),
+            codes.len(),
+            k,
+            cd.as_mut_ptr(),
+            cd.len(),
+            cl.as_mut_ptr(),
+            cl.len(),
+        );
+        assert_eq!(s, vq_status::Ok);
+        vq_sq_free(h);
+    }
+    assert_eq!(cl, l);
+    assert!(cd.iter().zip(&d).all(|(a, b)| same_f32(*a, *b)));
+}
+
+/// PQ ADC scan over arbitrary tables and codes, for every code layout: valid codes give
+/// exactly the oracle's sums (same f32 additions, same order); codes with a sub-code at or
+/// above `ksub` are rejected by the C ABI with the output untouched.
+pub fn pq_adc(data: &[u8]) {
+    let mut inp = Input(data);
+    let m = 1 + inp.u8() as usize % 12;
+    let ksub = match inp.u8() % 8 {
+        0 => 16,
+        1 => 256,
+        2 => 65536,
+        3 => 2 + inp.u8() as usize % 15,      // nibble layout, not full
+        4 => 17 + inp.u8() as usize % 240,    // byte layout, not full
+        5 => 257 + inp.u16() as usize % 2000, // u16 layout
+        _ => 2 + inp.u16() as usize % 300,
+    };
+    let m = if ksub > 4096 { m.min(2) } else { m };
+    let dim = m + inp.u8() as usize % 5;
+    let n = inp.u8() as usize % 40;
+    let centroids: Vec<f32> = (0..ksub * dim).map(|i| (i % 13) as f32 * 0.25).collect();
+    let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids).unwrap();
+    let cs = pq.code_size();
+    let mut table = inp.f32s(m.min(8) * ksub.min(64));
+    table.resize(m * ksub, 0.0);
+    let codes = inp.bytes(n * cs);
+
+    let sub = |code: &[u8], i: usize| -> usize {
+        if ksub <= 16 {
+            ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
+        } else if ksub <= 256 {
+            code[i] as usize
+        } else {
+            u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
+        }
+    };
+    let valid = codes.chunks_exact(cs).all(|c| (0..m).all(|i| sub(c, i) < ksub));
+    assert_eq!(pq.check_codes(&codes).is_ok(), valid);
+
+    let mut out = vec![7f32; n];
+    let mut h = ptr::null_mut();
+    // SAFETY: valid buffers of the stated lengths; the handle is freed once.
+    let s = unsafe {
+        let c = pq.centroids();
+        assert_eq!(vq_pq_from_centroids(dim, m, ksub, c.as_ptr(), c.len(), &mut h), vq_status::Ok);
+        let s = vq_pq_adc_scan(h, table.as_ptr(), table.len(), codes.as_ptr(), codes.len(), out.as_mut_ptr(), n);
+        vq_pq_free(h);
+        s
+    };
+    if !valid {
+        assert_eq!(s, vq_status::InvalidArgument);
+        assert!(out.iter().all(|&v| v == 7.0), "output written on failure");
+        return;
+    }
+    assert_eq!(s, vq_status::Ok);
+    let mut rust = vec![0f32; n];
+    pq.adc_scan(&table, &codes, &mut rust).unwrap();
+    for (j, code) in codes.chunks_exact(cs).enumerate() {
+        let mut want = 0f32;
+        for i in 0..m {
+            want += table[i * ksub + sub(code, i)];
+        }
+        // Float equality: the scan's tail (codes past the last group of four) starts its sum
+        // at -0.0 (f32's Sum), the oracle and the four-code loop at +0.0, so a sum of zeros
+        // may differ in sign only.
+        let same = |a: f32| a == want || (a.is_nan() && want.is_nan());
+        assert!(same(rust[j]) && same(out[j]), "code {j}: {} / {} vs {want}", rust[j], out[j]);
+    }
+    // Decoding valid codes copies centroid rows.
+    let mut dec = vec![0f32; n * dim];
+    pq.decode(&codes, &mut dec).unwrap();
+    for (code, row) in codes.chunks_exact(cs).zip(dec.chunks_exact(dim)) {
+        for i in 0..m {
+            let (off, ds) = pq.subspace(i);
+            let c = sub(code, i);
+            assert_eq!(&row[off..off + ds], &pq.sub_centroids(i)[c * ds..(c + 1) * ds]);
+        }
+    }
+}
+
+/// The C lifecycle with arbitrary sizes: train (PQ or SQ), encode, search, save to a
+/// buffer, load, free; lengths may be off by one. Every status must be the one the Rust
+/// library's error maps to; out-parameters are written only on success.
+pub fn c_lifecycle(data: &[u8]) {
+    let mut inp = Input(data);
+    let flags = inp.u8();
+    let dim = inp.u8() as usize % 20;
+    let n = inp.u8() as usize % 70;
+    let delta = |b: u8, x: usize| match b % 5 {
+        0 => x.saturating_sub(1),
+        1 => x + 1,
+        _ => x,
+    };
+    let data_len = delta(inp.u8(), n * dim);
+    let mut x = inp.f32s(data_len.min(64));
+    x.resize(data_len, 0.0);
+    if flags & 0x80 == 0 {
+        for v in &mut x {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
+        }
+    }
+    let mut out: *mut u8 = ptr::dangling_mut(); // sentinel: must survive a failure
+    let pq = flags & 1 == 0;
+    let (status, want) = if pq {
+        let m = inp.u8() as usize % 8;
+        let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
+        let p = vq_train_params {
+            seed: inp.u8() as u64,
+            iterations: inp.u8() as u32 % 4,
+            max_points_per_centroid: inp.u8() as u32 % 5,
+            threads: 1,
+            init: inp.u8() as u32 % 3,
+        };
+        let want = p.to_kmeans(ksub).map_err(|f| f.status).and_then(|kmeans| {
+            ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans }).map(|_| ()).map_err(status_of)
+        });
+        // SAFETY: `x` holds `data_len` floats; `out` is a valid out-pointer.
+        let s = unsafe { vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, (&mut out as *mut *mut u8).cast()) };
+        (s, want)
+    } else {
+        let bits = [0, 4, 5, 8, 16][inp.u8() as usize % 5];
+        let want =
+            SqBits::from_bits(bits).and_then(|b| ScalarQuantizer::train(b, dim, &x).map(|_| ())).map_err(status_of);
+        // SAFETY: as above.
+        let s = unsafe { vq_sq_train(bits, dim, x.as_ptr(), x.len(), (&mut out as *mut *mut u8).cast()) };
+        (s, want)
+    };
+    assert_eq!(status, want.err().unwrap_or(vq_status::Ok));
+    if status != vq_status::Ok {
+        assert_eq!(out, ptr::dangling_mut(), "out-parameter written on failure");
+        return;
+    }
+    // SAFETY: `out` is the live handle just made; every buffer below holds the length
+    // passed with it; the handles are freed once.
+    unsafe {
+        let (cs, d) = if pq {
+            (vq_pq_code_size(out.cast()), vq_pq_dim(out.cast()))
+        } else {
+            (vq_sq_code_size(out.cast()), vq_sq_dim(out.cast()))
+        };
+        assert_eq!(d, dim);
+        let rows = n.min(data_len / dim);
+        let codes_len = delta(inp.u8(), rows * cs);
+        let mut codes = vec![0xEEu8; codes_len];
+        let enc = |h: *mut u8, codes: &mut [u8]| {
+            if pq {
+                vq_pq_encode(h.cast(), x.as_ptr(), rows * dim, codes.as_mut_ptr(), codes.len())
+            } else {
+                vq_sq_encode(h.cast(), x.as_ptr(), rows * dim, codes.as_mut_ptr(), codes.len())
+            }
+        };
+        let s = enc(out, &mut codes);
+        if codes_len != rows * cs {
+            assert_eq!(s, vq_status::BadLength);
+            assert!(codes.iter().all(|&b| b == 0xEE), "codes written on failure");
+            codes = vec![0; rows * cs];
+            assert_eq!(enc(out, &mut codes), vq_status::Ok);
+        } else {
+            assert_eq!(s, vq_status::Ok);
+        }
+        let k = inp.u8() as usize % 6;
+        let nq = 1 + inp.u8() as usize % 3;
+        let q: Vec<f32> = (0..nq * dim).map(|i| (i % 5) as f32).collect();
+        let res_len = delta(inp.u8(), nq * k);
+        let (mut dist, mut lab) = (vec![-1f32; res_len], vec![-7i64; res_len]);
+        let s = if pq {
+            vq_pq_search(
+                out.cast(),
+                q.as_ptr(),
+                q.len(),
+                codes.as_ptr(),
+                codes.len(),
+                k,
+                dist.as_mut_ptr(),
+                res_len,
+                lab.as_mut_ptr(),
+                res_len,
+            )
+        } else {
+            vq_sq_search(
+                out.cast(),
+                q.as_ptr(),
+                q.len(),
+                codes.as_ptr(),
+                codes.len(),
+                k,
+                dist.as_mut_ptr(),
+                res_len,
+                lab.as_mut_ptr(),
+                res_len,
+            )
+        };
+        let want = if k == 0 {
+            vq_status::InvalidArgument
+        } else if res_len != nq * k {
+            vq_status::BadLength
+        } else {
+            vq_status::Ok
+        };
+        assert_eq!(s, want);
+        if s == vq_status::Ok {
+            assert!(lab.iter().all(|&l| l >= -1 && l < rows as i64));
+        } else {
+            assert!(lab.iter().all(|&l| l == -7), "labels written on failure");
+        }
+        // Save to a buffer (maybe one byte short), load back, same codes.
+        let mut size = 0usize;
+        let s = if pq {
+            vq_pq_serialized_size(out.cast(), &mut size)
+        } else {
+            vq_sq_serialized_size(out.cast(), &mut size)
+        };
+        assert_eq!(s, vq_status::Ok);
+        let short = inp.u8() % 4 == 0;
+        let mut buf = vec![0u8; if short { size - 1 } else { size }];
+        let mut written = 12345usize;
+        let s = if pq {
+            vq_pq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
+        } else {
+            vq_sq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
+        };
+        if short {
+            assert_eq!((s, written), (vq_status::BufferTooSmall, 12345));
+            buf.resize(size, 0);
+            let s = if pq {
+                vq_pq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
+            } else {
+                vq_sq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
+            };
+            assert_eq!(s, vq_status::Ok);
+        }
+        assert_eq!(written, size);
+        let mut back: *mut u8 = ptr::null_mut();
+        let s = if pq {
+            vq_pq_load_buffer(buf.as_ptr(), buf.len(), (&mut back as *mut *mut u8).cast())
+        } else {
+            vq_sq_load_buffer(buf.as_ptr(), buf.len(), (&mut back as *mut *mut u8).cast())
+        };
+        assert_eq!(s, vq_status::Ok);
+        let mut codes2 = vec![0u8; codes.len()];
+        assert_eq!(enc(back, &mut codes2), vq_status::Ok);
+        assert_eq!(codes, codes2);
+        if pq {
+            vq_pq_free(back.cast());
+            vq_pq_free(out.cast());
+        } else {
+            vq_sq_free(back.cast());
+            vq_sq_free(out.cast());
+        }
+    }
+}

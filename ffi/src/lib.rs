@@ -1,0 +1,211 @@
+//! # vq-ffi: the C ABI of vq (`libvq.so`, `libvq.a`, `include/vq.h`)
+//!
+//! Every `extern "C"` function, raw pointer and panic guard of the project lives in this
+//! crate; the `vq` library underneath stays safe Rust. The header is generated from these
+//! files by a pinned cbindgen (`tests/header.rs` fails when `include/vq.h` differs;
+//! `VQ_BLESS=1` rewrites it), so the doc comments here are the C documentation.
+//!
+//! ## Rules every export follows (rustls-ffi's)
+//!
+//! - Fallible calls return a [`vq_status`]; out-parameters and output buffers are written
+//!   only on `VQ_STATUS_OK`. The message of the calling thread's last failure is
+//!   [`vq_last_error`].
+//! - Every pointer is checked for NULL (a buffer may be NULL only with length 0) and
+//!   alignment; every length is checked against what the call needs, with checked
+//!   arithmetic; an output buffer may not overlap an input.
+//! - Every body runs inside `catch_unwind`: a bug surfaces as `VQ_STATUS_PANIC`, never as
+//!   an unwind into, or an abort of, the host. (Running out of memory still aborts, as in
+//!   any Rust or C++ program that does not check every allocation.)
+//! - Argument order: the object, then inputs, then outputs; every buffer is followed by its
+//!   length in elements (floats, bytes, labels), never in rows.
+//!
+//! ## Thread safety
+//!
+//! A quantizer handle is immutable once trained or loaded: any number of threads may call
+//! any function on the same handle at once, except `vq_*_free`, which must run after every
+//! other use. The hot calls (encode, decode, distance table, ADC scan, distances, search,
+//! the kernels) allocate nothing and take no lock; `vq_pq_search` and `vq_pq_distances`
+//! keep the distance table on the stack up to `m·ksub = 8192` floats and allocate one per
+//! call above that, which `vq_pq_search_with_table` avoids.
+
+#![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
+
+#[doc(hidden)]
+pub mod fuzzing;
+mod kernels;
+mod pq;
+mod sq;
+mod status;
+
+pub use kernels::*;
+pub use pq::*;
+pub use sq::*;
+pub use status::{vq_status, VQ_STATUS_LAST};
+
+use status::guard_value;
+use std::ffi::{c_char, CStr};
+use vq_core::kmeans::Init;
+use vq_core::KMeansParams;
+
+/// Major version of the library (`vq_version()` gives the whole string).
+pub const VQ_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const VQ_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const VQ_VERSION_PATCH: u32 = 0;
+/// The model file format version this library writes and reads (a literal for cbindgen; a
+/// test holds it equal to the library's).
+pub const VQ_FORMAT_VERSION: u32 = 1;
+
+/// The library version, for example `"0.1.0"`: a static string, never freed.
+#[no_mangle]
+pub extern "C" fn vq_version() -> *const c_char {
+    const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    V.as_ptr()
+}
+
+/// The SIMD level the kernels run at in this process: `"avx512"`, `"avx2"`, `"neon"` or
+/// `"scalar"` (static string). The `VQ_SIMD` environment variable, read once, lowers it.
+#[no_mangle]
+pub extern "C" fn vq_simd_level() -> *const c_char {
+    guard_value(c"scalar".as_ptr(), || match vq_core::simd_level() {
+        vq_core::Level::Avx512 => c"avx512".as_ptr(),
+        vq_core::Level::Avx2 => c"avx2".as_ptr(),
+        vq_core::Level::Neon => c"neon".as_ptr(),
+        vq_core::Level::Scalar => c"scalar".as_ptr(),
+    })
+}
+
+/// A static description of a status value (any integer: unknown values are described as
+/// such).
+#[no_mangle]
+pub extern "C" fn vq_status_str(status: u32) -> *const c_char {
+    vq_status::describe(status).as_ptr()
+}
+
+/// The message of the calling thread's most recent failed call: what was wrong, with the
+/// value given and the range accepted. Empty before the first failure; a successful call
+/// leaves it unchanged. The pointer is valid until the next failing vq call on this thread;
+/// copy the string to keep it.
+#[no_mangle]
+pub extern "C" fn vq_last_error() -> *const c_char {
+    status::last_error_ptr()
+}
+
+/// `vq_train_params.init`: k-means++ seeding.
+pub const VQ_INIT_KMEANS_PLUS_PLUS: u32 = 0;
+/// `vq_train_params.init`: `ksub` distinct random training rows (FAISS's default and ours
+/// for PQ).
+pub const VQ_INIT_RANDOM: u32 = 1;
+
+/// How `vq_pq_train` runs k-means in each sub-space. Start from
+/// `vq_train_params_default()` and change fields, so code keeps compiling when fields are
+/// added.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct vq_train_params {
+    /// Seed of every random choice; sub-space `i` uses `seed + i`. Default 1234.
+    pub seed: u64,
+    /// Lloyd iterations (default 25; 0 keeps the initial centroids).
+    pub iterations: u32,
+    /// Training subsample cap: at most this many rows per centroid are used
+    /// (`max_points_per_centroid`, default 256 as FAISS); at least 1.
+    pub max_points_per_centroid: u32,
+    /// Threads for training (0: all cores). The result is bit-identical for any value.
+    pub threads: u32,
+    /// `VQ_INIT_RANDOM` (default) or `VQ_INIT_KMEANS_PLUS_PLUS`.
+    pub init: u32,
+}
+
+/// The default training parameters (as `vq::PqParams::new`).
+#[no_mangle]
+pub extern "C" fn vq_train_params_default() -> vq_train_params {
+    let k = vq_core::PqParams::new(1, 2).kmeans;
+    vq_train_params {
+        seed: k.seed,
+        iterations: k.max_iter as u32,
+        max_points_per_centroid: k.max_points_per_centroid as u32,
+        threads: 0,
+        init: VQ_INIT_RANDOM,
+    }
+}
+
+impl vq_train_params {
+    pub(crate) fn to_kmeans(self, ksub: usize) -> status::Res<KMeansParams> {
+        let init = match self.init {
+            VQ_INIT_KMEANS_PLUS_PLUS => Init::PlusPlus,
+            VQ_INIT_RANDOM => Init::Random,
+            other => {
+                return Err(status::Failure::new(
+                    vq_status::InvalidArgument,
+                    format!(
+                        "init = {other} is out of range, accepted: VQ_INIT_KMEANS_PLUS_PLUS (0) or VQ_INIT_RANDOM (1)"
+                    ),
+                ))
+            }
+        };
+        let mut k = KMeansParams::new(ksub);
+        k.seed = self.seed;
+        k.max_iter = self.iterations as usize;
+        k.max_points_per_centroid = self.max_points_per_centroid as usize;
+        k.threads = self.threads as usize;
+        k.init = init;
+        Ok(k)
+    }
+
+    pub(crate) fn from_kmeans(k: &KMeansParams) -> Self {
+        vq_train_params {
+            seed: k.seed,
+            iterations: u32::try_from(k.max_iter).unwrap_or(u32::MAX),
+            max_points_per_centroid: u32::try_from(k.max_points_per_centroid).unwrap_or(u32::MAX),
+            threads: 0,
+            init: if k.init == Init::Random { VQ_INIT_RANDOM } else { VQ_INIT_KMEANS_PLUS_PLUS },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_constants_match_the_package() {
+        // SAFETY: a static NUL-terminated string.
+        let v = unsafe { CStr::from_ptr(vq_version()) }.to_str().unwrap();
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+        assert_eq!(v, format!("{VQ_VERSION_MAJOR}.{VQ_VERSION_MINOR}.{VQ_VERSION_PATCH}"));
+        assert_eq!(
+            v,
+            vq_core::format::read_bytes(
+                &vq_core::ScalarQuantizer::train(vq_core::SqBits::B8, 1, &[0.0]).unwrap().to_bytes()
+            )
+            .unwrap()
+            .library_version
+        );
+    }
+
+    #[test]
+    fn format_version_matches_the_library() {
+        assert_eq!(VQ_FORMAT_VERSION, vq_core::format::FORMAT_VERSION);
+    }
+
+    #[test]
+    fn every_status_is_described() {
+        for s in 0..=VQ_STATUS_LAST {
+            // SAFETY: static strings.
+            let d = unsafe { CStr::from_ptr(vq_status_str(s)) }.to_str().unwrap();
+            assert!(d.starts_with("VQ_STATUS_"), "{s}: {d}");
+        }
+        // SAFETY: as above.
+        assert!(unsafe { CStr::from_ptr(vq_status_str(VQ_STATUS_LAST + 1)) }.to_str().unwrap().contains("unknown"));
+    }
+
+    #[test]
+    fn default_params_match_the_library() {
+        let p = vq_train_params_default();
+        assert_eq!(p.to_kmeans(256).unwrap(), vq_core::PqParams::new(4, 256).kmeans);
+    }
+}

@@ -1,0 +1,498 @@
+//! The product quantizer handle, `vq_pq`.
+
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
+use crate::{vq_status, vq_train_params};
+use std::ffi::c_char;
+use vq_core::format::{self, Model};
+use vq_core::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
+
+/// A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
+/// dimensions. Immutable; share it across threads freely. Free with `vq_pq_free`.
+pub struct vq_pq {
+    _private: [u8; 0],
+}
+
+/// What a `vq_pq` pointer points to.
+pub(crate) struct PqHandle {
+    pub(crate) pq: ProductQuantizer,
+    /// The k-means setting it was trained with, saved in model files.
+    pub(crate) training: Option<KMeansParams>,
+}
+
+fn into_raw(h: PqHandle) -> *mut vq_pq {
+    Box::into_raw(Box::new(h)).cast()
+}
+
+/// # Safety
+/// `p` is NULL (rejected) or a live handle from this library.
+pub(crate) unsafe fn handle<'a>(p: *const vq_pq) -> Res<&'a PqHandle> {
+    nonnull("pq", p)?;
+    // SAFETY: a live handle made by `into_raw` (caller's contract).
+    Ok(unsafe { &*p.cast::<PqHandle>() })
+}
+
+/// Codes from a C caller may hold sub-codes at or above `ksub` (when `ksub` is not 16, 256
+/// or 65536, the values a code layout holds exactly); the scan would stop on them with a
+/// bounds-check panic, so they are rejected first. A no-op for the full layouts.
+fn check_codes(pq: &ProductQuantizer, codes: &[u8]) -> Res {
+    pq.check_codes(codes).map_err(Failure::from)
+}
+
+/// Trains a product quantizer on `data_len / dim` rows of `dim` floats.
+///
+/// `m` is 1..=`dim` (sub-spaces may be uneven: the first `dim % m` get one more dimension);
+/// `ksub` is 2..=65536 (codes take 4 bits per sub-quantizer up to 16, 8 bits up to 256, 16
+/// bits above). `params` may be NULL for `vq_train_params_default()`. At least `ksub` rows.
+///
+/// # Safety
+/// `data` points to `data_len` floats; `params` is NULL or valid; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_train(
+    dim: usize,
+    m: usize,
+    ksub: usize,
+    data: *const f32,
+    data_len: usize,
+    params: *const vq_train_params,
+    out: *mut *mut vq_pq,
+) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let data = unsafe { input("data", data, data_len) }?;
+        // SAFETY: NULL or valid (caller's contract).
+        let p = if params.is_null() { crate::vq_train_params_default() } else { unsafe { *params } };
+        let kmeans = p.to_kmeans(ksub)?;
+        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans: kmeans.clone() })?;
+        // SAFETY: checked non-NULL above; valid by contract.
+        unsafe { write_out("out", out, into_raw(PqHandle { pq, training: Some(kmeans) })) }
+    })
+}
+
+/// Builds a product quantizer from known centroids laid out `[m][ksub][dsub_i]`
+/// (`ksub·dim` floats; FAISS's `ProductQuantizer::centroids` when `m` divides `dim`).
+///
+/// # Safety
+/// `centroids` points to `centroids_len` floats; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_from_centroids(
+    dim: usize,
+    m: usize,
+    ksub: usize,
+    centroids: *const f32,
+    centroids_len: usize,
+    out: *mut *mut vq_pq,
+) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let c = unsafe { input("centroids", centroids, centroids_len) }?;
+        let pq = ProductQuantizer::from_centroids(dim, m, ksub, c.to_vec())?;
+        // SAFETY: as in vq_pq_train.
+        unsafe { write_out("out", out, into_raw(PqHandle { pq, training: None })) }
+    })
+}
+
+/// Frees a quantizer. NULL is a no-op. No other call may use it afterwards, or during.
+///
+/// # Safety
+/// `pq` is NULL or a handle from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_free(pq: *mut vq_pq) {
+    guard_value((), || {
+        if !pq.is_null() {
+            // SAFETY: made by `into_raw`, freed once (caller's contract).
+            drop(unsafe { Box::from_raw(pq.cast::<PqHandle>()) });
+        }
+    })
+}
+
+/// Dimension of the vectors (0 for NULL).
+///
+/// # Safety
+/// `pq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_dim(pq: *const vq_pq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.dim()))
+}
+
+/// Number of sub-quantizers (0 for NULL).
+///
+/// # Safety
+/// `pq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_m(pq: *const vq_pq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.m()))
+}
+
+/// Centroids per sub-quantizer (0 for NULL).
+///
+/// # Safety
+/// `pq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_ksub(pq: *const vq_pq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.ksub()))
+}
+
+/// Bytes per code: `ceil(m/2)` for `ksub <= 16`, `m` for `ksub <= 256`, else `2m`
+/// (0 for NULL).
+///
+/// # Safety
+/// `pq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_code_size(pq: *const vq_pq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.code_size()))
+}
+
+/// Read-only view of the centroids, `[m][ksub][dsub_i]`, `ksub·dim` floats. `*out` stays
+/// valid until `vq_pq_free(pq)`; do not write through it.
+///
+/// # Safety
+/// `pq` is a live handle; `out` and `out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_centroids(pq: *const vq_pq, out: *mut *const f32, out_len: *mut usize) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let h = unsafe { handle(pq) }?;
+        nonnull("out", out.cast_const())?;
+        nonnull("out_len", out_len.cast_const())?;
+        let c = h.pq.centroids();
+        // SAFETY: both checked non-NULL; valid by contract.
+        unsafe {
+            write_out("out", out, c.as_ptr())?;
+            write_out("out_len", out_len, c.len())
+        }
+    })
+}
+
+/// The k-means setting the quantizer was trained with (`threads` reads 0: it does not change
+/// the result), also after a save and load. `VQ_STATUS_INVALID_ARGUMENT` for a quantizer
+/// built by `vq_pq_from_centroids`, which has none.
+///
+/// # Safety
+/// `pq` is a live handle; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_train_params(pq: *const vq_pq, out: *mut vq_train_params) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let h = unsafe { handle(pq) }?;
+        let t = h.training.as_ref().ok_or_else(|| {
+            Failure::new(vq_status::InvalidArgument, "this quantizer has no training record (built from centroids)")
+        })?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, vq_train_params::from_kmeans(t)) }
+    })
+}
+
+/// Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes).
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_encode(
+    pq: *const vq_pq,
+    vectors: *const f32,
+    vectors_len: usize,
+    codes: *mut u8,
+    codes_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, v) = unsafe { (handle(pq)?, input("vectors", vectors, vectors_len)?) };
+        // SAFETY: caller's contract.
+        let c = unsafe { output("codes", codes, codes_len, &[("vectors", bytes_of(v))]) }?;
+        Ok(h.pq.encode(v, c)?)
+    })
+}
+
+/// Decodes `codes_len / code_size` codes into `vectors` (`n·dim` floats). A sub-code at or
+/// above `ksub` is `VQ_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_decode(
+    pq: *const vq_pq,
+    codes: *const u8,
+    codes_len: usize,
+    vectors: *mut f32,
+    vectors_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, c) = unsafe { (handle(pq)?, input("codes", codes, codes_len)?) };
+        // SAFETY: caller's contract.
+        let v = unsafe { output("vectors", vectors, vectors_len, &[("codes", c)]) }?;
+        Ok(h.pq.decode(c, v)?)
+    })
+}
+
+/// Writes the distance table of `query` (`dim` floats): `table[i·ksub + c]` is the squared
+/// L2 distance from the query's sub-vector `i` to centroid `c` (`m·ksub` floats).
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_distance_table(
+    pq: *const vq_pq,
+    query: *const f32,
+    query_len: usize,
+    table: *mut f32,
+    table_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, q) = unsafe { (handle(pq)?, input("query", query, query_len)?) };
+        // SAFETY: caller's contract.
+        let t = unsafe { output("table", table, table_len, &[("query", bytes_of(q))]) }?;
+        Ok(h.pq.distance_table(q, t)?)
+    })
+}
+
+/// ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects, i.e. the
+/// asymmetric squared distance from the table's query to code `i`. `codes_len` must be
+/// `out_len·code_size`. Codes are checked for sub-codes at or above `ksub` only when `ksub`
+/// is not 16, 256 or 65536 (then every byte pattern is a valid code, and the scan runs
+/// unchecked at the library's speed).
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_adc_scan(
+    pq: *const vq_pq,
+    table: *const f32,
+    table_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, t, c) = unsafe { (handle(pq)?, input("table", table, table_len)?, input("codes", codes, codes_len)?) };
+        // SAFETY: caller's contract.
+        let o = unsafe { output("out", out, out_len, &[("table", bytes_of(t)), ("codes", c)]) }?;
+        exact(codes_len, out_len, h.pq.code_size())?;
+        check_codes(&h.pq, c)?;
+        Ok(h.pq.adc_scan(t, c, o)?)
+    })
+}
+
+/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan).
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_distances(
+    pq: *const vq_pq,
+    query: *const f32,
+    query_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, q, c) = unsafe { (handle(pq)?, input("query", query, query_len)?, input("codes", codes, codes_len)?) };
+        // SAFETY: caller's contract.
+        let o = unsafe { output("out", out, out_len, &[("query", bytes_of(q)), ("codes", c)]) }?;
+        exact(codes_len, out_len, h.pq.code_size())?;
+        check_codes(&h.pq, c)?;
+        Ok(h.pq.distances(q, c, o)?)
+    })
+}
+
+fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
+    match n.checked_mul(code_size) {
+        Some(want) if want == codes_len => Ok(()),
+        _ => Err(vq_core::Error::BufferLength { what: "codes", got: codes_len, expected: n.saturating_mul(code_size) }
+            .into()),
+    }
+}
+
+/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
+/// asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
+/// ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
+/// `distances_len` and `labels_len` are `nq·k`.
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_search(
+    pq: *const vq_pq,
+    queries: *const f32,
+    queries_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    k: usize,
+    distances: *mut f32,
+    distances_len: usize,
+    labels: *mut i64,
+    labels_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, q, c) =
+            unsafe { (handle(pq)?, input("queries", queries, queries_len)?, input("codes", codes, codes_len)?) };
+        let ins = [("queries", bytes_of(q)), ("codes", c)];
+        // SAFETY: caller's contract.
+        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
+        // SAFETY: caller's contract.
+        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ("distances", bytes_of(d))]) }?;
+        check_codes(&h.pq, c)?;
+        Ok(h.pq.search(q, c, k, d, l)?)
+    })
+}
+
+/// `vq_pq_search` with a caller-provided scratch table of `m·ksub` floats: never allocates,
+/// whatever the codebook size. The table's contents on return are unspecified.
+///
+/// # Safety
+/// `pq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_search_with_table(
+    pq: *const vq_pq,
+    queries: *const f32,
+    queries_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    k: usize,
+    table: *mut f32,
+    table_len: usize,
+    distances: *mut f32,
+    distances_len: usize,
+    labels: *mut i64,
+    labels_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, q, c) =
+            unsafe { (handle(pq)?, input("queries", queries, queries_len)?, input("codes", codes, codes_len)?) };
+        let ins = [("queries", bytes_of(q)), ("codes", c)];
+        // SAFETY: caller's contract.
+        let t = unsafe { output("table", table, table_len, &ins) }?;
+        let ins = [ins[0], ins[1], ("table", bytes_of(t))];
+        // SAFETY: caller's contract.
+        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
+        // SAFETY: caller's contract.
+        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ins[2], ("distances", bytes_of(d))]) }?;
+        check_codes(&h.pq, c)?;
+        Ok(h.pq.search_with_table(t, q, c, k, d, l)?)
+    })
+}
+
+/// Saves the quantizer (and its training record) as a model file at `path` (a
+/// NUL-terminated path), written to a temporary file and renamed into place.
+///
+/// # Safety
+/// `pq` is a live handle; `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (h, path) = unsafe { (handle(pq)?, path_arg("path", path)?) };
+        Ok(h.pq.save(&path, h.training.as_ref())?)
+    })
+}
+
+/// Loads a product quantizer from the model file at `path`. Truncated or corrupt input is
+/// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
+/// quantizer's file `VQ_STATUS_WRONG_KIND`.
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_load(path: *const c_char, out: *mut *mut vq_pq) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let path = unsafe { path_arg("path", path) }?;
+        let h = from_model(format::read_file(&path)?, &path.display().to_string())?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(h)) }
+    })
+}
+
+fn from_model(f: format::ModelFile, name: &str) -> Res<PqHandle> {
+    match f.model {
+        Model::Pq(pq) => Ok(PqHandle { pq, training: f.training }),
+        _ => Err(Failure::new(
+            vq_status::WrongKind,
+            format!("{name}: holds a scalar quantizer, expected a product quantizer (use vq_sq_load)"),
+        )),
+    }
+}
+
+/// Bytes `vq_pq_save_buffer` writes.
+///
+/// # Safety
+/// `pq` is a live handle; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_serialized_size(pq: *const vq_pq, out: *mut usize) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let h = unsafe { handle(pq) }?;
+        let n = h.pq.to_bytes(h.training.as_ref()).len();
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, n) }
+    })
+}
+
+/// Writes the model file into `buf` (`buf_len` bytes, at least `vq_pq_serialized_size`;
+/// else `VQ_STATUS_BUFFER_TOO_SMALL` and nothing is written) and its size into `*written`.
+///
+/// # Safety
+/// `pq` is a live handle; `buf` holds `buf_len` writable bytes; `written` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_save_buffer(
+    pq: *const vq_pq,
+    buf: *mut u8,
+    buf_len: usize,
+    written: *mut usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let h = unsafe { handle(pq) }?;
+        nonnull("written", written.cast_const())?;
+        // SAFETY: caller's contract.
+        let b = unsafe { output("buf", buf, buf_len, &[]) }?;
+        let bytes = h.pq.to_bytes(h.training.as_ref());
+        copy_out(&bytes, b)?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("written", written, bytes.len()) }
+    })
+}
+
+pub(crate) fn copy_out(bytes: &[u8], buf: &mut [u8]) -> Res {
+    let have = buf.len();
+    let dst = buf.get_mut(..bytes.len()).ok_or_else(|| {
+        Failure::new(
+            vq_status::BufferTooSmall,
+            format!("buf_len = {have} bytes, the model needs {} (see *_serialized_size)", bytes.len()),
+        )
+    })?;
+    dst.copy_from_slice(bytes);
+    Ok(())
+}
+
+/// Loads a product quantizer from a model file in memory (`buf_len` bytes; the buffer is
+/// not kept).
+///
+/// # Safety
+/// `buf` holds `buf_len` readable bytes; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_load_buffer(buf: *const u8, buf_len: usize, out: *mut *mut vq_pq) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let b = unsafe { input("buf", buf, buf_len) }?;
+        let h = from_model(format::read_bytes(b)?, "<memory>")?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(h)) }
+    })
+}

@@ -1,0 +1,347 @@
+//! The scalar quantizer handle, `vq_sq`.
+
+use crate::pq::copy_out;
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
+use crate::vq_status;
+use std::ffi::c_char;
+use vq_core::format::{self, Model};
+use vq_core::{Quantizer, ScalarQuantizer, SqBits};
+
+/// A trained scalar quantizer: per-dimension ranges, 4, 8 or 16 bits per dimension.
+/// Immutable; share it across threads freely. Free with `vq_sq_free`.
+pub struct vq_sq {
+    _private: [u8; 0],
+}
+
+fn into_raw(sq: ScalarQuantizer) -> *mut vq_sq {
+    Box::into_raw(Box::new(sq)).cast()
+}
+
+/// # Safety
+/// `p` is NULL (rejected) or a live handle from this library.
+unsafe fn handle<'a>(p: *const vq_sq) -> Res<&'a ScalarQuantizer> {
+    nonnull("sq", p)?;
+    // SAFETY: a live handle made by `into_raw` (caller's contract).
+    Ok(unsafe { &*p.cast::<ScalarQuantizer>() })
+}
+
+/// Trains a scalar quantizer of `bits` (4, 8 or 16) bits per dimension on `data_len / dim`
+/// rows of `dim` floats: each dimension's range is its minimum and maximum.
+///
+/// # Safety
+/// `data` points to `data_len` floats; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_train(
+    bits: u32,
+    dim: usize,
+    data: *const f32,
+    data_len: usize,
+    out: *mut *mut vq_sq,
+) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        let bits = SqBits::from_bits(bits)?;
+        // SAFETY: caller's contract.
+        let data = unsafe { input("data", data, data_len) }?;
+        let sq = ScalarQuantizer::train(bits, dim, data)?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(sq)) }
+    })
+}
+
+/// Builds a scalar quantizer from known per-dimension ranges (`dim` floats each,
+/// `vmin[i] <= vmax[i]`, finite).
+///
+/// # Safety
+/// `vmin`/`vmax` hold `vmin_len`/`vmax_len` floats; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_from_ranges(
+    bits: u32,
+    vmin: *const f32,
+    vmin_len: usize,
+    vmax: *const f32,
+    vmax_len: usize,
+    out: *mut *mut vq_sq,
+) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        let bits = SqBits::from_bits(bits)?;
+        // SAFETY: caller's contract.
+        let (lo, hi) = unsafe { (input("vmin", vmin, vmin_len)?, input("vmax", vmax, vmax_len)?) };
+        let sq = ScalarQuantizer::from_ranges(bits, lo.to_vec(), hi.to_vec())?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(sq)) }
+    })
+}
+
+/// Frees a quantizer. NULL is a no-op.
+///
+/// # Safety
+/// `sq` is NULL or a handle from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_free(sq: *mut vq_sq) {
+    guard_value((), || {
+        if !sq.is_null() {
+            // SAFETY: made by `into_raw`, freed once (caller's contract).
+            drop(unsafe { Box::from_raw(sq.cast::<ScalarQuantizer>()) });
+        }
+    })
+}
+
+/// Dimension (0 for NULL).
+///
+/// # Safety
+/// `sq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_dim(sq: *const vq_sq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(sq) }.map_or(0, |s| s.dim()))
+}
+
+/// Bits per dimension: 4, 8 or 16 (0 for NULL).
+///
+/// # Safety
+/// `sq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_bits(sq: *const vq_sq) -> u32 {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(sq) }.map_or(0, |s| s.bits().bits()))
+}
+
+/// Bytes per code: `ceil(dim/2)`, `dim` or `2·dim` for 4, 8, 16 bits (0 for NULL).
+///
+/// # Safety
+/// `sq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_code_size(sq: *const vq_sq) -> usize {
+    // SAFETY: caller's contract.
+    guard_value(0, || unsafe { handle(sq) }.map_or(0, |s| s.code_size()))
+}
+
+/// Read-only views of the trained ranges, `dim` floats each, valid until `vq_sq_free(sq)`.
+///
+/// # Safety
+/// `sq` is a live handle; the out-parameters are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_ranges(
+    sq: *const vq_sq,
+    vmin: *mut *const f32,
+    vmax: *mut *const f32,
+    dim: *mut usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { handle(sq) }?;
+        nonnull("vmin", vmin.cast_const())?;
+        nonnull("vmax", vmax.cast_const())?;
+        nonnull("dim", dim.cast_const())?;
+        // SAFETY: all three checked non-NULL; valid by contract.
+        unsafe {
+            write_out("vmin", vmin, s.vmin().as_ptr())?;
+            write_out("vmax", vmax, s.vmax().as_ptr())?;
+            write_out("dim", dim, s.dim())
+        }
+    })
+}
+
+/// Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes). Values outside
+/// the trained range are clamped.
+///
+/// # Safety
+/// `sq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_encode(
+    sq: *const vq_sq,
+    vectors: *const f32,
+    vectors_len: usize,
+    codes: *mut u8,
+    codes_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (s, v) = unsafe { (handle(sq)?, input("vectors", vectors, vectors_len)?) };
+        // SAFETY: caller's contract.
+        let c = unsafe { output("codes", codes, codes_len, &[("vectors", bytes_of(v))]) }?;
+        Ok(s.encode(v, c)?)
+    })
+}
+
+/// Decodes `codes_len / code_size` codes into `vectors` (`n·dim` floats). Every byte
+/// pattern is a valid code.
+///
+/// # Safety
+/// `sq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_decode(
+    sq: *const vq_sq,
+    codes: *const u8,
+    codes_len: usize,
+    vectors: *mut f32,
+    vectors_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (s, c) = unsafe { (handle(sq)?, input("codes", codes, codes_len)?) };
+        // SAFETY: caller's contract.
+        let v = unsafe { output("vectors", vectors, vectors_len, &[("codes", c)]) }?;
+        Ok(s.decode(c, v)?)
+    })
+}
+
+/// `out[i]` = squared L2 distance from `query` (`dim` floats) to the reconstruction of code
+/// `i`; `codes_len = out_len·code_size`.
+///
+/// # Safety
+/// `sq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_distances(
+    sq: *const vq_sq,
+    query: *const f32,
+    query_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (s, q, c) = unsafe { (handle(sq)?, input("query", query, query_len)?, input("codes", codes, codes_len)?) };
+        // SAFETY: caller's contract.
+        let o = unsafe { output("out", out, out_len, &[("query", bytes_of(q)), ("codes", c)]) }?;
+        if out_len.checked_mul(s.code_size()).is_none() {
+            return Err(vq_core::Error::BufferLength {
+                what: "out",
+                got: out_len,
+                expected: codes_len / s.code_size(),
+            }
+            .into());
+        }
+        Ok(s.distances(q, c, o)?)
+    })
+}
+
+/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes, as
+/// `vq_pq_search`.
+///
+/// # Safety
+/// `sq` is a live handle; the buffers hold the given number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_search(
+    sq: *const vq_sq,
+    queries: *const f32,
+    queries_len: usize,
+    codes: *const u8,
+    codes_len: usize,
+    k: usize,
+    distances: *mut f32,
+    distances_len: usize,
+    labels: *mut i64,
+    labels_len: usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (s, q, c) =
+            unsafe { (handle(sq)?, input("queries", queries, queries_len)?, input("codes", codes, codes_len)?) };
+        let ins = [("queries", bytes_of(q)), ("codes", c)];
+        // SAFETY: caller's contract.
+        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
+        // SAFETY: caller's contract.
+        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ("distances", bytes_of(d))]) }?;
+        Ok(s.search(q, c, k, d, l)?)
+    })
+}
+
+/// Saves the quantizer as a model file at `path` (temporary file, then rename).
+///
+/// # Safety
+/// `sq` is a live handle; `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_save(sq: *const vq_sq, path: *const c_char) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let (s, path) = unsafe { (handle(sq)?, path_arg("path", path)?) };
+        Ok(s.save(&path)?)
+    })
+}
+
+fn from_model(f: format::ModelFile, name: &str) -> Res<ScalarQuantizer> {
+    match f.model {
+        Model::Sq(sq) => Ok(sq),
+        _ => Err(Failure::new(
+            vq_status::WrongKind,
+            format!("{name}: holds a product quantizer, expected a scalar quantizer (use vq_pq_load)"),
+        )),
+    }
+}
+
+/// Loads a scalar quantizer from the model file at `path` (statuses as `vq_pq_load`).
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_load(path: *const c_char, out: *mut *mut vq_sq) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let path = unsafe { path_arg("path", path) }?;
+        let sq = from_model(format::read_file(&path)?, &path.display().to_string())?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(sq)) }
+    })
+}
+
+/// Bytes `vq_sq_save_buffer` writes.
+///
+/// # Safety
+/// `sq` is a live handle; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_serialized_size(sq: *const vq_sq, out: *mut usize) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { handle(sq) }?;
+        let n = s.to_bytes().len();
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, n) }
+    })
+}
+
+/// Writes the model file into `buf` (at least `vq_sq_serialized_size` bytes, else
+/// `VQ_STATUS_BUFFER_TOO_SMALL`) and its size into `*written`.
+///
+/// # Safety
+/// `sq` is a live handle; `buf` holds `buf_len` writable bytes; `written` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_save_buffer(
+    sq: *const vq_sq,
+    buf: *mut u8,
+    buf_len: usize,
+    written: *mut usize,
+) -> vq_status {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let s = unsafe { handle(sq) }?;
+        nonnull("written", written.cast_const())?;
+        // SAFETY: caller's contract.
+        let b = unsafe { output("buf", buf, buf_len, &[]) }?;
+        let bytes = s.to_bytes();
+        copy_out(&bytes, b)?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("written", written, bytes.len()) }
+    })
+}
+
+/// Loads a scalar quantizer from a model file in memory.
+///
+/// # Safety
+/// `buf` holds `buf_len` readable bytes; `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_load_buffer(buf: *const u8, buf_len: usize, out: *mut *mut vq_sq) -> vq_status {
+    guard(|| {
+        nonnull("out", out.cast_const())?;
+        // SAFETY: caller's contract.
+        let b = unsafe { input("buf", buf, buf_len) }?;
+        let sq = from_model(format::read_bytes(b)?, "<memory>")?;
+        // SAFETY: caller's contract.
+        unsafe { write_out("out", out, into_raw(sq)) }
+    })
+}

@@ -1,0 +1,95 @@
+//! Replays the committed fuzz corpus (`fuzz/corpus/<target>/*`) through the same harness
+//! bodies the cargo-fuzz targets run, on stable: every input that ever found a bug, and the
+//! seeds, stay a regression test of the README's test command.
+
+use std::path::Path;
+
+fn replay(target: &str, harness: fn(&[u8])) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: no corpus committed", dir.display());
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        if let Err(e) = std::panic::catch_unwind(|| harness(&data)) {
+            std::panic::resume_unwind(Box::new(format!("{target}: input {} failed: {e:?}", f.display())));
+        }
+    }
+    eprintln!("{target}: {} inputs replayed", files.len());
+}
+
+#[test]
+fn load_model_corpus() {
+    replay("load_model", vq::fuzzing::load_model);
+}
+
+#[test]
+fn sq_search_corpus() {
+    replay("sq_search", vq::fuzzing::sq_search);
+}
+
+#[test]
+fn pq_adc_corpus() {
+    replay("pq_adc", vq::fuzzing::pq_adc);
+}
+
+#[test]
+fn c_lifecycle_corpus() {
+    replay("c_lifecycle", vq::fuzzing::c_lifecycle);
+}
+
+/// `VQ_FUZZ_SEEDS=1 cargo test -p vq-ffi --test fuzz_corpus seeds` writes the hand-made
+/// seeds (valid model files of every kind and layout, and structured inputs for the other
+/// targets) into `fuzz/corpus/`; the fuzzer grows the corpus from there.
+#[test]
+fn seeds() {
+    if std::env::var_os("VQ_FUZZ_SEEDS").is_none_or(|v| v != "1") {
+        return;
+    }
+    use vq_core::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let d = corpus.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("seed-{name}")), bytes).unwrap();
+    };
+    let data: Vec<f32> = (0..40 * 10).map(|i| ((i * 7919) % 1009) as f32 / 1009.0 - 0.5).collect();
+    let mut p = PqParams::new(3, 16);
+    p.kmeans.max_iter = 2;
+    let pq = ProductQuantizer::train(10, &data, &p).unwrap();
+    write("load_model", "pq-nibble", &pq.to_bytes(Some(&p.kmeans)));
+    let cents: Vec<f32> = (0..300 * 4).map(|i| i as f32).collect();
+    write("load_model", "pq-u16", &ProductQuantizer::from_centroids(4, 2, 300, cents).unwrap().to_bytes(None));
+    for bits in [SqBits::B4, SqBits::B8, SqBits::B16] {
+        let sq = ScalarQuantizer::train(bits, 7, &data[..70]).unwrap();
+        write("load_model", &format!("sq{}", bits.bits()), &sq.to_bytes());
+    }
+    // Structured inputs: a header of small counts, then bytes that read as moderate floats
+    // (0x3F = exponent of 0.5..2).
+    let floats = |n: usize| -> Vec<u8> { (0..n).flat_map(|i| [i as u8, (i * 7) as u8, 0x40, 0x3F]).collect() };
+    for (name, head) in [("b4", [0u8, 9, 20, 2, 5]), ("b8", [1, 16, 33, 4, 10]), ("b16", [2, 3, 7, 1, 3])] {
+        let mut v = head.to_vec();
+        v.extend(floats(400));
+        write("sq_search", name, &v);
+    }
+    for (name, head) in
+        [("nibble", vec![2u8, 0, 3, 10]), ("byte", vec![3, 1, 1, 12]), ("u16", vec![1, 5, 0x10, 0, 2, 8])]
+    {
+        let mut v = head;
+        v.extend(floats(300));
+        write("pq_adc", name, &v);
+    }
+    // c_lifecycle: flags, dim, n, exact length, floats, then PQ / SQ parameters.
+    let mut v = vec![0u8, 8, 40, 2];
+    v.extend(floats(64));
+    v.extend([2, 4, 9, 2, 4, 1, 2, 3, 1, 2, 1]);
+    write("c_lifecycle", "pq16", &v);
+    let mut v = vec![1u8, 6, 30, 2];
+    v.extend(floats(64));
+    v.extend([3, 2, 4, 2, 2, 0]);
+    write("c_lifecycle", "sq8", &v);
+}
