@@ -366,6 +366,7 @@ fn bad_input_is_one_line_and_touches_nothing() {
         (&["sweep", "--dataset", "good.txt"], "no such file"),
         (&["sweep", "--db", "not_a_db.db"], "not a SQLite database"),
         (&["sweep", "--csv", "logs"], "is a directory"),
+        (&["sweep", "--save-models", "out.csv"], "exists and is not a directory"),
         (&["plot", "--sweep-id", "sweep_19700101_000000_00000000"], "no runs with this sweep id"),
         (&["plot", "--db", "nowhere.db"], "no such run log"),
         (&["export", "--sweep-id", "nope"], "no runs with this sweep id"),
@@ -436,4 +437,38 @@ fn without_a_terminal_stderr_stays_clean_and_stdout_has_the_summary() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let row = stdout.lines().find(|l| l.starts_with("SQ 8-bit")).expect("a summary row per run");
     assert!(row.split_whitespace().nth(2) == Some("4.0"), "{row}");
+}
+
+/// `--save-models DIR` keeps every run's quantizer as a model file that loads back to the
+/// quantizer the library trains with the same settings, and the run's config names it.
+#[test]
+fn saved_models_load_back_to_the_trained_quantizers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["sweep", "--method", "pq,sq", "--pq-chunks", "4", "--pq-clusters", "16,32", "--sq-bits", "8"];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(&["--save-models", "models/demo"]);
+    let id = sweep_id(&ok(dir, &args));
+    let db = Connection::open(dir.join("logs/benchmark_runs.db")).unwrap();
+    let files: Vec<String> = db
+        .prepare("SELECT json_extract(config_json, '$.model_file') FROM runs WHERE sweep_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([&id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(std::fs::read_dir(dir.join("models/demo")).unwrap().count(), 3, "one file per run");
+    let (base, _) = vq::synthetic::gaussian_demo(600, 32, 20, 42);
+    for (file, ksub) in files.iter().take(2).zip([16usize, 32]) {
+        assert!(file.ends_with(&format!("{id}_pq_4x{ksub}.vqm")), "{file}");
+        let loaded = vq::format::read_file(&dir.join(file)).unwrap();
+        let mut p = PqParams::new(4, ksub);
+        p.kmeans.seed = 42;
+        let want = ProductQuantizer::train(32, &base, &p).unwrap();
+        assert_eq!(loaded.model, vq::format::Model::Pq(want));
+        assert_eq!(loaded.training.map(|t| (t.seed, t.max_iter)), Some((42, 25)));
+    }
+    let sq = vq::format::read_file(&dir.join(&files[2])).unwrap();
+    assert!(matches!(sq.model, vq::format::Model::Sq(ref q) if q.dim() == 32), "{:?}", files[2]);
 }

@@ -45,3 +45,23 @@ pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Checks that `dir` could hold output files later: a directory, or creatable under an
+/// existing directory (created only when the first file is written).
+pub fn check_dir(flag: &str, dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        return if dir.is_dir() {
+            Ok(())
+        } else {
+            Err(format!("{flag} {}: exists and is not a directory", dir.display()))
+        };
+    }
+    let mut d = dir.parent().unwrap_or(Path::new(""));
+    while !d.as_os_str().is_empty() && !d.exists() {
+        d = d.parent().unwrap_or(Path::new(""));
+    }
+    if !d.as_os_str().is_empty() && !d.is_dir() {
+        return Err(format!("{flag} {}: {} is not a directory", dir.display(), d.display()));
+    }
+    Ok(())
+}

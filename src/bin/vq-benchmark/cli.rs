@@ -146,6 +146,11 @@ pub struct Common {
     /// CSV of the runs (a sweep writes one next to the database by default).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Keep each run's trained quantizer in this directory as a vq model file
+    /// (`<sweep id or timestamp>_<config>.vqm`), loadable with `vq::format` in Rust and
+    /// `vq_pq_load` / `vq_sq_load` in C. Its path goes into the run's `config_json`.
+    #[arg(long)]
+    pub save_models: Option<PathBuf>,
     /// Worker threads for training, encoding and ground truth (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

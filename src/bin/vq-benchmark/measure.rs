@@ -119,6 +119,8 @@ pub struct Outcome {
     pub metrics: Map<String, Value>,
     pub config: Map<String, Value>,
     pub wall_seconds: f64,
+    /// The trained quantizer as a model file (`vq::format`), training settings included.
+    pub model: Vec<u8>,
 }
 
 /// Runs one configuration.
@@ -142,6 +144,7 @@ pub fn execute(
     };
     bar.set_message(cfg.label());
     let t = Instant::now();
+    let model: Vec<u8>;
     let quantizer: Box<dyn Quantizer + Sync> = match cfg {
         Config::Pq { m, ksub } => {
             let p = s.pq_params(m, ksub);
@@ -165,17 +168,18 @@ pub fn execute(
                     "training_rows": n.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
                 }),
             );
-            Box::new(
-                crate::train::train_pq(d, &ds.base, &p, threads, &bar)
-                    .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?,
-            )
+            let pq = crate::train::train_pq(d, &ds.base, &p, threads, &bar)
+                .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
+            model = pq.to_bytes(Some(&p.kmeans));
+            Box::new(pq)
         }
         Config::Sq { bits } => {
             config.insert("num_bits".into(), json!(bits));
             let b = SqBits::from_bits(bits).map_err(|e| e.to_string())?;
-            Box::new(
-                ScalarQuantizer::train(b, d, &ds.base).map_err(|e| format!("{}: training failed: {e}", cfg.label()))?,
-            )
+            let sq =
+                ScalarQuantizer::train(b, d, &ds.base).map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
+            model = sq.to_bytes();
+            Box::new(sq)
         }
     };
     let train_seconds = t.elapsed().as_secs_f64();
@@ -270,7 +274,7 @@ pub fn execute(
     if let Some(mib) = peak_rss_mib() {
         metrics.insert("peak_rss_mib".into(), json!(mib));
     }
-    Ok(Outcome { metrics, config, wall_seconds: wall })
+    Ok(Outcome { metrics, config, wall_seconds: wall, model })
 }
 
 /// `⌈log2 ksub⌉`: the bits a sub-code carries.

@@ -94,6 +94,9 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
     if let Some(p) = &csv_path {
         atomic::check_output("--csv", p)?;
     }
+    if let Some(dir) = &c.save_models {
+        atomic::check_dir("--save-models", dir)?;
+    }
     // 2. Data, then every configuration against it.
     let ds = dataset::load(&Spec {
         dataset: &c.dataset,
@@ -135,6 +138,14 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
         let out = measure::execute(cfg, &ds, truth.as_ref(), &s, &progress)?;
         let mut config = out.config;
         extend_config(&mut config, c, &s, &ds, truth.as_ref());
+        // The model file before the run's row: a logged run never names a missing file.
+        if let Some(dir) = &c.save_models {
+            let stem = sweep_id.clone().unwrap_or_else(|| format!("run_{}", provenance::compact_time()));
+            let name = format!("{stem}_{}.vqm", cfg.label().to_lowercase().replace(' ', "_"));
+            let path = dir.join(name);
+            atomic::write(&path, &out.model)?;
+            config.insert("model_file".into(), Value::String(path.display().to_string()));
+        }
         let mut run = Run {
             id: 0,
             timestamp: Some(provenance::timestamp()),
