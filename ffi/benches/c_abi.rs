@@ -74,6 +74,10 @@ fn libvq_a() -> PathBuf {
 struct Rust {
     adc: f64,
     search: f64,
+    /// The extern "C" functions called from this process: the ABI layer's own cost, with
+    /// the same code placement as the library call.
+    abi_adc: f64,
+    abi_search: f64,
     read: f64,
     load: f64,
     transpose: f64,
@@ -92,6 +96,34 @@ fn rust_side(dir: &Path, reps: usize, big_centroids: &[f32]) -> Rust {
     let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
     let search = time(reps, || pq.search(black_box(&q), black_box(&codes), k, &mut dist, &mut lab).unwrap());
     black_box((&out, &lab));
+    let path = std::ffi::CString::new(dir.join("pq.vqm").to_str().unwrap()).unwrap();
+    let mut h = std::ptr::null_mut();
+    // SAFETY: valid path, buffers of the stated lengths, a live handle freed once.
+    let (abi_adc, abi_search) = unsafe {
+        assert_eq!(vq::vq_pq_load(path.as_ptr(), &mut h), vq::vq_status::Ok);
+        let adc = time(reps, || {
+            let s =
+                vq::vq_pq_adc_scan(h, table.as_ptr(), table.len(), codes.as_ptr(), codes.len(), out.as_mut_ptr(), n);
+            assert_eq!(s, vq::vq_status::Ok);
+        });
+        let search = time(reps, || {
+            let s = vq::vq_pq_search(
+                h,
+                q.as_ptr(),
+                q.len(),
+                codes.as_ptr(),
+                codes.len(),
+                k,
+                dist.as_mut_ptr(),
+                dist.len(),
+                lab.as_mut_ptr(),
+                lab.len(),
+            );
+            assert_eq!(s, vq::vq_status::Ok);
+        });
+        vq::vq_pq_free(h);
+        (adc, search)
+    };
     let big = dir.join("big.vqm");
     let read = time(reps, || drop(black_box(std::fs::read(&big).unwrap())));
     let load = time(reps, || drop(black_box(ProductQuantizer::load(&big).unwrap())));
@@ -106,7 +138,7 @@ fn rust_side(dir: &Path, reps: usize, big_centroids: &[f32]) -> Rust {
             })
             .collect(),
     );
-    Rust { adc, search, read, load, transpose }
+    Rust { adc, search, abi_adc, abi_search, read, load, transpose }
 }
 
 fn bytemuck_f32(b: &[u8]) -> Vec<f32> {
@@ -157,9 +189,10 @@ fn main() {
 
     println!("vq {} SIMD {}, {rounds} rounds x {reps} reps", env!("CARGO_PKG_VERSION"), vq_core::simd_level());
     println!(
-        "round  rust_adc_ms  c_adc_ms  rust_search_ms  c_search_ms  read_ms  rust_load_ms  c_load_ms  transpose_ms"
+        "round  rust_adc_ms  abi_adc_ms  c_adc_ms  rust_search_ms  abi_search_ms  c_search_ms  read_ms  rust_load_ms  c_load_ms  transpose_ms"
     );
     let (mut ra, mut ca, mut rs, mut cs, mut rd, mut rl, mut cl, mut tr) = Default::default();
+    let (mut aa, mut as_): (Vec<f64>, Vec<f64>) = Default::default();
     let push = |v: &mut Vec<f64>, x: f64| v.push(x);
     for round in 0..rounds {
         let rust = rust_side(&dir, reps, &big_centroids);
@@ -170,10 +203,12 @@ fn main() {
             text.lines().find_map(|l| l.strip_prefix(&format!("{key} "))).unwrap().trim().parse().unwrap()
         };
         println!(
-            "{round:>5}  {:>11.3}  {:>8.3}  {:>14.2}  {:>11.2}  {:>7.2}  {:>12.2}  {:>9.2}  {:>12.2}",
+            "{round:>5}  {:>11.3}  {:>10.3}  {:>8.3}  {:>14.2}  {:>13.2}  {:>11.2}  {:>7.2}  {:>12.2}  {:>9.2}  {:>12.2}",
             rust.adc / 1e6,
+            rust.abi_adc / 1e6,
             c("adc_scan") / 1e6,
             rust.search / 1e6,
+            rust.abi_search / 1e6,
             c("search") / 1e6,
             rust.read / 1e6,
             rust.load / 1e6,
@@ -181,6 +216,8 @@ fn main() {
             rust.transpose / 1e6
         );
         push(&mut ra, rust.adc);
+        push(&mut aa, rust.abi_adc);
+        push(&mut as_, rust.abi_search);
         push(&mut ca, c("adc_scan"));
         push(&mut rs, rust.search);
         push(&mut cs, c("search"));
@@ -191,14 +228,24 @@ fn main() {
     }
     let (ra, ca, rs, cs, rd, rl, cl, tr) =
         (median(ra), median(ca), median(rs), median(cs), median(rd), median(rl), median(cl), median(tr));
+    let (aa, as_) = (median(aa), median(as_));
     let n = 1e6;
     println!();
     println!("medians over rounds:");
-    println!("  ADC scan, 1 M codes:      Rust {:.3} ns/code, C {:.3} ns/code, C/Rust {:.3}", ra / n, ca / n, ca / ra);
     println!(
-        "  search, 20 q x 1 M codes: Rust {:.3} ns/code, C {:.3} ns/code, C/Rust {:.3}",
+        "  ADC scan, 1 M codes:      Rust {:.3} ns/code, ABI from Rust {:.3}, C {:.3}; ABI/Rust {:.3}, C/Rust {:.3}",
+        ra / n,
+        aa / n,
+        ca / n,
+        aa / ra,
+        ca / ra
+    );
+    println!(
+        "  search, 20 q x 1 M codes: Rust {:.3} ns/code, ABI from Rust {:.3}, C {:.3}; ABI/Rust {:.3}, C/Rust {:.3}",
         rs / (20.0 * n),
+        as_ / (20.0 * n),
         cs / (20.0 * n),
+        as_ / rs,
         cs / rs
     );
     println!(
