@@ -58,14 +58,13 @@
 //! size: the header's file length must equal the input's, every section must lie inside
 //! the input, and a data section's length must equal what the parameters imply (computed
 //! with checked arithmetic) before anything is allocated, so nothing larger than the input
-//! is allocated for its contents. One exception, bounded: building a product quantizer
-//! also builds the encoder's transposed codebook, whose columns are padded to 64
-//! centroids, i.e. at most `64/ksub + 1` times the centroid section (33× at `ksub = 2`).
-//! Files are read section by section straight into the quantizer's own arrays, each chunk
-//! checksummed while it is still in cache, so the format costs one pass over the file. A
-//! product quantizer then builds its encoder's transposed codebook
-//! ([`ProductQuantizer::from_centroids`]), which at 100 MB takes about as long again as
-//! reading the file (figures in `docs/PERFORMANCE.md`).
+//! is allocated for its contents. Files are read section by section straight into the
+//! quantizer's own arrays, each chunk checksummed while it is still in cache, so loading
+//! costs one pass over the file. A loaded product quantizer builds its encoder's transposed
+//! codebook (columns padded to 64 centroids, at most `64/ksub + 1` times the centroid
+//! section) on its first `encode`, not at load: a searching process never pays for it, and
+//! loading a 100 MB model costs about what reading it does (figures in
+//! `docs/PERFORMANCE.md`).
 
 use crate::crc32c::{crc32c, Crc32c};
 use crate::kmeans::{Assignment, Init, KMeansParams};
@@ -621,8 +620,8 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
                 format!("section CENT has {} bytes, expected ksub·dim·4 = {ksub}·{dim}·4", cent.len),
             ));
         }
-        let centroids = read_f32s(src, &cent, name)?;
-        let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids)
+        let centroids = read_f32s(src, &cent, name, "invalid centroids")?;
+        let pq = ProductQuantizer::from_centroids_lazy(dim, m, ksub, centroids, false)
             .map_err(|e| fmt_err(name, format!("invalid centroids: {e}")))?;
         (Model::Pq(pq), training)
     } else {
@@ -639,7 +638,7 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
                     format!("section {} has {} bytes, expected dim·4 = {dim}·4", tag_str(*tag), e.len),
                 ));
             }
-            ranges.push(read_f32s(src, &e, name)?);
+            ranges.push(read_f32s(src, &e, name, "invalid ranges")?);
         }
         let vmax = ranges.pop().unwrap_or_default();
         let vmin = ranges.pop().unwrap_or_default();
@@ -704,11 +703,23 @@ fn pq_training(parm: &[u8], ksub: usize, name: &str) -> Result<Option<KMeansPara
 
 /// Reads a section into `out` chunk by chunk, checksumming each chunk while it is in cache.
 fn read_checked(src: &mut impl Source, e: &Entry, out: &mut [u8], name: &str) -> Result<(), Error> {
+    read_inspected(src, e, out, name, |_| {})
+}
+
+/// [`read_checked`], calling `inspect` on each chunk while it is still in cache.
+fn read_inspected(
+    src: &mut impl Source,
+    e: &Entry,
+    out: &mut [u8],
+    name: &str,
+    mut inspect: impl FnMut(&[u8]),
+) -> Result<(), Error> {
     let mut crc = Crc32c::new();
     let mut off = e.offset;
     for chunk in out.chunks_mut(CHUNK) {
         src.read_at(off, chunk)?;
         crc.update(chunk);
+        inspect(chunk);
         off += chunk.len() as u64;
     }
     let got = crc.finish();
@@ -745,9 +756,23 @@ fn skip_checked(src: &mut impl Source, e: &Entry, name: &str) -> Result<(), Erro
 
 /// Reads an f32 section (length already checked against the parameters and the input)
 /// straight into its final array.
-fn read_f32s(src: &mut impl Source, e: &Entry, name: &str) -> Result<Vec<f32>, Error> {
+/// A section of little-endian f32, every value finite: the check runs on each chunk as it
+/// is read (a second pass over a 100 MB codebook cost a fifth of the load time).
+fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result<Vec<f32>, Error> {
     let mut v = vec![0f32; e.len as usize / 4];
-    read_checked(src, e, bytemuck::cast_slice_mut(&mut v), name)?;
+    let mut seen = 0usize;
+    let mut bad: Option<usize> = None;
+    // CHUNK is a multiple of 4: chunks hold whole values.
+    read_inspected(src, e, bytemuck::cast_slice_mut(&mut v), name, |chunk| {
+        if bad.is_none() {
+            let nonfinite = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x7F80_0000 == 0x7F80_0000;
+            bad = chunk.chunks_exact(4).position(nonfinite).map(|i| seen + i);
+        }
+        seen += chunk.len() / 4;
+    })?;
+    if let Some(i) = bad {
+        return Err(fmt_err(name, format!("{what}: non-finite value (NaN or infinity) at element {i}")));
+    }
     if cfg!(target_endian = "big") {
         for x in &mut v {
             *x = f32::from_bits(u32::from_le(x.to_bits()));
@@ -784,6 +809,13 @@ mod tests {
         assert_eq!(f.format_version, 1);
         assert_eq!(ProductQuantizer::from_bytes(&pq.to_bytes(None)).unwrap(), pq);
         assert_eq!(read_bytes(&pq.to_bytes(None)).unwrap().training, None);
+        // A loaded quantizer builds its encoder's codebook on first use and encodes alike.
+        let Model::Pq(loaded) = f.model else { unreachable!("checked above") };
+        let x: Vec<f32> = (0..50 * 10).map(|i| ((i * 31) % 97) as f32 / 97.0 - 0.5).collect();
+        let (mut a, mut b) = (vec![0u8; 50 * pq.code_size()], vec![0u8; 50 * pq.code_size()]);
+        pq.encode(&x, &mut a).unwrap();
+        loaded.encode(&x, &mut b).unwrap();
+        assert_eq!(a, b);
         // Every seeding and both assignments survive the round trip.
         for (init, assignment) in [
             (Init::GreedyPlusPlus, Assignment::Coarse { nprobe: 16 }),
@@ -890,6 +922,14 @@ mod tests {
         reseal(&mut b);
         let Model::Pq(edited) = read_bytes(&b).unwrap().model else { panic!("kind") };
         assert_eq!(edited.centroids()[0], 0.5);
+        // A non-finite centroid under a valid checksum is named, with its index.
+        for (at, bad) in [(0usize, f32::NAN), (7, f32::INFINITY), (29, f32::NEG_INFINITY)] {
+            let mut b = good.clone();
+            b[cent_off + 4 * at..cent_off + 4 * at + 4].copy_from_slice(&bad.to_le_bytes());
+            reseal(&mut b);
+            let e = read_bytes(&b).unwrap_err().to_string();
+            assert!(e.contains(&format!("non-finite value (NaN or infinity) at element {at}")), "{e}");
+        }
         // PARM's ksub disagrees with CENT's size (a resealed section checksum too).
         let mut b = good.clone();
         let parm_off = u64_at(&b, HEADER + 8) as usize;

@@ -41,6 +41,7 @@ use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
 use crate::{simd, Error};
 use pulp::{Simd, WithSimd};
+use std::sync::OnceLock;
 
 /// Training parameters of a [`ProductQuantizer`].
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +128,7 @@ impl CodeWidth {
 }
 
 /// A trained product quantizer. Immutable: share it freely across threads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ProductQuantizer {
     dim: usize,
     m: usize,
@@ -135,8 +136,19 @@ pub struct ProductQuantizer {
     width: CodeWidth,
     centroids: Vec<f32>,
     /// Per sub-space, the centroids transposed (`dsub_i` rows of `kpad` floats, columns past
-    /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass.
-    transposed: Vec<f32>,
+    /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass. Built
+    /// with the quantizer, except when loaded from a model file: a loaded quantizer builds
+    /// it on its first `encode`, so a process that only searches never pays for a second
+    /// copy of the codebook (it doubled the load time of a 100 MB model).
+    transposed: OnceLock<Vec<f32>>,
+}
+
+/// Equal codebooks make equal quantizers, whether or not the encoder's copy is built yet.
+impl PartialEq for ProductQuantizer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.dim, self.m, self.ksub, self.width) == (other.dim, other.m, other.ksub, other.width)
+            && self.centroids == other.centroids
+    }
 }
 
 impl ProductQuantizer {
@@ -189,19 +201,50 @@ impl ProductQuantizer {
         if let Some(i) = centroids.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "centroids", index: i });
         }
-        let kpad = ksub.next_multiple_of(KPAD);
-        let mut transposed = vec![f32::INFINITY; dim * kpad];
-        for i in 0..m {
-            let (off, ds) = subspace(dim, m, i);
-            let (src, dst) =
-                (&centroids[off * ksub..(off + ds) * ksub], &mut transposed[off * kpad..(off + ds) * kpad]);
-            for (c, row) in src.chunks_exact(ds).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    dst[j * kpad + c] = v;
-                }
+        let pq = Self::from_centroids_lazy(dim, m, ksub, centroids, true)?;
+        pq.transposed();
+        Ok(pq)
+    }
+
+    /// [`Self::from_centroids`] without building the encoder's transposed codebook, which
+    /// the first `encode` builds (the model loader's constructor; it checks finiteness as it
+    /// reads, so it passes `check_finite = false`).
+    pub(crate) fn from_centroids_lazy(
+        dim: usize,
+        m: usize,
+        ksub: usize,
+        centroids: Vec<f32>,
+        check_finite: bool,
+    ) -> Result<Self, Error> {
+        check_shape(dim, m, ksub)?;
+        exact_len("centroids", centroids.len(), ksub * dim)?;
+        if check_finite {
+            if let Some(i) = centroids.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinite { what: "centroids", index: i });
             }
         }
-        Ok(ProductQuantizer { dim, m, ksub, width: CodeWidth::for_ksub(ksub), centroids, transposed })
+        let width = CodeWidth::for_ksub(ksub);
+        Ok(ProductQuantizer { dim, m, ksub, width, centroids, transposed: OnceLock::new() })
+    }
+
+    /// The encoder's transposed codebooks, built on first use.
+    fn transposed(&self) -> &[f32] {
+        self.transposed.get_or_init(|| {
+            let (dim, m, ksub) = (self.dim, self.m, self.ksub);
+            let kpad = ksub.next_multiple_of(KPAD);
+            let mut transposed = vec![f32::INFINITY; dim * kpad];
+            for i in 0..m {
+                let (off, ds) = subspace(dim, m, i);
+                let (src, dst) =
+                    (&self.centroids[off * ksub..(off + ds) * ksub], &mut transposed[off * kpad..(off + ds) * kpad]);
+                for (c, row) in src.chunks_exact(ds).enumerate() {
+                    for (j, &v) in row.iter().enumerate() {
+                        dst[j * kpad + c] = v;
+                    }
+                }
+            }
+            transposed
+        })
     }
 
     /// Sub-quantizers.
@@ -330,15 +373,17 @@ impl ProductQuantizer {
     /// 1 MiB, so they stay in L2 while the codes stream past. Larger codebooks scan one
     /// query at a time, whose tables are 16 times smaller.
     fn batchable(&self) -> bool {
-        self.m * self.ksub * MAX_LANES <= crate::scratch::RETAIN_FLOATS
+        (self.m * self.ksub + 1) * MAX_LANES <= crate::scratch::RETAIN_FLOATS
     }
 
     /// Length of the table buffer [`Self::search_with_table`] scans batches with:
-    /// `m·ksub·16` floats when the batch search applies (up to 16 queries per pass over the
+    /// `(m·ksub + 1)·16` floats when the batch search applies (up to 16 queries per pass over the
     /// codes, one per register lane), else `m·ksub`.
     pub fn search_table_len(&self) -> usize {
         if self.batchable() {
-            self.m * self.ksub * MAX_LANES
+            // Plus one register of slack: the interleaved tables start on a 64-byte
+            // boundary inside the buffer, whatever its address.
+            self.m * self.ksub * MAX_LANES + MAX_LANES
         } else {
             self.m * self.ksub
         }
@@ -426,7 +471,11 @@ impl BatchSearch<'_> {
     fn run<S: Simd, W: SubCodes>(self, simd: S) {
         let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
         let (d, lanes) = (pq.dim, S::F32_LANES);
-        let itable = &mut scratch[..pq.m * pq.ksub * lanes];
+        // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
+        // (where malloc puts large blocks) each would straddle two lines, which measured
+        // 1.8x slower in a C host. The buffer has a register of slack for this.
+        let skip = scratch.as_ptr().align_offset(64).min(MAX_LANES);
+        let itable = &mut scratch[skip..skip + pq.m * pq.ksub * lanes];
         for ((qs, ds), ls) in
             queries.chunks(lanes * d).zip(distances.chunks_mut(lanes * k)).zip(labels.chunks_mut(lanes * k))
         {
@@ -510,6 +559,7 @@ impl WithSimd for Encode<'_> {
         let pq = self.pq;
         let (d, cs) = (pq.dim, pq.code_size());
         let kpad = pq.ksub.next_multiple_of(KPAD);
+        let transposed = pq.transposed();
         self.codes.fill(0);
         // Four vectors per pass over each codebook: every centroid register loaded feeds four
         // vectors, which keeps a codebook larger than L1 from bounding the encoder.
@@ -518,7 +568,7 @@ impl WithSimd for Encode<'_> {
         for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
             for i in 0..pq.m {
                 let (off, ds) = subspace(d, pq.m, i);
-                let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
+                let ct = &transposed[off * kpad..(off + ds) * kpad];
                 let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
                 let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
                 for (v, &c) in best.iter().enumerate() {
@@ -529,7 +579,7 @@ impl WithSimd for Encode<'_> {
         for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
             for i in 0..pq.m {
                 let (off, ds) = subspace(d, pq.m, i);
-                let ct = &pq.transposed[off * kpad..(off + ds) * kpad];
+                let ct = &transposed[off * kpad..(off + ds) * kpad];
                 pq.width.set(code, i, nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0]);
             }
         }
