@@ -71,6 +71,18 @@
 #define VQ_INIT_RANDOM 1
 
 /**
+ * `vq_train_params.init`: greedy k-means++ (scikit-learn's default: `2 + ln k` candidates
+ * per centroid, the best kept); slower seeding, a lower final error.
+ */
+#define VQ_INIT_GREEDY_KMEANS_PLUS_PLUS 2
+
+/**
+ * `vq_train_params.nprobe`: the library's choice, as `vq::PqParams::new`: exact assignment
+ * up to 4096 centroids, coarse assignment searching 16 groups above.
+ */
+#define VQ_NPROBE_AUTO UINT32_MAX
+
+/**
  * The highest status value, for tables indexed by status (a literal: cbindgen writes it
  * as is; a test holds it equal to the last variant).
  */
@@ -178,9 +190,17 @@ typedef struct vq_train_params {
    */
   uint32_t threads;
   /**
-   * `VQ_INIT_RANDOM` (default) or `VQ_INIT_KMEANS_PLUS_PLUS`.
+   * `VQ_INIT_RANDOM` (default), `VQ_INIT_KMEANS_PLUS_PLUS` or
+   * `VQ_INIT_GREEDY_KMEANS_PLUS_PLUS`.
    */
   uint32_t init;
+  /**
+   * k-means assignment: 0 exact (every row against every centroid); `n >= 1` coarse
+   * (centroids grouped under `ceil(sqrt(ksub))` centres, each row searching its `n`
+   * nearest groups: approximate, for 16-bit codebooks); `VQ_NPROBE_AUTO` (default) the
+   * library's choice.
+   */
+  uint32_t nprobe;
 } vq_train_params;
 
 #ifdef __cplusplus

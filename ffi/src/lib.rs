@@ -44,7 +44,7 @@ pub use status::{vq_status, VQ_STATUS_LAST};
 
 use status::guard_value;
 use std::ffi::{c_char, CStr};
-use vq_core::kmeans::Init;
+use vq_core::kmeans::{Assignment, Init};
 use vq_core::KMeansParams;
 
 /// Major version of the library (`vq_version()` gives the whole string).
@@ -100,6 +100,13 @@ pub const VQ_INIT_KMEANS_PLUS_PLUS: u32 = 0;
 /// `vq_train_params.init`: `ksub` distinct random training rows (FAISS's default and ours
 /// for PQ).
 pub const VQ_INIT_RANDOM: u32 = 1;
+/// `vq_train_params.init`: greedy k-means++ (scikit-learn's default: `2 + ln k` candidates
+/// per centroid, the best kept); slower seeding, a lower final error.
+pub const VQ_INIT_GREEDY_KMEANS_PLUS_PLUS: u32 = 2;
+
+/// `vq_train_params.nprobe`: the library's choice, as `vq::PqParams::new`: exact assignment
+/// up to 4096 centroids, coarse assignment searching 16 groups above.
+pub const VQ_NPROBE_AUTO: u32 = u32::MAX;
 
 /// How `vq_pq_train` runs k-means in each sub-space. Start from
 /// `vq_train_params_default()` and change fields, so code keeps compiling when fields are
@@ -116,8 +123,14 @@ pub struct vq_train_params {
     pub max_points_per_centroid: u32,
     /// Threads for training (0: all cores). The result is bit-identical for any value.
     pub threads: u32,
-    /// `VQ_INIT_RANDOM` (default) or `VQ_INIT_KMEANS_PLUS_PLUS`.
+    /// `VQ_INIT_RANDOM` (default), `VQ_INIT_KMEANS_PLUS_PLUS` or
+    /// `VQ_INIT_GREEDY_KMEANS_PLUS_PLUS`.
     pub init: u32,
+    /// k-means assignment: 0 exact (every row against every centroid); `n >= 1` coarse
+    /// (centroids grouped under `ceil(sqrt(ksub))` centres, each row searching its `n`
+    /// nearest groups: approximate, for 16-bit codebooks); `VQ_NPROBE_AUTO` (default) the
+    /// library's choice.
+    pub nprobe: u32,
 }
 
 /// The default training parameters (as `vq::PqParams::new`).
@@ -130,6 +143,7 @@ pub extern "C" fn vq_train_params_default() -> vq_train_params {
         max_points_per_centroid: k.max_points_per_centroid as u32,
         threads: 0,
         init: VQ_INIT_RANDOM,
+        nprobe: VQ_NPROBE_AUTO,
     }
 }
 
@@ -138,16 +152,24 @@ impl vq_train_params {
         let init = match self.init {
             VQ_INIT_KMEANS_PLUS_PLUS => Init::PlusPlus,
             VQ_INIT_RANDOM => Init::Random,
+            VQ_INIT_GREEDY_KMEANS_PLUS_PLUS => Init::GreedyPlusPlus,
             other => {
                 return Err(status::Failure::new(
                     vq_status::InvalidArgument,
                     format!(
-                        "init = {other} is out of range, accepted: VQ_INIT_KMEANS_PLUS_PLUS (0) or VQ_INIT_RANDOM (1)"
+                        "init = {other} is out of range, accepted: VQ_INIT_KMEANS_PLUS_PLUS (0), VQ_INIT_RANDOM (1) \
+                         or VQ_INIT_GREEDY_KMEANS_PLUS_PLUS (2)"
                     ),
                 ))
             }
         };
-        let mut k = KMeansParams::new(ksub);
+        // The library's defaults for this ksub (the assignment among them), then the fields.
+        let mut k = vq_core::PqParams::new(1, ksub).kmeans;
+        k.assignment = match self.nprobe {
+            VQ_NPROBE_AUTO => k.assignment,
+            0 => Assignment::Exact,
+            n => Assignment::Coarse { nprobe: n as usize },
+        };
         k.seed = self.seed;
         k.max_iter = self.iterations as usize;
         k.max_points_per_centroid = self.max_points_per_centroid as usize;
@@ -162,7 +184,15 @@ impl vq_train_params {
             iterations: u32::try_from(k.max_iter).unwrap_or(u32::MAX),
             max_points_per_centroid: u32::try_from(k.max_points_per_centroid).unwrap_or(u32::MAX),
             threads: 0,
-            init: if k.init == Init::Random { VQ_INIT_RANDOM } else { VQ_INIT_KMEANS_PLUS_PLUS },
+            init: match k.init {
+                Init::Random => VQ_INIT_RANDOM,
+                Init::PlusPlus => VQ_INIT_KMEANS_PLUS_PLUS,
+                Init::GreedyPlusPlus => VQ_INIT_GREEDY_KMEANS_PLUS_PLUS,
+            },
+            nprobe: match k.assignment {
+                Assignment::Exact => 0,
+                Assignment::Coarse { nprobe } => u32::try_from(nprobe).unwrap_or(u32::MAX - 1),
+            },
         }
     }
 }
@@ -207,5 +237,12 @@ mod tests {
     fn default_params_match_the_library() {
         let p = vq_train_params_default();
         assert_eq!(p.to_kmeans(256).unwrap(), vq_core::PqParams::new(4, 256).kmeans);
+        assert_eq!(p.to_kmeans(65536).unwrap(), vq_core::PqParams::new(4, 65536).kmeans);
+        let q = vq_train_params { init: VQ_INIT_GREEDY_KMEANS_PLUS_PLUS, nprobe: 0, ..p };
+        let k = q.to_kmeans(65536).unwrap();
+        assert_eq!((k.init, k.assignment), (Init::GreedyPlusPlus, Assignment::Exact));
+        assert_eq!(vq_train_params::from_kmeans(&k), vq_train_params { threads: 0, ..q });
+        let q = vq_train_params { nprobe: 8, ..p };
+        assert_eq!(q.to_kmeans(256).unwrap().assignment, Assignment::Coarse { nprobe: 8 });
     }
 }
