@@ -463,8 +463,20 @@ vq_status vq_pq_search(const struct vq_pq *pq,
                        size_t labels_len);
 
 /**
- * `vq_pq_search` with a caller-provided scratch table of `m·ksub` floats: never allocates,
- * whatever the codebook size. The table's contents on return are unspecified.
+ * Floats of the scratch table with which `vq_pq_search_with_table` scans queries in
+ * batches (up to 16 per pass over the codes, the fast path for two or more queries); 0 for
+ * NULL. Equal to `m·ksub` when the codebook is too large for batches (`m·ksub > 16383`).
+ *
+ * # Safety
+ * `pq` is NULL or a live handle.
+ */
+size_t vq_pq_search_table_len(const struct vq_pq *pq);
+
+/**
+ * `vq_pq_search` with a caller-provided scratch table: never allocates, whatever the
+ * codebook size. The table holds `vq_pq_search_table_len(pq)` floats (queries scanned in
+ * batches) or `m·ksub` floats (one query at a time, slower for many queries); both give
+ * the same results. The table's contents on return are unspecified.
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.

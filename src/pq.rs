@@ -23,7 +23,7 @@
 //! **Search.** With two or more queries, [`Quantizer::search`] scans up to 16 queries per
 //! pass over the codes (one per register lane), their tables interleaved so that one
 //! register load serves them all; one query at a time the scan is a scalar gather. Both give
-//! the same bits. Codebooks whose interleaved tables would exceed 1 MiB (`m·ksub > 16384`)
+//! the same bits. Codebooks whose interleaved tables would exceed 1 MiB (`m·ksub > 16383`)
 //! are scanned one query at a time.
 //!
 //! Hot calls (`encode`, `decode`, `distance_table`, `adc_scan`, `search`) allocate nothing.

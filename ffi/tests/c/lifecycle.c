@@ -79,6 +79,16 @@ static void check_pq(const float *base, size_t nb, const float *queries, size_t 
                                lab2, nq * K));
     CHECK(memcmp(dist, dist2, nq * K * sizeof(float)) == 0);
     CHECK(memcmp(lab, lab2, nq * K * sizeof(int64_t)) == 0);
+    /* The batch-sized table: the same results again. */
+    size_t btl = vq_pq_search_table_len(pq);
+    CHECK(btl > m * ksub);
+    float *btable = (float *)malloc(btl * sizeof(float));
+    CHECK(btable != NULL);
+    OK(vq_pq_search_with_table(pq, queries, nq * d, codes, nb * cs, K, btable, btl, dist2, nq * K, lab2, nq * K));
+    CHECK(memcmp(dist, dist2, nq * K * sizeof(float)) == 0);
+    CHECK(memcmp(lab, lab2, nq * K * sizeof(int64_t)) == 0);
+    free(btable);
+    CHECK(vq_pq_search_table_len(NULL) == 0);
 
     /* File round trip: same centroids, same training record, same codes, same results. */
     char *path = join(tmp, "minilm_pq.vqm");
