@@ -35,7 +35,7 @@
 use crate::error::{exact_len, rows_of};
 use crate::kernels::adc::{scan_interleaved, scan_one, ByteCodes, NibbleCodes, SubCodes, U16Codes, MAX_LANES};
 use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
-use crate::kernels::nearest::{nearest_transposed, KPAD};
+use crate::kernels::nearest::{nearest_transposed, transpose_into, KPAD};
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
@@ -235,13 +235,8 @@ impl ProductQuantizer {
             let mut transposed = vec![f32::INFINITY; dim * kpad];
             for i in 0..m {
                 let (off, ds) = subspace(dim, m, i);
-                let (src, dst) =
-                    (&self.centroids[off * ksub..(off + ds) * ksub], &mut transposed[off * kpad..(off + ds) * kpad]);
-                for (c, row) in src.chunks_exact(ds).enumerate() {
-                    for (j, &v) in row.iter().enumerate() {
-                        dst[j * kpad + c] = v;
-                    }
-                }
+                let src = &self.centroids[off * ksub..(off + ds) * ksub];
+                transpose_into(src, ds, &mut transposed[off * kpad..(off + ds) * kpad], kpad);
             }
             transposed
         })

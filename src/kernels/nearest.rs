@@ -13,6 +13,17 @@ use pulp::Simd;
 /// widest level (4 × 16 lanes), so every level's passes divide it.
 pub(crate) const KPAD: usize = 64;
 
+/// Writes the `rows.len() / dim` rows of `rows` as columns of `out`: dimension `j` of row
+/// `c` goes to `out[j·stride + c]` (`stride` ≥ the row count; columns past it are left as
+/// they were). The layout of this kernel's codebooks, and of the k-means product's operands.
+pub(crate) fn transpose_into(rows: &[f32], dim: usize, out: &mut [f32], stride: usize) {
+    for (c, row) in rows.chunks_exact(dim).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            out[j * stride + c] = v;
+        }
+    }
+}
+
 /// The nearest of `cols` centroid columns (a multiple of [`KPAD`]) to each of `V` vectors,
 /// and its squared distance, ties to the lower column. Column `c` of dimension `j` is at
 /// `ct[j·stride + c]`. Four registers of centroids per pass; each centroid's sum runs over
