@@ -41,8 +41,8 @@
 //!
 //! **Product quantizer** (kind 1): `PARM`, 64 bytes: `dim` u64, `m` u64, `ksub` u64,
 //! flags u32 (bit 0: a training record follows; bits 8–31: the k-means coarse assignment's
-//! `nprobe`, 0 for exact assignment), `init` u32 (0 k-means++, 1 random, 2 greedy k-means++),
-//! `seed` u64, `max_iter` u64, `max_points_per_centroid` u64, `tol` f64. The training
+//! `nprobe`, 0 for exact assignment), `init` u32 (bits 0–7: 0 k-means++, 1 random, 2 greedy
+//! k-means++; bits 8–31: Hartigan passes, 0 in files of vq 0.1 before they existed), `seed` u64, `max_iter` u64, `max_points_per_centroid` u64, `tol` f64. The training
 //! record is the k-means setting the codebooks were trained with (sub-space `i` used
 //! `seed + i`); without it (a quantizer built from given centroids) those fields are zero.
 //! `CENT`, `ksub·dim` f32: the centroids `[m][ksub][dsub_i]` as [`ProductQuantizer::centroids`].
@@ -136,6 +136,7 @@ impl ProductQuantizer {
             max_points_per_centroid: 0,
             threads: 0,
             assignment: Assignment::Exact,
+            hartigan_passes: 0,
         });
         let nprobe = match t.assignment {
             Assignment::Exact => 0,
@@ -147,7 +148,7 @@ impl ProductQuantizer {
             Init::PlusPlus => 0,
             Init::Random => 1,
             Init::GreedyPlusPlus => 2,
-        };
+        } | (t.hartigan_passes.min(0xFF_FFFF) as u32) << 8;
         parm.extend_from_slice(&init.to_le_bytes());
         for v in [t.seed, t.max_iter as u64, t.max_points_per_centroid as u64] {
             parm.extend_from_slice(&v.to_le_bytes());
@@ -651,13 +652,14 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
 
 fn pq_training(parm: &[u8], ksub: usize, name: &str) -> Result<Option<KMeansParams>, Error> {
     let flags = u32_at(parm, 24);
-    let init = u32_at(parm, 28);
+    let (init, hartigan_passes) = (u32_at(parm, 28) & 0xFF, (u32_at(parm, 28) >> 8) as usize);
     let (seed, max_iter, max_points) = (u64_at(parm, 32), u64_at(parm, 40), u64_at(parm, 48));
     let tol = f64::from_le_bytes(parm[56..64].try_into().unwrap_or_default());
     let nprobe = (flags >> 8) as usize;
     match flags & 0xFF {
         0 if nprobe == 0 => {
-            if init != 0 || seed != 0 || max_iter != 0 || max_points != 0 || tol.to_bits() != 0 {
+            if init != 0 || hartigan_passes != 0 || seed != 0 || max_iter != 0 || max_points != 0 || tol.to_bits() != 0
+            {
                 return Err(fmt_err(name, "PARM has no training record (flags 0) but non-zero training fields"));
             }
             Ok(None)
@@ -692,6 +694,7 @@ fn pq_training(parm: &[u8], ksub: usize, name: &str) -> Result<Option<KMeansPara
                 max_points_per_centroid,
                 threads: 0,
                 assignment,
+                hartigan_passes,
             }))
         }
         _ => Err(fmt_err(
@@ -816,14 +819,14 @@ mod tests {
         pq.encode(&x, &mut a).unwrap();
         loaded.encode(&x, &mut b).unwrap();
         assert_eq!(a, b);
-        // Every seeding and both assignments survive the round trip.
-        for (init, assignment) in [
-            (Init::GreedyPlusPlus, Assignment::Coarse { nprobe: 16 }),
-            (Init::Random, Assignment::Coarse { nprobe: 1 }),
-            (Init::PlusPlus, Assignment::Exact),
+        // Every seeding, both assignments and the Hartigan passes survive the round trip.
+        for (init, assignment, passes) in [
+            (Init::GreedyPlusPlus, Assignment::Coarse { nprobe: 16 }, 0),
+            (Init::Random, Assignment::Coarse { nprobe: 1 }, 3),
+            (Init::PlusPlus, Assignment::Exact, 0xFF_FFFF),
         ] {
             let mut t = want.clone();
-            (t.init, t.assignment) = (init, assignment);
+            (t.init, t.assignment, t.hartigan_passes) = (init, assignment, passes);
             assert_eq!(read_bytes(&pq.to_bytes(Some(&t))).unwrap().training, Some(t));
         }
     }

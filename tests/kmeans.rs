@@ -40,6 +40,7 @@ fn thread_count_does_not_change_a_bit() {
     let x = floats(5000 * 33, 2, 1.0);
     let mut p = KMeansParams::new(64);
     p.threads = 1;
+    p.hartigan_passes = 2;
     let one = KMeans::train(33, &x, &p).unwrap();
     for threads in [2, 3, 0] {
         p.threads = threads;
@@ -197,4 +198,39 @@ fn greedy_seeding_beats_plain_seeding() {
     };
     let (plain, greedy) = (total(Init::PlusPlus), total(Init::GreedyPlusPlus));
     assert!(greedy < 0.98 * plain, "greedy {greedy} vs plain {plain}");
+}
+
+/// Hartigan passes lower a converged Lloyd objective, each pass lowers it further, and the
+/// final centroids' nearest-centroid objective is at most the last recorded one. Also from
+/// the initial centroids alone (`max_iter = 0`).
+#[test]
+fn hartigan_passes_lower_the_objective() {
+    // 20 rows per centroid: the move factors 20/19 and 20/21 are far from 1.
+    let (d, n, k) = (16, 1200, 60);
+    let x = floats(n * d, 41, 1.0);
+    let nearest = |km: &KMeans| -> f64 {
+        x.chunks_exact(d)
+            .map(|r| km.centroids().chunks_exact(d).map(|c| reference::l2sq(r, c)).fold(f64::INFINITY, f64::min))
+            .sum()
+    };
+    let mut p = KMeansParams::new(k);
+    p.max_iter = 100;
+    p.tol = 1e-6;
+    let lloyd = KMeans::train(d, &x, &p).unwrap();
+    p.hartigan_passes = 3;
+    let refined = KMeans::train(d, &x, &p).unwrap();
+    let iters = lloyd.objectives().len();
+    assert_eq!(&refined.objectives()[..iters], lloyd.objectives(), "the same Lloyd run first");
+    let extra = &refined.objectives()[iters..];
+    assert!(!extra.is_empty() && extra.len() <= 3, "{extra:?}");
+    assert!(extra[0] < 0.995 * lloyd.objective(), "{extra:?} after {}", lloyd.objective());
+    assert!(extra[extra.len() - 1] < 0.98 * lloyd.objective(), "{extra:?} after {}", lloyd.objective());
+    assert!(extra.windows(2).all(|w| w[1] < w[0]), "{extra:?}");
+    assert!(nearest(&refined) <= refined.objective() * (1.0 + 1e-6));
+    assert!(nearest(&refined) < nearest(&lloyd));
+    p.max_iter = 0;
+    let from_seeds = KMeans::train(d, &x, &p).unwrap();
+    let seeds = KMeans::train(d, &x, &KMeansParams { hartigan_passes: 0, ..p.clone() }).unwrap();
+    assert_eq!(from_seeds.objectives().len(), 3);
+    assert!(nearest(&from_seeds) < 0.9 * nearest(&seeds));
 }

@@ -333,6 +333,7 @@ pub fn c_lifecycle(data: &[u8]) {
             threads: 1,
             init: inp.u8() as u32 % 4, // 3: out of range
             nprobe: [0, 1, 3, u32::MAX][inp.u8() as usize % 4],
+            hartigan_passes: inp.u8() as u32 % 3,
         };
         let want = p.to_kmeans(ksub).map_err(|f| f.status).and_then(|kmeans| {
             ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans }).map(|_| ()).map_err(status_of)

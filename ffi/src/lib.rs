@@ -131,6 +131,10 @@ pub struct vq_train_params {
     /// nearest groups: approximate, for 16-bit codebooks); `VQ_NPROBE_AUTO` (default) the
     /// library's choice.
     pub nprobe: u32,
+    /// Hartigan passes after the Lloyd iterations (default 0). Each pass moves single rows
+    /// between clusters when that lowers the error, at about the cost of one iteration;
+    /// worth 1-2% lower error when there are few training rows per centroid.
+    pub hartigan_passes: u32,
 }
 
 /// The default training parameters (as `vq::PqParams::new`).
@@ -144,6 +148,7 @@ pub extern "C" fn vq_train_params_default() -> vq_train_params {
         threads: 0,
         init: VQ_INIT_RANDOM,
         nprobe: VQ_NPROBE_AUTO,
+        hartigan_passes: k.hartigan_passes as u32,
     }
 }
 
@@ -175,6 +180,7 @@ impl vq_train_params {
         k.max_points_per_centroid = self.max_points_per_centroid as usize;
         k.threads = self.threads as usize;
         k.init = init;
+        k.hartigan_passes = self.hartigan_passes as usize;
         Ok(k)
     }
 
@@ -193,6 +199,7 @@ impl vq_train_params {
                 Assignment::Exact => 0,
                 Assignment::Coarse { nprobe } => u32::try_from(nprobe).unwrap_or(u32::MAX - 1),
             },
+            hartigan_passes: u32::try_from(k.hartigan_passes).unwrap_or(u32::MAX),
         }
     }
 }
@@ -242,7 +249,9 @@ mod tests {
         let k = q.to_kmeans(65536).unwrap();
         assert_eq!((k.init, k.assignment), (Init::GreedyPlusPlus, Assignment::Exact));
         assert_eq!(vq_train_params::from_kmeans(&k), vq_train_params { threads: 0, ..q });
-        let q = vq_train_params { nprobe: 8, ..p };
-        assert_eq!(q.to_kmeans(256).unwrap().assignment, Assignment::Coarse { nprobe: 8 });
+        let q = vq_train_params { nprobe: 8, hartigan_passes: 3, ..p };
+        let k = q.to_kmeans(256).unwrap();
+        assert_eq!((k.assignment, k.hartigan_passes), (Assignment::Coarse { nprobe: 8 }, 3));
+        assert_eq!(vq_train_params::from_kmeans(&k), vq_train_params { threads: 0, ..q });
     }
 }

@@ -19,11 +19,16 @@
 //!   nudged by ±1/1024 in alternating dimensions and its points are shared), as FAISS does.
 //! - **Stopping.** After `max_iter` iterations, or earlier once an iteration improves the
 //!   objective by less than `tol` relative (0 disables the early stop).
+//! - **Hartigan refinement** (optional, `hartigan_passes`): after Lloyd, single rows move
+//!   to another cluster whenever that lowers the objective (see [`hartigan`]'s notes). Each
+//!   pass costs about one Lloyd iteration and can only lower the objective; with few rows
+//!   per centroid it lowers it by percents where more Lloyd iterations gain hundredths.
 //!
 //! The objective is the sum over training rows of the squared distance to the nearest
 //! centroid, as FAISS reports it: `objective()` is the value at the last assignment.
 
 mod coarse;
+mod hartigan;
 
 use crate::error::rows_of;
 use crate::kernels::l2::l2sq_rows;
@@ -84,6 +89,11 @@ pub struct KMeansParams {
     pub threads: usize,
     /// Exact (default) or coarse assignment.
     pub assignment: Assignment,
+    /// Hartigan passes after Lloyd's iterations (default 0: none, as FAISS). Each pass
+    /// visits every row once, moving it to another cluster when that lowers the objective,
+    /// and costs about one exact Lloyd iteration (also under coarse assignment); passes stop
+    /// early when one moves nothing or gains less than `tol`.
+    pub hartigan_passes: usize,
 }
 
 impl KMeansParams {
@@ -99,6 +109,7 @@ impl KMeansParams {
             max_points_per_centroid: 256,
             threads: 0,
             assignment: Assignment::Exact,
+            hartigan_passes: 0,
         }
     }
 }
@@ -183,6 +194,7 @@ impl KMeans {
             let mut labels = vec![0u32; n];
             let mut best = vec![0f32; n];
             let mut centres = None;
+            let rows = if params.assignment == Assignment::Exact { Rows::ColMajor(xt) } else { Rows::RowMajor(x) };
             for _ in 0..params.max_iter {
                 match params.assignment {
                     Assignment::Exact => {
@@ -201,6 +213,25 @@ impl KMeans {
                 if stop && params.tol > 0.0 {
                     break;
                 }
+            }
+            if params.hartigan_passes > 0 {
+                if objectives.is_empty() {
+                    // No Lloyd step ran: the partition to refine is the initial centroids'.
+                    assign(rows, dim, &centroids, parallel, &mut labels, &mut best);
+                }
+                let (passes, tol) = (params.hartigan_passes, params.tol);
+                hartigan::refine(
+                    x,
+                    rows,
+                    x_norms,
+                    dim,
+                    &mut centroids,
+                    &mut labels,
+                    passes,
+                    tol,
+                    parallel,
+                    &mut objectives,
+                );
             }
             (centroids, objectives)
         };
@@ -226,7 +257,9 @@ impl KMeans {
         &self.centroids
     }
 
-    /// The objective at each iteration's assignment step.
+    /// The objective at each Lloyd iteration's assignment step, then after each Hartigan
+    /// pass (the objective of the refined partition, which the nearest-centroid assignment
+    /// of the final centroids can only lower).
     pub fn objectives(&self) -> &[f64] {
         &self.objectives
     }
@@ -430,36 +463,9 @@ fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &m
     // (column-major) operand measured a fifth of the training time.
     let mut ct = vec![0f32; dim * k];
     transpose_into(centroids, dim, &mut ct, k);
-    let (data, row_stride, col_stride) = match x {
-        Rows::RowMajor(d) => (d, dim, 1),
-        Rows::ColMajor(d) => (d, 1, n),
-    };
-    assert_eq!(data.len(), n * dim, "assign: rows and labels disagree");
     let block = |r0: usize, lb: &mut [u32], bb: &mut [f32], scores: &mut Vec<f32>| {
-        let rows = lb.len();
-        scores.resize(rows * k, 0.0);
-        // SAFETY: row `r0 + i`, dimension `j` of `data` is at `(r0 + i)·row_stride +
-        // j·col_stride`, inside `data` for every `i < rows ≤ n − r0` and `j < dim` (length
-        // checked above); `ct` is `dim × k` row-major, `scores` is `rows × k` row-major;
-        // all three are live for the call and `scores` is unaliased.
-        unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                dim,
-                k,
-                -2.0,
-                data.as_ptr().add(r0 * row_stride),
-                row_stride as isize,
-                col_stride as isize,
-                ct.as_ptr(),
-                k as isize,
-                1,
-                0.0,
-                scores.as_mut_ptr(),
-                k as isize,
-                1,
-            );
-        }
+        scores.resize(lb.len() * k, 0.0);
+        products(x, n, dim, r0, &ct, k, scores);
         simd::arch().dispatch(ArgminRows { scores, c_norms: &c_norms, labels: lb, best: bb });
     };
     let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate();
@@ -477,6 +483,40 @@ fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &m
     }
 }
 
+/// `scores[i·k + c] = −2·x_{r0+i}·c_c` for the `scores.len() / k` rows from `r0` of the `n`
+/// rows `x`, `ct` being the centroids as a `dim × k` row-major matrix: the matrix product
+/// behind every assignment.
+fn products(x: Rows<'_>, n: usize, dim: usize, r0: usize, ct: &[f32], k: usize, scores: &mut [f32]) {
+    let rows = scores.len() / k;
+    let (data, row_stride, col_stride) = match x {
+        Rows::RowMajor(d) => (d, dim, 1),
+        Rows::ColMajor(d) => (d, 1, n),
+    };
+    assert!(data.len() == n * dim && r0 + rows <= n && ct.len() == dim * k, "products: shapes disagree");
+    // SAFETY: row `r0 + i`, dimension `j` of `data` is at `(r0 + i)·row_stride +
+    // j·col_stride`, inside `data` for every `i < rows ≤ n − r0` and `j < dim` (checked
+    // above); `ct` is `dim × k` row-major, `scores` is `rows × k` row-major; all three are
+    // live for the call and `scores` is unaliased.
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            dim,
+            k,
+            -2.0,
+            data.as_ptr().add(r0 * row_stride),
+            row_stride as isize,
+            col_stride as isize,
+            ct.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            scores.as_mut_ptr(),
+            k as isize,
+            1,
+        );
+    }
+}
+
 /// Per row of `k` products `−2·x·c`: the lowest `‖c‖² − 2·x·c` and its first index.
 struct ArgminRows<'a> {
     scores: &'a [f32],
@@ -489,49 +529,66 @@ impl WithSimd for ArgminRows<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let lanes = S::F32_LANES;
-        // Lane i of `iota` is i: the index vector starts there and steps by the lane count.
-        let mut iota = simd.splat_u32s(0);
-        for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate()
-        {
-            *v = i as u32;
-        }
-        let step = simd.splat_u32s(lanes as u32);
+        let iota = lane_indices(simd);
         let k = self.c_norms.len();
         let (norm_head, norm_tail) = S::as_simd_f32s(self.c_norms);
         for ((row, l), b) in self.scores.chunks_exact(k).zip(self.labels.iter_mut()).zip(self.best.iter_mut()) {
-            // Per lane, the smallest score and its first index (a strict `<` keeps the
-            // earliest); then the smallest over lanes, lowest index on ties.
             let (head, tail) = S::as_simd_f32s(row);
-            let mut mv = simd.splat_f32s(f32::INFINITY);
-            let mut mi = simd.splat_u32s(0);
-            let mut idx = iota;
-            for (&v, &cn) in head.iter().zip(norm_head) {
-                let v = simd.add_f32s(v, cn);
-                let lt = simd.less_than_f32s(v, mv);
-                mv = simd.select_f32s(lt, v, mv);
-                mi = simd.select_u32s(lt, idx, mi);
-                idx = simd.add_u32s(idx, step);
-            }
-            let vals: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&mv));
-            let ids: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&mi));
-            let (mut best, mut arg) = (f32::INFINITY, 0u32);
-            for (&v, &i) in vals.iter().zip(ids) {
-                if v < best || (v == best && i < arg) {
-                    (best, arg) = (v, i);
-                }
-            }
-            let base = head.len() * lanes;
+            let (mut best, mut arg) =
+                argmin_registers(simd, iota, head.len(), |i| simd.add_f32s(head[i], norm_head[i]));
+            let base = head.len() * S::F32_LANES;
             for (j, (&v, &cn)) in tail.iter().zip(norm_tail).enumerate() {
                 let v = v + cn;
                 if v < best {
-                    (best, arg) = (v, (base + j) as u32);
+                    (best, arg) = (v, base + j);
                 }
             }
             *b = best;
-            *l = arg;
+            *l = arg as u32;
         }
     }
+}
+
+/// Lane `i` holds `i`.
+#[inline(always)]
+fn lane_indices<S: Simd>(simd: S) -> S::u32s {
+    let mut iota = simd.splat_u32s(0);
+    for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate() {
+        *v = i as u32;
+    }
+    iota
+}
+
+/// The lowest of the values in registers `value(0..count)` and its first index (counting
+/// lanes from 0; `(∞, 0)` if none is below ∞). Per lane a strict `<` keeps the earliest
+/// index; then the lowest over lanes, lowest index on ties. `iota` is [`lane_indices`].
+#[inline(always)]
+fn argmin_registers<S: Simd>(
+    simd: S,
+    iota: S::u32s,
+    count: usize,
+    mut value: impl FnMut(usize) -> S::f32s,
+) -> (f32, usize) {
+    let step = simd.splat_u32s(S::F32_LANES as u32);
+    let mut mv = simd.splat_f32s(f32::INFINITY);
+    let mut mi = simd.splat_u32s(0);
+    let mut idx = iota;
+    for i in 0..count {
+        let v = value(i);
+        let lt = simd.less_than_f32s(v, mv);
+        mv = simd.select_f32s(lt, v, mv);
+        mi = simd.select_u32s(lt, idx, mi);
+        idx = simd.add_u32s(idx, step);
+    }
+    let vals: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&mv));
+    let ids: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&mi));
+    let (mut best, mut arg) = (f32::INFINITY, 0usize);
+    for (&v, &i) in vals.iter().zip(ids) {
+        if v < best || (v == best && (i as usize) < arg) {
+            (best, arg) = (v, i as usize);
+        }
+    }
+    (best, arg)
 }
 
 /// Per cluster, the f64 sum of its rows and their count. Plain code, dispatched so that the

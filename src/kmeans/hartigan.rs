@@ -1,0 +1,396 @@
+//! Hartigan's refinement: after Lloyd, single rows move between clusters whenever the move
+//! lowers the objective.
+//!
+//! Lloyd's algorithm stops where every row is nearest its own centroid, which is not a
+//! minimum over single moves. Taking row `x` out of cluster `a` (`n_a` rows) lowers the
+//! objective by `n_a/(n_a−1)·‖x − c_a‖²`, because the mean steps away from `x`; putting it
+//! into `b` raises it by only `n_b/(n_b+1)·‖x − c_b‖²`, because that mean steps towards `x`.
+//! The move pays whenever the second is smaller, even though `c_a` is the nearest centroid.
+//! This is the rule of Hartigan & Wong (1979), R's default `kmeans`; Telgarsky & Vattani
+//! (2010) show its fixed points are a subset of Lloyd's. With few rows per centroid the two
+//! factors are far from 1 and the gain is large: on the original tool's demo data (about 40
+//! rows per centroid) one pass lowers a converged Lloyd objective by about 0.8%, four by 2%
+//! (2026-11, `docs/PERFORMANCE.md`).
+//!
+//! A pass visits the rows in order, in blocks of a fixed number of rows. One matrix product
+//! per block gives its rows' distances to the centroids as they stood when the block began.
+//! From those, with the current cluster sizes, each row picks its best target `b`. Both of
+//! its distances are then recomputed against the current centroids, and the move is made
+//! only if these exact figures lower the objective. So every move lowers the objective,
+//! the centroids stay the exact means of their rows (sums kept in f64), and the result does
+//! not depend on the thread count: the block size is fixed, and the product, the only
+//! parallel step, is computed per row.
+
+use super::{argmin_registers, lane_indices, products, Rows, ROW_BLOCK};
+use crate::kernels::l2::{pair_body, SqDiff};
+use crate::simd;
+use pulp::{Simd, WithSimd};
+
+/// The score matrix of one block holds at most this many floats (16 MiB), so the block
+/// shrinks for large codebooks; at most `4·ROW_BLOCK` rows, so staleness stays small.
+const BLOCK_FLOATS: usize = 1 << 22;
+
+/// A move must gain at least this fraction of the row's removal cost: below it, f32
+/// rounding of the two distances could make a move that does not lower the objective.
+const MIN_GAIN: f64 = 1e-5;
+
+/// Runs up to `passes` passes over the partition `labels` (the nearest-centroid labels of
+/// the last Lloyd step, `centroids` their means), stopping early when a pass moves no row
+/// or improves the objective by at most `tol` relative (if `tol > 0`). Leaves `centroids`
+/// the means of the refined partition and pushes each pass's objective onto `objectives`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn refine(
+    x: &[f32],
+    rows: Rows<'_>,
+    x_norms: &[f32],
+    dim: usize,
+    centroids: &mut [f32],
+    labels: &mut [u32],
+    passes: usize,
+    tol: f64,
+    parallel: bool,
+    objectives: &mut Vec<f64>,
+) {
+    let k = centroids.len() / dim;
+    let n = labels.len();
+    let mut sums = vec![0f64; k * dim];
+    let mut counts = vec![0usize; k];
+    simd::arch().dispatch(super::SumRows { x, dim, labels, sums: &mut sums, counts: &mut counts });
+    for (j, c) in centroids.chunks_exact_mut(dim).enumerate() {
+        set_mean(c, &sums[j * dim..(j + 1) * dim], counts[j]);
+    }
+    let mut factors: Vec<f32> = counts.iter().map(|&c| add_factor(c)).collect();
+    let mut ct = vec![0f32; dim * k];
+    crate::kernels::nearest::transpose_into(centroids, dim, &mut ct, k);
+    let mut c_norms: Vec<f32> = centroids.chunks_exact(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
+    let mut dirty = vec![false; k];
+    let mut dirty_list = Vec::new();
+    let block_rows = (BLOCK_FLOATS / k).clamp(1, 4 * ROW_BLOCK);
+    let mut scores = vec![0f32; block_rows.min(n) * k];
+    let mut prev = partition_objective(x, dim, centroids, labels);
+    for _ in 0..passes {
+        let mut moves = 0usize;
+        for r0 in (0..n).step_by(block_rows) {
+            let r1 = (r0 + block_rows).min(n);
+            // The centroids moved since the last product, in its operand and norms.
+            for &j in &dirty_list {
+                let c = &centroids[j * dim..(j + 1) * dim];
+                for (t, &v) in c.iter().enumerate() {
+                    ct[t * k + j] = v;
+                }
+                c_norms[j] = c.iter().map(|v| v * v).sum();
+                dirty[j] = false;
+            }
+            dirty_list.clear();
+            let scores = &mut scores[..(r1 - r0) * k];
+            block_products(rows, n, dim, r0, &ct, k, scores, parallel);
+            moves += simd::arch().dispatch(Sweep {
+                x: &x[r0 * dim..r1 * dim],
+                x_norms: &x_norms[r0..r1],
+                dim,
+                scores,
+                c_norms: &c_norms,
+                labels: &mut labels[r0..r1],
+                sums: &mut sums,
+                counts: &mut counts,
+                factors: &mut factors,
+                centroids,
+                dirty: &mut dirty,
+                dirty_list: &mut dirty_list,
+            });
+        }
+        let obj = partition_objective(x, dim, centroids, labels);
+        objectives.push(obj);
+        if moves == 0 || (tol > 0.0 && prev - obj <= tol * prev) {
+            break;
+        }
+        prev = obj;
+    }
+}
+
+/// `n/(n+1)`: what a row costs per unit of squared distance when it joins a cluster of `n`
+/// rows (0 for an empty one: its first row becomes its centroid).
+fn add_factor(n: usize) -> f32 {
+    n as f32 / (n as f32 + 1.0)
+}
+
+fn set_mean(c: &mut [f32], sum: &[f64], count: usize) {
+    if count > 0 {
+        for (cv, &s) in c.iter_mut().zip(sum) {
+            *cv = (s / count as f64) as f32;
+        }
+    }
+}
+
+/// Sum over rows of the squared distance to their own cluster's centroid.
+fn partition_objective(x: &[f32], dim: usize, centroids: &[f32], labels: &[u32]) -> f64 {
+    struct Objective<'a>(&'a [f32], usize, &'a [f32], &'a [u32]);
+    impl WithSimd for Objective<'_> {
+        type Output = f64;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, simd: S) -> f64 {
+            let Objective(x, dim, centroids, labels) = self;
+            x.chunks_exact(dim)
+                .zip(labels)
+                .map(|(r, &l)| {
+                    let l = l as usize;
+                    pair_body::<S, SqDiff>(simd, r, &centroids[l * dim..(l + 1) * dim]) as f64
+                })
+                .sum()
+        }
+    }
+    simd::arch().dispatch(Objective(x, dim, centroids, labels))
+}
+
+/// `scores[i·k + c] = −2·x_{r0+i}·c` for the block's rows, in [`ROW_BLOCK`] pieces over the
+/// current rayon pool when `parallel`.
+#[allow(clippy::too_many_arguments)]
+fn block_products(
+    rows: Rows<'_>,
+    n: usize,
+    dim: usize,
+    r0: usize,
+    ct: &[f32],
+    k: usize,
+    scores: &mut [f32],
+    parallel: bool,
+) {
+    let pieces = scores.chunks_mut(ROW_BLOCK * k).enumerate();
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        let work: Vec<_> = pieces.collect();
+        work.into_par_iter().for_each(|(p, s)| products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, s));
+        return;
+    }
+    let _ = parallel;
+    for (p, s) in pieces {
+        products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, s);
+    }
+}
+
+/// One block's rows in order: pick, check and make the moves. Returns the number of moves.
+struct Sweep<'a> {
+    x: &'a [f32],
+    x_norms: &'a [f32],
+    dim: usize,
+    scores: &'a mut [f32],
+    c_norms: &'a [f32],
+    labels: &'a mut [u32],
+    sums: &'a mut [f64],
+    counts: &'a mut [usize],
+    factors: &'a mut [f32],
+    centroids: &'a mut [f32],
+    dirty: &'a mut [bool],
+    dirty_list: &'a mut Vec<usize>,
+}
+
+impl WithSimd for Sweep<'_> {
+    type Output = usize;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> usize {
+        let dim = self.dim;
+        let k = self.c_norms.len();
+        let mut moves = 0;
+        let rows = self.x.chunks_exact(dim).zip(self.x_norms);
+        for (((x, &xn), row), label) in rows.zip(self.scores.chunks_exact_mut(k)).zip(self.labels.iter_mut()) {
+            let a = *label as usize;
+            let na = self.counts[a];
+            if na <= 1 {
+                continue;
+            }
+            // Leaving `a` is not a target: an infinite score makes its cost infinite
+            // (its factor is positive, the cluster having rows).
+            row[a] = f32::INFINITY;
+            let Some(b) = best_target(simd, row, self.c_norms, self.factors, xn) else { continue };
+            let nb = self.counts[b];
+            let ca = &self.centroids[a * dim..(a + 1) * dim];
+            let cb = &self.centroids[b * dim..(b + 1) * dim];
+            let remove = na as f64 / (na - 1) as f64 * pair_body::<S, SqDiff>(simd, x, ca) as f64;
+            let add = nb as f64 / (nb + 1) as f64 * pair_body::<S, SqDiff>(simd, x, cb) as f64;
+            if add >= remove * (1.0 - MIN_GAIN) {
+                continue;
+            }
+            for (t, &v) in x.iter().enumerate() {
+                self.sums[a * dim + t] -= v as f64;
+                self.sums[b * dim + t] += v as f64;
+            }
+            self.counts[a] -= 1;
+            self.counts[b] += 1;
+            for j in [a, b] {
+                set_mean(
+                    &mut self.centroids[j * dim..(j + 1) * dim],
+                    &self.sums[j * dim..(j + 1) * dim],
+                    self.counts[j],
+                );
+                self.factors[j] = add_factor(self.counts[j]);
+                if !self.dirty[j] {
+                    self.dirty[j] = true;
+                    self.dirty_list.push(j);
+                }
+            }
+            *label = b as u32;
+            moves += 1;
+        }
+        moves
+    }
+}
+
+/// The cluster `j` with the lowest `factors[j]·max(‖x‖² + ‖c_j‖² − 2·x·c_j, 0)` (lowest
+/// index on ties), or `None` if every cost is infinite; `row` holds the products `−2·x·c_j`.
+#[inline(always)]
+fn best_target<S: Simd>(simd: S, row: &[f32], c_norms: &[f32], factors: &[f32], xn: f32) -> Option<usize> {
+    let (xnv, zero) = (simd.splat_f32s(xn), simd.splat_f32s(0.0));
+    let (sh, st) = S::as_simd_f32s(row);
+    let (nh, nt) = S::as_simd_f32s(c_norms);
+    let (fh, ft) = S::as_simd_f32s(factors);
+    let (mut best, mut arg) = argmin_registers(simd, lane_indices(simd), sh.len(), |i| {
+        let d = simd.max_f32s(simd.add_f32s(simd.add_f32s(sh[i], nh[i]), xnv), zero);
+        simd.mul_f32s(fh[i], d)
+    });
+    let base = sh.len() * S::F32_LANES;
+    for (j, ((&s, &cn), &f)) in st.iter().zip(nt).zip(ft).enumerate() {
+        let v = f * (s + cn + xn).max(0.0);
+        if v < best {
+            (best, arg) = (v, base + j);
+        }
+    }
+    (best < f32::INFINITY).then_some(arg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..n * dim).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()
+    }
+
+    fn means(x: &[f32], dim: usize, k: usize, labels: &[u32]) -> (Vec<f64>, Vec<usize>) {
+        let (mut c, mut cnt) = (vec![0f64; k * dim], vec![0usize; k]);
+        for (r, &l) in x.chunks_exact(dim).zip(labels) {
+            cnt[l as usize] += 1;
+            for (s, &v) in c[l as usize * dim..][..dim].iter_mut().zip(r) {
+                *s += v as f64;
+            }
+        }
+        for (j, &n) in cnt.iter().enumerate() {
+            for s in &mut c[j * dim..(j + 1) * dim] {
+                *s /= n.max(1) as f64;
+            }
+        }
+        (c, cnt)
+    }
+
+    fn d2(a: &[f32], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(&x, &y)| (x as f64 - y) * (x as f64 - y)).sum()
+    }
+
+    /// Runs `refine` at the current SIMD level from `labels`, returning the objectives.
+    fn run(x: &[f32], dim: usize, k: usize, labels: &mut [u32], passes: usize, parallel: bool) -> (Vec<f32>, Vec<f64>) {
+        let (c, _) = means(x, dim, k, labels);
+        let mut centroids: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+        let x_norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        let mut objectives = Vec::new();
+        refine(x, Rows::RowMajor(x), &x_norms, dim, &mut centroids, labels, passes, 0.0, parallel, &mut objectives);
+        (centroids, objectives)
+    }
+
+    #[test]
+    fn converges_to_a_partition_no_single_move_improves_on_every_level() {
+        // Odd dimension and cluster count; two blocks of rows (2048 and 453), so the second
+        // block's product sees the centroids the first one moved.
+        let (n, dim, k) = (2501, 7, 13);
+        let x = data(n, dim, 3);
+        let start: Vec<u32> = (0..n as u32).map(|i| i % k as u32).collect();
+        let (c0, _) = means(&x, dim, k, &start);
+        let obj0: f64 = x.chunks_exact(dim).zip(&start).map(|(r, &l)| d2(r, &c0[l as usize * dim..][..dim])).sum();
+        for &level in crate::simd::available() {
+            let mut labels = start.clone();
+            let (centroids, objectives) =
+                crate::simd::with_level(level, || run(&x, dim, k, &mut labels, 200, false)).unwrap();
+            assert!(objectives.len() < 200, "{level:?}: no convergence in 200 passes");
+            // Every pass lowered the objective, and it is the refined partition's.
+            let mut prev = obj0;
+            for &o in &objectives[..objectives.len() - 1] {
+                assert!(o < prev, "{level:?}: {objectives:?} from {obj0}");
+                prev = o;
+            }
+            let (c, cnt) = means(&x, dim, k, &labels);
+            let obj: f64 = x.chunks_exact(dim).zip(&labels).map(|(r, &l)| d2(r, &c[l as usize * dim..][..dim])).sum();
+            assert!((obj - objectives[objectives.len() - 1]).abs() <= 1e-4 * obj, "{level:?}");
+            assert!(obj < 0.9 * obj0, "{level:?}: {obj} from {obj0}");
+            // The centroids are the partition's means.
+            for (a, b) in centroids.iter().zip(&c) {
+                assert!((*a as f64 - b).abs() <= 1e-5, "{level:?}: {a} vs {b}");
+            }
+            // No single move lowers the objective (up to the rounding margin).
+            for (r, &a) in x.chunks_exact(dim).zip(&labels) {
+                let a = a as usize;
+                if cnt[a] <= 1 {
+                    continue;
+                }
+                let remove = cnt[a] as f64 / (cnt[a] - 1) as f64 * d2(r, &c[a * dim..][..dim]);
+                for b in (0..k).filter(|&b| b != a) {
+                    let add = cnt[b] as f64 / (cnt[b] + 1) as f64 * d2(r, &c[b * dim..][..dim]);
+                    assert!(add >= remove * (1.0 - 1e-4), "{level:?}: a move {a} -> {b} still pays");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fills_empty_clusters_and_leaves_singletons() {
+        let (n, dim, k) = (40, 3, 5);
+        let x = data(n, dim, 8);
+        // Cluster 4 empty, cluster 3 a single row.
+        let mut labels: Vec<u32> = (0..n as u32).map(|i| if i == 0 { 3 } else { i % 3 }).collect();
+        let (_, objectives) = run(&x, dim, k, &mut labels, 1, false);
+        assert_eq!(objectives.len(), 1);
+        assert!(labels.contains(&4), "the empty cluster took a row");
+        assert!(labels.contains(&3), "the singleton kept its row");
+        // One cluster: nothing to move.
+        let mut one = vec![0u32; n];
+        let (_, objectives) = run(&x, dim, 1, &mut one, 3, false);
+        assert_eq!(objectives.len(), 1);
+        assert!(one.iter().all(|&l| l == 0));
+    }
+
+    #[test]
+    fn best_target_matches_a_scalar_oracle_on_every_level() {
+        struct Best<'a>(&'a [f32], &'a [f32], &'a [f32], f32);
+        impl WithSimd for Best<'_> {
+            type Output = Option<usize>;
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, simd: S) -> Option<usize> {
+                best_target(simd, self.0, self.1, self.2, self.3)
+            }
+        }
+        let mut rng = StdRng::seed_from_u64(11);
+        for k in [1, 2, 15, 16, 17, 33, 64, 100] {
+            for trial in 0..20 {
+                // Few distinct values, so ties happen; some infinite scores.
+                let mut row: Vec<f32> = (0..k).map(|_| -(rng.random_range(0..4) as f32)).collect();
+                let norms: Vec<f32> = (0..k).map(|_| rng.random_range(0..3) as f32).collect();
+                let factors: Vec<f32> = (0..k).map(|_| [0.0, 0.5, 0.75][rng.random_range(0..3)]).collect();
+                if trial % 3 == 0 {
+                    row[rng.random_range(0..k)] = f32::INFINITY;
+                }
+                let xn = 2.0;
+                let cost = |j: usize| factors[j] * (row[j] + norms[j] + xn).max(0.0);
+                let want = (0..k)
+                    .filter(|&j| cost(j) < f32::INFINITY)
+                    .min_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
+                for &level in crate::simd::available() {
+                    let got =
+                        crate::simd::with_level(level, || simd::arch().dispatch(Best(&row, &norms, &factors, xn)))
+                            .unwrap();
+                    assert_eq!(got, want, "{level:?}, k = {k}, trial {trial}");
+                }
+            }
+        }
+    }
+}
