@@ -131,14 +131,21 @@ pub struct Common {
     /// k-means iterations of each PQ sub-quantizer (at most; see --kmeans-tol).
     #[arg(long, default_value_t = 25, value_parser = positive)]
     pub kmeans_iters: usize,
-    /// k-means initialisation. The default is the original tool's (scikit-learn's greedy
-    /// k-means++): on its demo data it lowers the MSE by 0.1-0.3% against random seeding
-    /// and, with the early stop below, trains faster.
-    #[arg(long, value_enum, default_value_t = InitArg::GreedyPlusPlus)]
+    /// k-means initialisation. With the Hartigan passes below the seeding hardly matters
+    /// (the three land within 0.05% in MSE on the demo data), so the default is the
+    /// cheapest, FAISS's; greedy k-means++ is the original tool's (scikit-learn's).
+    #[arg(long, value_enum, default_value_t = InitArg::Random)]
     pub kmeans_init: InitArg,
     /// Stop k-means once an iteration improves its objective by less than this fraction (0: never).
     #[arg(long, default_value_t = 1e-3, value_parser = non_negative_f64)]
     pub kmeans_tol: f64,
+    /// Hartigan passes after Lloyd's iterations (0: none, as FAISS and the original tool).
+    /// Each moves single vectors between clusters when that lowers the objective and costs
+    /// about one iteration; with few training vectors per centroid, as in the demo sweep
+    /// (40-80), four lower the MSE by 0.7-2% below the original tool's. Passes stop early
+    /// as --kmeans-tol says.
+    #[arg(long, default_value_t = 4)]
+    pub kmeans_hartigan: usize,
     /// Training rows per centroid at most (FAISS: 256); more rows are subsampled.
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_points_per_centroid: usize,

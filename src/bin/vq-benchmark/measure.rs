@@ -48,6 +48,7 @@ pub struct Settings {
     pub kmeans_iters: usize,
     pub kmeans_init: InitArg,
     pub kmeans_tol: f64,
+    pub kmeans_hartigan: usize,
     pub max_points_per_centroid: usize,
     pub recall: bool,
     pub pairwise: bool,
@@ -74,6 +75,7 @@ impl Settings {
         let mut p = PqParams::new(m, ksub);
         p.kmeans.max_iter = self.kmeans_iters;
         p.kmeans.tol = self.kmeans_tol;
+        p.kmeans.hartigan_passes = self.kmeans_hartigan;
         p.kmeans.seed = self.seed;
         p.kmeans.max_points_per_centroid = self.max_points_per_centroid;
         p.kmeans.init = match self.kmeans_init {
@@ -161,6 +163,7 @@ pub fn execute(
                         Init::GreedyPlusPlus => "greedy-kmeans++",
                     },
                     "tol": p.kmeans.tol,
+                    "hartigan_passes": p.kmeans.hartigan_passes,
                     "seed": p.kmeans.seed,
                     "sub_quantizer_seeds": "seed + i for sub-quantizer i",
                     "parallel": "sub-quantizers over threads",

@@ -71,6 +71,7 @@ fn settings(c: &Common) -> Settings {
         kmeans_iters: c.kmeans_iters,
         kmeans_init: c.kmeans_init,
         kmeans_tol: c.kmeans_tol,
+        kmeans_hartigan: c.kmeans_hartigan,
         max_points_per_centroid: c.max_points_per_centroid,
         recall: c.recall(),
         pairwise: c.pairwise(),
