@@ -764,11 +764,14 @@ fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result
     let mut bad: Option<usize> = None;
     // CHUNK is a multiple of 4: chunks hold whole values.
     read_inspected(src, e, bytemuck::cast_slice_mut(&mut v), name, |chunk| {
-        if bad.is_none() {
-            let nonfinite = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0x7F80_0000 == 0x7F80_0000;
-            bad = chunk.chunks_exact(4).position(nonfinite).map(|i| seen + i);
+        let words = chunk.as_chunks::<4>().0;
+        // A fold over the whole chunk vectorizes (about 50 GB/s here, 2 ms of a 100 MB
+        // load); a search that stops at the first hit does not (11 GB/s). Only a chunk that
+        // holds a non-finite value is searched for it.
+        if bad.is_none() && words.iter().fold(false, |any, w| any | nonfinite(*w)) {
+            bad = words.iter().position(|w| nonfinite(*w)).map(|i| seen + i);
         }
-        seen += chunk.len() / 4;
+        seen += words.len();
     })?;
     if let Some(i) = bad {
         return Err(fmt_err(name, format!("{what}: non-finite value (NaN or infinity) at element {i}")));
@@ -779,6 +782,11 @@ fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result
         }
     }
     Ok(v)
+}
+
+/// Whether the little-endian f32 in `bytes` is NaN or infinite: all exponent bits set.
+fn nonfinite(bytes: [u8; 4]) -> bool {
+    u32::from_le_bytes(bytes) & 0x7F80_0000 == 0x7F80_0000
 }
 
 #[cfg(test)]
@@ -947,6 +955,40 @@ mod tests {
         let mut b = good.clone();
         b[20..24].copy_from_slice(&200u32.to_le_bytes());
         assert!(read_bytes(&b).unwrap_err().to_string().contains("section count 200"));
+    }
+
+    #[test]
+    fn nonfinite_is_not_is_finite() {
+        let specials = [0.0, -0.0, 1.0, -1.5, f32::MIN_POSITIVE, f32::MIN_POSITIVE / 2.0, f32::MAX, f32::MIN];
+        let bits = [0x7F80_0000, 0xFF80_0000, 0x7F80_0001, 0x7FC0_0000, 0xFFFF_FFFF, 0x7F7F_FFFF, 0x0000_0001];
+        for x in specials.into_iter().chain(bits.map(f32::from_bits)) {
+            assert_eq!(nonfinite(x.to_le_bytes()), !x.is_finite(), "{:#010x}", x.to_bits());
+        }
+    }
+
+    #[test]
+    fn large_sections_load_and_name_the_bad_element_in_any_chunk() {
+        // 8 MiB of centroids: 32 read chunks.
+        let (dim, m, ksub) = (32, 4, 65536);
+        let centroids: Vec<f32> = (0..ksub * dim).map(|i| ((i * 7919) % 10007) as f32 - 5000.0).collect();
+        let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids).unwrap();
+        let good = pq.to_bytes(None);
+        assert_eq!(ProductQuantizer::from_bytes(&good).unwrap(), pq);
+        let path = std::env::temp_dir().join(format!("vq-format-large-{}.vqm", std::process::id()));
+        pq.save(&path, None).unwrap();
+        let loaded = ProductQuantizer::load(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.unwrap(), pq);
+        // First and last value of a chunk, the middle of one, the last of the section.
+        let cent_off = u64_at(&good, HEADER + DIR_ENTRY + 8) as usize;
+        let per_chunk = CHUNK / 4;
+        for at in [per_chunk - 1, per_chunk, 5 * per_chunk + 12_345, ksub * dim - 1] {
+            let mut b = good.clone();
+            b[cent_off + 4 * at..cent_off + 4 * at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+            reseal(&mut b);
+            let e = read_bytes(&b).unwrap_err().to_string();
+            assert!(e.contains(&format!("non-finite value (NaN or infinity) at element {at}")), "{e}");
+        }
     }
 
     #[test]
