@@ -244,6 +244,8 @@ fn best_target<S: Simd>(simd: S, row: &[f32], c_norms: &[f32], factors: &[f32], 
     let (sh, st) = S::as_simd_f32s(row);
     let (nh, nt) = S::as_simd_f32s(c_norms);
     let (fh, ft) = S::as_simd_f32s(factors);
+    // Equal lengths, so the closure's indexing needs no bounds checks.
+    let (nh, fh) = (&nh[..sh.len()], &fh[..sh.len()]);
     let (mut best, mut arg) = argmin_registers(simd, lane_indices(simd), sh.len(), |i| {
         let d = simd.max_f32s(simd.add_f32s(simd.add_f32s(sh[i], nh[i]), xnv), zero);
         simd.mul_f32s(fh[i], d)

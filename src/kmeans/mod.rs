@@ -534,8 +534,9 @@ impl WithSimd for ArgminRows<'_> {
         let (norm_head, norm_tail) = S::as_simd_f32s(self.c_norms);
         for ((row, l), b) in self.scores.chunks_exact(k).zip(self.labels.iter_mut()).zip(self.best.iter_mut()) {
             let (head, tail) = S::as_simd_f32s(row);
-            let (mut best, mut arg) =
-                argmin_registers(simd, iota, head.len(), |i| simd.add_f32s(head[i], norm_head[i]));
+            // Equal lengths, so the closure's indexing needs no bounds checks.
+            let norms = &norm_head[..head.len()];
+            let (mut best, mut arg) = argmin_registers(simd, iota, head.len(), |i| simd.add_f32s(head[i], norms[i]));
             let base = head.len() * S::F32_LANES;
             for (j, (&v, &cn)) in tail.iter().zip(norm_tail).enumerate() {
                 let v = v + cn;
@@ -582,13 +583,15 @@ fn argmin_registers<S: Simd>(
     }
     let vals: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&mv));
     let ids: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&mi));
-    let (mut best, mut arg) = (f32::INFINITY, 0usize);
+    // u32 as the lanes hold it: with usize this reduction compiled to branches, 3% of a
+    // k-means iteration at k = 256.
+    let (mut best, mut arg) = (f32::INFINITY, 0u32);
     for (&v, &i) in vals.iter().zip(ids) {
-        if v < best || (v == best && (i as usize) < arg) {
-            (best, arg) = (v, i as usize);
+        if v < best || (v == best && i < arg) {
+            (best, arg) = (v, i);
         }
     }
-    (best, arg)
+    (best, arg as usize)
 }
 
 /// Per cluster, the f64 sum of its rows and their count. Plain code, dispatched so that the
