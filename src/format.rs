@@ -41,11 +41,14 @@
 //!
 //! **Product quantizer** (kind 1): `PARM`, 64 bytes: `dim` u64, `m` u64, `ksub` u64,
 //! flags u32 (bit 0: a training record follows; bits 8–31: the k-means coarse assignment's
-//! `nprobe`, 0 for exact assignment), `init` u32 (bits 0–7: 0 k-means++, 1 random, 2 greedy
-//! k-means++; bits 8–31: Hartigan passes, 0 in files of vq 0.1 before they existed), `seed` u64, `max_iter` u64, `max_points_per_centroid` u64, `tol` f64. The training
+//! `nprobe`, 0 for exact assignment), `init` u32 (0 k-means++, 1 random, 2 greedy k-means++),
+//! `seed` u64, `max_iter` u64, `max_points_per_centroid` u64, `tol` f64. The training
 //! record is the k-means setting the codebooks were trained with (sub-space `i` used
 //! `seed + i`); without it (a quantizer built from given centroids) those fields are zero.
 //! `CENT`, `ksub·dim` f32: the centroids `[m][ksub][dsub_i]` as [`ProductQuantizer::centroids`].
+//! `hart` (optional, only with a training record and at least one pass), 8 bytes: the
+//! k-means Hartigan passes, u64; absent means 0. Being optional, it leaves the files
+//! readable by versions that predate it (they skip it).
 //!
 //! **Scalar quantizer** (kind 2): `PARM`, 16 bytes: `dim` u64, `bits` u32 (4, 8 or 16),
 //! reserved u32 zero. `VMIN` and `VMAX`, `dim` f32 each: the trained per-dimension range.
@@ -94,6 +97,8 @@ const CHUNK: usize = 256 << 10;
 const KIND_PQ: u32 = 1;
 const KIND_SQ: u32 = 2;
 const PQ_PARM: usize = 64;
+/// Optional section of a product quantizer trained with Hartigan passes: their number, u64.
+const HART: [u8; 4] = *b"hart";
 const SQ_PARM: usize = 16;
 
 /// A quantizer read from a model file.
@@ -149,13 +154,20 @@ impl ProductQuantizer {
             Init::PlusPlus => 0,
             Init::Random => 1,
             Init::GreedyPlusPlus => 2,
-        } | (t.hartigan_passes.min(0xFF_FFFF) as u32) << 8;
+        };
         parm.extend_from_slice(&init.to_le_bytes());
         for v in [t.seed, t.max_iter as u64, t.max_points_per_centroid as u64] {
             parm.extend_from_slice(&v.to_le_bytes());
         }
         parm.extend_from_slice(&t.tol.to_le_bytes());
-        write_file(KIND_PQ, &[(*b"PARM", &parm), (*b"CENT", &f32_bytes(self.centroids()))])
+        let cent = f32_bytes(self.centroids());
+        let hart = (t.hartigan_passes as u64).to_le_bytes();
+        if training.is_some() && t.hartigan_passes > 0 {
+            // Optional (lower-case): readers from before Hartigan passes skip it.
+            write_file(KIND_PQ, &[(*b"PARM", &parm), (*b"CENT", &cent), (HART, &hart)])
+        } else {
+            write_file(KIND_PQ, &[(*b"PARM", &parm), (*b"CENT", &cent)])
+        }
     }
 
     /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same directory
@@ -573,7 +585,7 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
 
     let known: &[[u8; 4]] = if kind == KIND_PQ { &[*b"PARM", *b"CENT"] } else { &[*b"PARM", *b"VMIN", *b"VMAX"] };
     for e in &entries {
-        if known.contains(&e.tag) {
+        if known.contains(&e.tag) || (kind == KIND_PQ && e.tag == HART) {
             continue;
         }
         if e.tag[0].is_ascii_uppercase() {
@@ -613,7 +625,18 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
         if !(2..=65536).contains(&ksub) {
             return Err(fmt_err(name, format!("ksub = {ksub} in PARM, expected 2..=65536")));
         }
-        let training = pq_training(parm, ksub, name)?;
+        let mut training = pq_training(parm, ksub, name)?;
+        if let Some(e) = entries.iter().find(|e| e.tag == HART) {
+            let Some(t) = training.as_mut() else {
+                return Err(fmt_err(name, "section hart (Hartigan passes) in a file without a training record"));
+            };
+            if e.len != 8 {
+                return Err(fmt_err(name, format!("section hart has {} bytes, expected 8", e.len)));
+            }
+            let mut b = [0u8; 8];
+            read_checked(src, e, &mut b, name)?;
+            t.hartigan_passes = to_usize("Hartigan passes", u64::from_le_bytes(b))?;
+        }
         let cent = find(b"CENT")?;
         let want = ksub.checked_mul(dim).and_then(|n| n.checked_mul(4));
         if want.is_none_or(|w| w as u64 != cent.len) {
@@ -653,14 +676,13 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
 
 fn pq_training(parm: &[u8], ksub: usize, name: &str) -> Result<Option<KMeansParams>, Error> {
     let flags = u32_at(parm, 24);
-    let (init, hartigan_passes) = (u32_at(parm, 28) & 0xFF, (u32_at(parm, 28) >> 8) as usize);
+    let init = u32_at(parm, 28);
     let (seed, max_iter, max_points) = (u64_at(parm, 32), u64_at(parm, 40), u64_at(parm, 48));
     let tol = f64::from_le_bytes(parm[56..64].try_into().unwrap_or_default());
     let nprobe = (flags >> 8) as usize;
     match flags & 0xFF {
         0 if nprobe == 0 => {
-            if init != 0 || hartigan_passes != 0 || seed != 0 || max_iter != 0 || max_points != 0 || tol.to_bits() != 0
-            {
+            if init != 0 || seed != 0 || max_iter != 0 || max_points != 0 || tol.to_bits() != 0 {
                 return Err(fmt_err(name, "PARM has no training record (flags 0) but non-zero training fields"));
             }
             Ok(None)
@@ -695,7 +717,7 @@ fn pq_training(parm: &[u8], ksub: usize, name: &str) -> Result<Option<KMeansPara
                 max_points_per_centroid,
                 threads: 0,
                 assignment,
-                hartigan_passes,
+                hartigan_passes: 0,
             }))
         }
         _ => Err(fmt_err(
@@ -742,12 +764,14 @@ fn read_inspected(
 
 /// Checks an optional section's checksum without keeping it (one chunk-sized buffer).
 fn skip_checked(src: &mut impl Source, e: &Entry, name: &str) -> Result<(), Error> {
-    let mut buf = vec![0u8; (e.len as usize).min(CHUNK)];
+    // Sizes in u64 until they are below CHUNK: on a 32-bit target a section of 4 GiB or
+    // more would otherwise truncate to a short (or zero) read and never finish.
+    let mut buf = vec![0u8; e.len.min(CHUNK as u64) as usize];
     let mut crc = Crc32c::new();
     let mut off = e.offset;
     let end = e.offset + e.len;
     while off < end {
-        let n = ((end - off) as usize).min(CHUNK);
+        let n = (end - off).min(CHUNK as u64) as usize;
         src.read_at(off, &mut buf[..n])?;
         crc.update(&buf[..n]);
         off += n as u64;
@@ -795,14 +819,23 @@ fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result
 /// per 4 KiB, each zeroing its page; `std::fs::read` pays the same. With 2 MiB pages there
 /// are 512 times fewer faults, and the 100 MB load takes a third of the time, 61 → 21 ms
 /// (`docs/PERFORMANCE.md`). `MADV_HUGEPAGE` is advice: it changes how the kernel backs the
-/// range, never its contents, and where transparent huge pages are off or missing the call
-/// fails and the load runs as before. Only the whole 2 MiB-aligned pages inside `buf` are
-/// advised, so no memory outside it is touched and a small section (under 2 MiB of aligned
-/// room) makes no call. Under `enabled = always` the kernel does this anyway; under
-/// `madvise` (the default of most distributions) it does it only when asked.
+/// range, never its contents; with transparent huge pages disabled it does nothing, and
+/// where the kernel lacks them the call fails and the load runs as before. Only the whole
+/// 2 MiB-aligned pages inside `buf` are advised, so no memory outside it is touched. Under
+/// `enabled = always` the kernel does this anyway; under `madvise` (the default of most
+/// distributions) it does it only when asked.
+///
+/// The advice belongs to the address range and outlives the array if the allocator keeps
+/// the range for later allocations. So only arrays of at least [`ADVISE_MIN`] are advised:
+/// glibc serves those with a mapping of their own, unmapped when freed (its mmap threshold
+/// never exceeds 32 MiB on 64-bit targets), and the host's other memory keeps its own
+/// huge-page policy. Smaller sections load as `std::fs::read` would.
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(buf: &mut [u8]) {
     const HUGE: usize = 2 << 20;
+    if buf.len() < ADVISE_MIN {
+        return;
+    }
     let start = buf.as_mut_ptr() as usize;
     let Some(first) = start.checked_next_multiple_of(HUGE) else { return };
     let last = (start + buf.len()) / HUGE * HUGE;
@@ -816,6 +849,10 @@ fn advise_huge_pages(buf: &mut [u8]) {
 
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_buf: &mut [u8]) {}
+
+/// Arrays advised for huge pages are at least this large (see [`advise_huge_pages`]).
+#[cfg(target_os = "linux")]
+const ADVISE_MIN: usize = 32 << 20;
 
 /// Whether the little-endian f32 in `bytes` is NaN or infinite: all exponent bits set.
 fn nonfinite(bytes: [u8; 4]) -> bool {
@@ -861,12 +898,39 @@ mod tests {
         for (init, assignment, passes) in [
             (Init::GreedyPlusPlus, Assignment::Coarse { nprobe: 16 }, 0),
             (Init::Random, Assignment::Coarse { nprobe: 1 }, 3),
-            (Init::PlusPlus, Assignment::Exact, 0xFF_FFFF),
+            (Init::PlusPlus, Assignment::Exact, u32::MAX as usize),
         ] {
             let mut t = want.clone();
             (t.init, t.assignment, t.hartigan_passes) = (init, assignment, passes);
-            assert_eq!(read_bytes(&pq.to_bytes(Some(&t))).unwrap().training, Some(t));
+            let bytes = pq.to_bytes(Some(&t));
+            assert_eq!(read_bytes(&bytes).unwrap().training, Some(t));
+            // The pass count lives in an optional section, there only when non-zero.
+            assert_eq!(bytes.windows(4).any(|w| w == HART), passes > 0);
         }
+    }
+
+    #[test]
+    fn hartigan_section_is_optional_and_checked() {
+        let (pq, p) = small_pq();
+        let parm_of = |b: &[u8]| {
+            let off = u64_at(b, HEADER + 8) as usize;
+            b[off..off + PQ_PARM].to_vec()
+        };
+        let parm = &parm_of(&pq.to_bytes(Some(&p.kmeans)));
+        let cent = f32_bytes(pq.centroids());
+        let file = |parm: &[u8], hart: &[u8]| write_file(KIND_PQ, &[(*b"PARM", parm), (*b"CENT", &cent), (HART, hart)]);
+        let t = read_bytes(&file(parm, &7u64.to_le_bytes())).unwrap().training.unwrap();
+        assert_eq!(t, KMeansParams { hartigan_passes: 7, ..p.kmeans.clone() });
+        let e = read_bytes(&file(parm, &[7, 0, 0, 0])).unwrap_err().to_string();
+        assert!(e.contains("section hart has 4 bytes, expected 8"), "{e}");
+        let untrained = &parm_of(&pq.to_bytes(None));
+        let e = read_bytes(&file(untrained, &7u64.to_le_bytes())).unwrap_err().to_string();
+        assert!(e.contains("without a training record"), "{e}");
+        // Its checksum is checked like any other's.
+        let mut b = file(parm, &7u64.to_le_bytes());
+        let last = b.len() - 1;
+        b[last] ^= 1;
+        assert!(read_bytes(&b).unwrap_err().to_string().contains("checksum"));
     }
 
     #[test]
@@ -1002,7 +1066,8 @@ mod tests {
     #[test]
     fn large_sections_load_and_name_the_bad_element_in_any_chunk() {
         // 8 MiB of centroids: 32 read chunks, and whole 2 MiB pages for the huge-page advice.
-        let (dim, m, ksub) = (32, 4, 65536);
+        // 8,320,000 bytes: 31 whole chunks and a partial one.
+        let (dim, m, ksub) = (32, 4, 65000);
         let centroids: Vec<f32> = (0..ksub * dim).map(|i| ((i * 7919) % 10007) as f32 - 5000.0).collect();
         let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids).unwrap();
         let good = pq.to_bytes(None);
@@ -1012,15 +1077,29 @@ mod tests {
         let loaded = ProductQuantizer::load(&path);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(loaded.unwrap(), pq);
-        // First and last value of a chunk, the middle of one, the last of the section.
+        // First and last value of a chunk, the middle of one, inside the partial last chunk
+        // and the last of the section; then two bad values in different chunks, where the
+        // first is reported.
         let cent_off = u64_at(&good, HEADER + DIR_ENTRY + 8) as usize;
         let per_chunk = CHUNK / 4;
-        for at in [per_chunk - 1, per_chunk, 5 * per_chunk + 12_345, ksub * dim - 1] {
+        let last = ksub * dim - 1;
+        let cases: [&[(usize, f32)]; 6] = [
+            &[(per_chunk - 1, f32::NAN)],
+            &[(per_chunk, f32::INFINITY)],
+            &[(5 * per_chunk + 12_345, f32::NEG_INFINITY)],
+            &[(31 * per_chunk + 77, f32::NAN)],
+            &[(last, f32::INFINITY)],
+            &[(3 * per_chunk, f32::INFINITY), (per_chunk + 7, f32::NAN), (last, f32::NAN)],
+        ];
+        for bad in cases {
             let mut b = good.clone();
-            b[cent_off + 4 * at..cent_off + 4 * at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+            for &(at, v) in bad {
+                b[cent_off + 4 * at..cent_off + 4 * at + 4].copy_from_slice(&v.to_le_bytes());
+            }
             reseal(&mut b);
+            let first = bad.iter().map(|&(at, _)| at).min().unwrap();
             let e = read_bytes(&b).unwrap_err().to_string();
-            assert!(e.contains(&format!("non-finite value (NaN or infinity) at element {at}")), "{e}");
+            assert!(e.contains(&format!("non-finite value (NaN or infinity) at element {first}")), "{e}");
         }
     }
 
