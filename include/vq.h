@@ -203,8 +203,9 @@ typedef struct vq_train_params {
   uint32_t nprobe;
   /**
    * Hartigan passes after the Lloyd iterations (default 0). Each pass moves single rows
-   * between clusters when that lowers the error, at about the cost of one iteration;
-   * worth 1-2% lower error when there are few training rows per centroid.
+   * between clusters when that lowers the error, at about the cost of one iteration with
+   * exact assignment; worth 1-2% lower error when there are few training rows per
+   * centroid. Passes stop early once one gains nothing.
    */
   uint32_t hartigan_passes;
 } vq_train_params;

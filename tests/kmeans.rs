@@ -225,7 +225,11 @@ fn hartigan_passes_lower_the_objective() {
     assert!(!extra.is_empty() && extra.len() <= 3, "{extra:?}");
     assert!(extra[0] < 0.995 * lloyd.objective(), "{extra:?} after {}", lloyd.objective());
     assert!(extra[extra.len() - 1] < 0.98 * lloyd.objective(), "{extra:?} after {}", lloyd.objective());
-    assert!(extra.windows(2).all(|w| w[1] < w[0]), "{extra:?}");
+    // Each pass lowers it, but the last, which may move nothing.
+    assert!(
+        extra.windows(2).all(|w| w[1] <= w[0]) && extra[..extra.len() - 1].windows(2).all(|w| w[1] < w[0]),
+        "{extra:?}"
+    );
     assert!(nearest(&refined) <= refined.objective() * (1.0 + 1e-6));
     assert!(nearest(&refined) < nearest(&lloyd));
     p.max_iter = 0;

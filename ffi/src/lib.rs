@@ -132,8 +132,9 @@ pub struct vq_train_params {
     /// library's choice.
     pub nprobe: u32,
     /// Hartigan passes after the Lloyd iterations (default 0). Each pass moves single rows
-    /// between clusters when that lowers the error, at about the cost of one iteration;
-    /// worth 1-2% lower error when there are few training rows per centroid.
+    /// between clusters when that lowers the error, at about the cost of one iteration with
+    /// exact assignment; worth 1-2% lower error when there are few training rows per
+    /// centroid. Passes stop early once one gains nothing.
     pub hartigan_passes: u32,
 }
 

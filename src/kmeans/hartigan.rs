@@ -15,11 +15,10 @@
 //! A pass visits the rows in order, in blocks of a fixed number of rows. One matrix product
 //! per block gives its rows' distances to the centroids as they stood when the block began.
 //! From those, with the current cluster sizes, each row picks its best target `b`. Both of
-//! its distances are then recomputed against the current centroids, and the move is made
-//! only if these exact figures lower the objective. So every move lowers the objective,
-//! the centroids stay the exact means of their rows (sums kept in f64), and the result does
-//! not depend on the thread count: the block size is fixed, and the product, the only
-//! parallel step, is computed per row.
+//! its distances are then recomputed in f64 against the exact means (sums kept in f64), and
+//! the move is made only if these figures lower the objective. So every move lowers the
+//! objective, and the result does not depend on the thread count: the block size is fixed,
+//! and the product, the only parallel step, computes every score alike however it is split.
 
 use super::{argmin_registers, lane_indices, products, Rows, ROW_BLOCK};
 use crate::kernels::l2::{pair_body, SqDiff};
@@ -30,13 +29,19 @@ use pulp::{Simd, WithSimd};
 /// shrinks for large codebooks; at most `4·ROW_BLOCK` rows, so staleness stays small.
 const BLOCK_FLOATS: usize = 1 << 22;
 
-/// A move must gain at least this fraction of the row's removal cost: below it, f32
-/// rounding of the two distances could make a move that does not lower the objective.
-const MIN_GAIN: f64 = 1e-5;
+/// Codebooks over this many centroids have their block products split by columns, so
+/// that blocks of a piece of rows or less still spread over the threads.
+const COL_SPLIT: usize = 4096;
+
+/// A move must gain at least this fraction of the row's removal cost. The two costs are
+/// computed in f64 against the f64 means: with f32 centroids, rounding moved distances of
+/// tight clusters far from the origin by more than the gain, a move and its reverse both
+/// looked profitable and passes cycled. What remains is f64 rounding, far below this.
+const MIN_GAIN: f64 = 1e-7;
 
 /// Runs up to `passes` passes over the partition `labels` (the nearest-centroid labels of
 /// the last Lloyd step, `centroids` their means), stopping early when a pass moves no row
-/// or improves the objective by at most `tol` relative (if `tol > 0`). Leaves `centroids`
+/// or improves the objective by at most `tol` relative (by nothing, if `tol = 0`). Leaves `centroids`
 /// the means of the refined partition and pushes each pass's objective onto `objectives`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn refine(
@@ -101,11 +106,19 @@ pub(super) fn refine(
         }
         let obj = partition_objective(x, dim, centroids, labels);
         objectives.push(obj);
-        if moves == 0 || (tol > 0.0 && prev - obj <= tol * prev) {
+        // With tol = 0, a pass that gains nothing ends the refinement too.
+        if moves == 0 || prev - obj <= tol * prev {
             break;
         }
         prev = obj;
     }
+}
+
+/// `‖x − sum/count‖²` in f64 (`count > 0`): the exact figures a move is decided on.
+#[inline(always)]
+fn to_mean(x: &[f32], sum: &[f64], count: usize) -> f64 {
+    let inv = 1.0 / count as f64;
+    x.iter().zip(sum).map(|(&v, &s)| (v as f64 - s * inv) * (v as f64 - s * inv)).sum()
 }
 
 /// `n/(n+1)`: what a row costs per unit of squared distance when it joins a cluster of `n`
@@ -142,8 +155,10 @@ fn partition_objective(x: &[f32], dim: usize, centroids: &[f32], labels: &[u32])
     simd::arch().dispatch(Objective(x, dim, centroids, labels))
 }
 
-/// `scores[i·k + c] = −2·x_{r0+i}·c` for the block's rows, in [`ROW_BLOCK`] pieces over the
-/// current rayon pool when `parallel`.
+/// `scores[i·k + c] = −2·x_{r0+i}·c` for the block's rows, over the current rayon pool when
+/// `parallel`: in [`ROW_BLOCK`] pieces of rows, or, for codebooks over [`COL_SPLIT`]
+/// centroids (whose blocks are a piece or less), in ranges of `COL_SPLIT` columns, each into
+/// its own buffer. The split depends on `k` only, and splitting changes no bit.
 #[allow(clippy::too_many_arguments)]
 fn block_products(
     rows: Rows<'_>,
@@ -155,17 +170,39 @@ fn block_products(
     scores: &mut [f32],
     parallel: bool,
 ) {
-    let pieces = scores.chunks_mut(ROW_BLOCK * k).enumerate();
-    #[cfg(feature = "parallel")]
-    if parallel {
-        use rayon::prelude::*;
-        let work: Vec<_> = pieces.collect();
-        work.into_par_iter().for_each(|(p, s)| products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, s));
+    let nrows = scores.len() / k;
+    if k <= COL_SPLIT {
+        let piece = |(p, s): (usize, &mut [f32])| products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, 0..k, s);
+        #[cfg(feature = "parallel")]
+        if parallel {
+            use rayon::prelude::*;
+            scores.par_chunks_mut(ROW_BLOCK * k).enumerate().for_each(piece);
+            return;
+        }
+        scores.chunks_mut(ROW_BLOCK * k).enumerate().for_each(piece);
         return;
     }
+    let range = |c0: usize| {
+        let cols = c0..(c0 + COL_SPLIT).min(k);
+        let mut buf = vec![0f32; nrows * cols.len()];
+        products(rows, n, dim, r0, ct, k, cols.clone(), &mut buf);
+        (cols, buf)
+    };
+    let starts: Vec<usize> = (0..k).step_by(COL_SPLIT).collect();
+    #[cfg(feature = "parallel")]
+    let parts: Vec<_> = if parallel {
+        use rayon::prelude::*;
+        starts.into_par_iter().map(range).collect()
+    } else {
+        starts.into_iter().map(range).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let parts: Vec<_> = starts.into_iter().map(range).collect();
     let _ = parallel;
-    for (p, s) in pieces {
-        products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, s);
+    for (cols, buf) in parts {
+        for (row, part) in scores.chunks_exact_mut(k).zip(buf.chunks_exact(cols.len())) {
+            row[cols.clone()].copy_from_slice(part);
+        }
     }
 }
 
@@ -204,10 +241,12 @@ impl WithSimd for Sweep<'_> {
             row[a] = f32::INFINITY;
             let Some(b) = best_target(simd, row, self.c_norms, self.factors, xn) else { continue };
             let nb = self.counts[b];
-            let ca = &self.centroids[a * dim..(a + 1) * dim];
-            let cb = &self.centroids[b * dim..(b + 1) * dim];
-            let remove = na as f64 / (na - 1) as f64 * pair_body::<S, SqDiff>(simd, x, ca) as f64;
-            let add = nb as f64 / (nb + 1) as f64 * pair_body::<S, SqDiff>(simd, x, cb) as f64;
+            let remove = na as f64 / (na - 1) as f64 * to_mean(x, &self.sums[a * dim..(a + 1) * dim], na);
+            let add = if nb == 0 {
+                0.0
+            } else {
+                nb as f64 / (nb + 1) as f64 * to_mean(x, &self.sums[b * dim..(b + 1) * dim], nb)
+            };
             if add >= remove * (1.0 - MIN_GAIN) {
                 continue;
             }
@@ -359,6 +398,44 @@ mod tests {
         let (_, objectives) = run(&x, dim, 1, &mut one, 3, false);
         assert_eq!(objectives.len(), 1);
         assert!(one.iter().all(|&l| l == 0));
+    }
+
+    /// Tight clusters far from the origin: with the moves judged on f32 centroids, a move
+    /// and its reverse both looked profitable and the passes never ended (found in review).
+    #[test]
+    fn tight_clusters_far_from_the_origin_converge() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for (offset, spread) in [(1.0f32, 1e-4f32), (1000.0, 1e-3), (1e4, 1e-2)] {
+            let (n, dim, k) = (600, 2, 30);
+            let x: Vec<f32> = (0..n * dim).map(|_| offset + spread * (2.0 * rng.random::<f32>() - 1.0)).collect();
+            let mut labels: Vec<u32> = (0..n as u32).map(|i| i % k as u32).collect();
+            let (c0, _) = means(&x, dim, k, &labels);
+            let obj0: f64 = x.chunks_exact(dim).zip(&labels).map(|(r, &l)| d2(r, &c0[l as usize * dim..][..dim])).sum();
+            let (_, objectives) = run(&x, dim, k, &mut labels, 100_000, false);
+            assert!(objectives.len() < 200, "offset {offset}: {} passes", objectives.len());
+            // The true (f64) objective of the final partition is below the start's.
+            let (c, _) = means(&x, dim, k, &labels);
+            let obj: f64 = x.chunks_exact(dim).zip(&labels).map(|(r, &l)| d2(r, &c[l as usize * dim..][..dim])).sum();
+            assert!(obj < obj0, "offset {offset}: {obj} from {obj0}");
+        }
+    }
+
+    /// Codebooks over `COL_SPLIT` centroids have their products split by columns, on one
+    /// thread or several: the same bits as one product over all of them.
+    #[test]
+    fn column_split_products_match_one_product() {
+        let (n, dim, k) = (300, 5, COL_SPLIT + 905);
+        let x = data(n, dim, 12);
+        let c = data(k, dim, 13);
+        let mut ct = vec![0f32; dim * k];
+        crate::kernels::nearest::transpose_into(&c, dim, &mut ct, k);
+        let mut want = vec![0f32; 200 * k];
+        products(Rows::RowMajor(&x), n, dim, 50, &ct, k, 0..k, &mut want);
+        for parallel in [false, true] {
+            let mut got = vec![0f32; 200 * k];
+            block_products(Rows::RowMajor(&x), n, dim, 50, &ct, k, &mut got, parallel);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "parallel = {parallel}");
+        }
     }
 
     #[test]

@@ -91,8 +91,9 @@ pub struct KMeansParams {
     pub assignment: Assignment,
     /// Hartigan passes after Lloyd's iterations (default 0: none, as FAISS). Each pass
     /// visits every row once, moving it to another cluster when that lowers the objective,
-    /// and costs about one exact Lloyd iteration (also under coarse assignment); passes stop
-    /// early when one moves nothing or gains less than `tol`.
+    /// and costs about one Lloyd iteration with exact assignment, whatever `assignment` says
+    /// (so many coarse iterations); passes stop early when one moves nothing or gains less
+    /// than `tol` relative (nothing, with `tol = 0`).
     pub hartigan_passes: usize,
 }
 
@@ -465,7 +466,7 @@ fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &m
     transpose_into(centroids, dim, &mut ct, k);
     let block = |r0: usize, lb: &mut [u32], bb: &mut [f32], scores: &mut Vec<f32>| {
         scores.resize(lb.len() * k, 0.0);
-        products(x, n, dim, r0, &ct, k, scores);
+        products(x, n, dim, r0, &ct, k, 0..k, scores);
         simd::arch().dispatch(ArgminRows { scores, c_norms: &c_norms, labels: lb, best: bb });
     };
     let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate();
@@ -483,35 +484,51 @@ fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &m
     }
 }
 
-/// `scores[i·k + c] = −2·x_{r0+i}·c_c` for the `scores.len() / k` rows from `r0` of the `n`
-/// rows `x`, `ct` being the centroids as a `dim × k` row-major matrix: the matrix product
-/// behind every assignment.
-fn products(x: Rows<'_>, n: usize, dim: usize, r0: usize, ct: &[f32], k: usize, scores: &mut [f32]) {
-    let rows = scores.len() / k;
+/// `scores[i·w + j] = −2·x_{r0+i}·c_{cols.start+j}` (`w = cols.len()`) for the
+/// `scores.len() / w` rows from `r0` of the `n` rows `x`, `ct` being the `k` centroids as a
+/// `dim × k` row-major matrix: the matrix product behind every assignment. Each product is
+/// computed alike whatever the range, so splitting the columns changes no bit.
+#[allow(clippy::too_many_arguments)]
+fn products(
+    x: Rows<'_>,
+    n: usize,
+    dim: usize,
+    r0: usize,
+    ct: &[f32],
+    k: usize,
+    cols: std::ops::Range<usize>,
+    scores: &mut [f32],
+) {
+    let w = cols.len();
+    let rows = scores.len() / w.max(1);
     let (data, row_stride, col_stride) = match x {
         Rows::RowMajor(d) => (d, dim, 1),
         Rows::ColMajor(d) => (d, 1, n),
     };
-    assert!(data.len() == n * dim && r0 + rows <= n && ct.len() == dim * k, "products: shapes disagree");
+    assert!(
+        data.len() == n * dim && r0 + rows <= n && ct.len() == dim * k && cols.end <= k && scores.len() == rows * w,
+        "products: shapes disagree"
+    );
     // SAFETY: row `r0 + i`, dimension `j` of `data` is at `(r0 + i)·row_stride +
     // j·col_stride`, inside `data` for every `i < rows ≤ n − r0` and `j < dim` (checked
-    // above); `ct` is `dim × k` row-major, `scores` is `rows × k` row-major; all three are
-    // live for the call and `scores` is unaliased.
+    // above); column `cols.start + c` of row `j` of `ct` is at `j·k + cols.start + c`, inside
+    // `ct` for `c < w`, `j < dim` as `cols.end ≤ k`; `scores` is `rows × w` row-major; all
+    // three are live for the call and `scores` is unaliased.
     unsafe {
         matrixmultiply::sgemm(
             rows,
             dim,
-            k,
+            w,
             -2.0,
             data.as_ptr().add(r0 * row_stride),
             row_stride as isize,
             col_stride as isize,
-            ct.as_ptr(),
+            ct.as_ptr().add(cols.start),
             k as isize,
             1,
             0.0,
             scores.as_mut_ptr(),
-            k as isize,
+            w as isize,
             1,
         );
     }
