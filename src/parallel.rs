@@ -1,4 +1,4 @@
-//! The one place that builds thread pools (feature `parallel`).
+//! The one place that builds thread pools and runs loops over them (feature `parallel`).
 //!
 //! A pool is built once per public call that asked for threads and everything parallel
 //! below it runs inside; building one per inner step (each k-means iteration, each
@@ -13,4 +13,17 @@ pub(crate) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> 
         Ok(pool) => pool.install(f),
         Err(_) => f(),
     }
+}
+
+/// `f` over `items`, on the current rayon pool when `parallel` (and the feature is on), else
+/// in order on this thread; the results in item order either way. Every parallel loop of
+/// the crate computes each item's result alone, so the thread count changes no bit.
+pub(crate) fn map<T: Send, R: Send>(parallel: bool, items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(feature = "parallel")]
+    if parallel {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(f).collect();
+    }
+    let _ = parallel;
+    items.into_iter().map(f).collect()
 }

@@ -105,18 +105,8 @@ pub(super) fn assign_coarse(
         let norms = &x_norms[r0..r0 + lb.len()];
         simd::arch().dispatch(CoarseBlock { index, rows, nprobe, norms, labels: lb, best: bb });
     };
-    let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate();
-    #[cfg(feature = "parallel")]
-    if parallel {
-        use rayon::prelude::*;
-        let work: Vec<_> = chunks.collect();
-        work.into_par_iter().for_each(|(b, (lb, bb))| run(b * ROW_BLOCK, lb, bb));
-        return;
-    }
-    let _ = parallel;
-    for (b, (lb, bb)) in chunks {
-        run(b * ROW_BLOCK, lb, bb);
-    }
+    let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate().collect();
+    crate::parallel::map(parallel, chunks, |(b, (lb, bb))| run(b * ROW_BLOCK, lb, bb));
 }
 
 struct CoarseBlock<'a> {

@@ -22,7 +22,7 @@
 
 use super::{argmin_registers, lane_indices, products, Rows, ROW_BLOCK};
 use crate::kernels::l2::{pair_body, SqDiff};
-use crate::simd;
+use crate::{parallel, simd};
 use pulp::{Simd, WithSimd};
 
 /// The score matrix of one block holds at most this many floats (16 MiB), so the block
@@ -172,33 +172,16 @@ fn block_products(
 ) {
     let nrows = scores.len() / k;
     if k <= COL_SPLIT {
-        let piece = |(p, s): (usize, &mut [f32])| products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, 0..k, s);
-        #[cfg(feature = "parallel")]
-        if parallel {
-            use rayon::prelude::*;
-            scores.par_chunks_mut(ROW_BLOCK * k).enumerate().for_each(piece);
-            return;
-        }
-        scores.chunks_mut(ROW_BLOCK * k).enumerate().for_each(piece);
+        let pieces = scores.chunks_mut(ROW_BLOCK * k).enumerate().collect();
+        parallel::map(parallel, pieces, |(p, s)| products(rows, n, dim, r0 + p * ROW_BLOCK, ct, k, 0..k, s));
         return;
     }
-    let range = |c0: usize| {
+    let parts = parallel::map(parallel, (0..k).step_by(COL_SPLIT).collect(), |c0| {
         let cols = c0..(c0 + COL_SPLIT).min(k);
         let mut buf = vec![0f32; nrows * cols.len()];
         products(rows, n, dim, r0, ct, k, cols.clone(), &mut buf);
         (cols, buf)
-    };
-    let starts: Vec<usize> = (0..k).step_by(COL_SPLIT).collect();
-    #[cfg(feature = "parallel")]
-    let parts: Vec<_> = if parallel {
-        use rayon::prelude::*;
-        starts.into_par_iter().map(range).collect()
-    } else {
-        starts.into_iter().map(range).collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let parts: Vec<_> = starts.into_iter().map(range).collect();
-    let _ = parallel;
+    });
     for (cols, buf) in parts {
         for (row, part) in scores.chunks_exact_mut(k).zip(buf.chunks_exact(cols.len())) {
             row[cols.clone()].copy_from_slice(part);
