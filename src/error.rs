@@ -143,3 +143,9 @@ pub(crate) fn exact_len(what: &'static str, got: usize, expected: usize) -> Resu
     }
     Ok(())
 }
+
+/// A buffer that must have exactly `rows · per_row` elements. The product is checked: the
+/// lengths may come from a C caller, and a wrapped product could match a short buffer.
+pub(crate) fn exact_rows_len(what: &'static str, got: usize, rows: usize, per_row: usize) -> Result<(), Error> {
+    exact_len(what, got, rows.checked_mul(per_row).ok_or(Error::BufferLength { what, got, expected: usize::MAX })?)
+}

@@ -32,7 +32,7 @@
 //! table at `m·ksub > 262144`); [`ProductQuantizer::search_with_table`] takes the caller's
 //! buffer and never allocates.
 
-use crate::error::{exact_len, rows_of};
+use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels::adc::{scan_interleaved, scan_one, ByteCodes, NibbleCodes, SubCodes, U16Codes, MAX_LANES};
 use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
 use crate::kernels::nearest::{nearest_transposed, transpose_into, KPAD};
@@ -328,7 +328,7 @@ impl ProductQuantizer {
     /// check per entry, and a bounds check stops it before it reads past the table.
     pub fn adc_scan(&self, table: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("table", table.len(), self.m * self.ksub)?;
-        exact_len("codes", codes.len(), out.len() * self.code_size())?;
+        exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
         self.adc(table, codes, out);
         Ok(())
     }
@@ -352,7 +352,7 @@ impl ProductQuantizer {
     pub fn encode_parallel(&self, vectors: &[f32], codes: &mut [u8], threads: usize) -> Result<(), Error> {
         use rayon::prelude::*;
         let n = rows_of("vectors", vectors.len(), self.dim)?;
-        exact_len("codes", codes.len(), n * self.code_size())?;
+        exact_rows_len("codes", codes.len(), n, self.code_size())?;
         const BLOCK: usize = 1024;
         crate::parallel::in_pool(threads, || {
             vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
@@ -596,14 +596,14 @@ impl Quantizer for ProductQuantizer {
 
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
-        exact_len("codes", codes.len(), n * self.code_size())?;
+        exact_rows_len("codes", codes.len(), n, self.code_size())?;
         simd::arch().dispatch(Encode { pq: self, vectors, codes });
         Ok(())
     }
 
     fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
-        exact_len("codes", codes.len(), n * self.code_size())?;
+        exact_rows_len("codes", codes.len(), n, self.code_size())?;
         self.check_codes(codes)?;
         for (code, x) in codes.chunks_exact(self.code_size()).zip(vectors.chunks_exact_mut(self.dim)) {
             for i in 0..self.m {
@@ -618,7 +618,7 @@ impl Quantizer for ProductQuantizer {
 
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
-        exact_len("codes", codes.len(), out.len() * self.code_size())?;
+        exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
         crate::scratch::with_f32(self.m * self.ksub, |t| {
             self.distance_table(query, t)?;
             self.adc(t, codes, out);

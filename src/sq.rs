@@ -24,7 +24,7 @@
 //! Layouts and sizes: see [`crate::kernels::sq`]. Compression ratio is `4·d / code_size`:
 //! at d = 128, 8× for 4 bits, 4× for 8 bits, 2× for 16 bits.
 
-use crate::error::{exact_len, rows_of};
+use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels::sq::{
     decode_row, distances, distances_block_t, encode_row, recon_block_t, CodeRow, Codes, Params, B16, B4, B8,
     BLOCK_ROWS_MAX, MAX_BLOCK_REGS,
@@ -191,7 +191,7 @@ impl ScalarQuantizer {
 
     fn check_pairs(&self, vectors: usize, codes: usize) -> Result<usize, Error> {
         let n = rows_of("vectors", vectors, self.dim())?;
-        exact_len("codes", codes, n * self.code_size())?;
+        exact_rows_len("codes", codes, n, self.code_size())?;
         Ok(n)
     }
 
@@ -348,7 +348,7 @@ impl Quantizer for ScalarQuantizer {
 
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim())?;
-        exact_len("codes", codes.len(), out.len() * self.code_size())?;
+        exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
         simd::arch().dispatch(Dispatch { sq: self, op: Op::Distances(query, codes, out) });
         Ok(())
     }

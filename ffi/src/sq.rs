@@ -208,14 +208,6 @@ pub unsafe extern "C" fn vq_sq_distances(
         let (s, q, c) = unsafe { (handle(sq)?, input("query", query, query_len)?, input("codes", codes, codes_len)?) };
         // SAFETY: caller's contract.
         let o = unsafe { output("out", out, out_len, &[("query", bytes_of(q)), ("codes", c)]) }?;
-        if out_len.checked_mul(s.code_size()).is_none() {
-            return Err(vq_core::Error::BufferLength {
-                what: "out",
-                got: out_len,
-                expected: codes_len / s.code_size(),
-            }
-            .into());
-        }
         Ok(s.distances(q, c, o)?)
     })
 }
