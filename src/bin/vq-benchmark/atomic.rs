@@ -36,6 +36,12 @@ pub fn check_output(flag: &str, path: &Path) -> Result<(), String> {
     if path.is_dir() {
         return Err(format!("{flag} {}: is a directory, expected a file path", path.display()));
     }
+    creatable_under(flag, path)
+}
+
+/// Checks that the nearest existing ancestor of `path` is a directory, so `path` (and the
+/// directories between) can be created there.
+fn creatable_under(flag: &str, path: &Path) -> Result<(), String> {
     let mut d = path.parent().unwrap_or(Path::new(""));
     while !d.as_os_str().is_empty() && !d.exists() {
         d = d.parent().unwrap_or(Path::new(""));
@@ -56,12 +62,5 @@ pub fn check_dir(flag: &str, dir: &Path) -> Result<(), String> {
             Err(format!("{flag} {}: exists and is not a directory", dir.display()))
         };
     }
-    let mut d = dir.parent().unwrap_or(Path::new(""));
-    while !d.as_os_str().is_empty() && !d.exists() {
-        d = d.parent().unwrap_or(Path::new(""));
-    }
-    if !d.as_os_str().is_empty() && !d.is_dir() {
-        return Err(format!("{flag} {}: {} is not a directory", dir.display(), d.display()));
-    }
-    Ok(())
+    creatable_under(flag, dir)
 }
