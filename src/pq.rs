@@ -39,7 +39,8 @@ use crate::kernels::nearest::{nearest_transposed, transpose_into, KPAD};
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
-use crate::{simd, Error};
+use crate::simd::Isa;
+use crate::Error;
 use pulp::{Simd, WithSimd};
 use std::sync::OnceLock;
 
@@ -287,7 +288,7 @@ impl ProductQuantizer {
     pub fn distance_table(&self, query: &[f32], table: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_len("table", table.len(), self.m * self.ksub)?;
-        simd::arch().dispatch(Table { pq: self, query, table });
+        Isa::current().dispatch(Table { pq: self, query, table });
         Ok(())
     }
 
@@ -329,17 +330,8 @@ impl ProductQuantizer {
     pub fn adc_scan(&self, table: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("table", table.len(), self.m * self.ksub)?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
-        self.adc(table, codes, out);
+        Isa::current().dispatch(Scan { pq: self, table, codes, out });
         Ok(())
-    }
-
-    fn adc(&self, table: &[f32], codes: &[u8], out: &mut [f32]) {
-        // One monomorphized loop per layout: the layout test stays out of the inner loop.
-        match self.width {
-            CodeWidth::Nibble => scan_one::<NibbleCodes>(self.ksub, self.code_size(), table, codes, out),
-            CodeWidth::Byte => scan_one::<ByteCodes>(self.ksub, self.code_size(), table, codes, out),
-            CodeWidth::U16 => scan_one::<U16Codes>(self.ksub, self.code_size(), table, codes, out),
-        }
     }
 
     /// [`Quantizer::encode`] spread over `threads` threads (0: all cores), in blocks of 1,024
@@ -354,10 +346,11 @@ impl ProductQuantizer {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), n, self.code_size())?;
         const BLOCK: usize = 1024;
+        let isa = Isa::current();
         crate::parallel::in_pool(threads, || {
             vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
                 |(v, c)| {
-                    simd::arch().dispatch(Encode { pq: self, vectors: v, codes: c });
+                    isa.dispatch(Encode { pq: self, vectors: v, codes: c });
                 },
             )
         });
@@ -413,24 +406,14 @@ impl ProductQuantizer {
         check_search(self.dim, queries, k, distances, labels)?;
         let nq = queries.len() / self.dim;
         if nq >= 2 && table.len() > one {
-            simd::arch().dispatch(BatchSearch { pq: self, scratch: table, queries, codes, k, distances, labels });
+            Isa::current().dispatch(BatchSearch { pq: self, scratch: table, queries, codes, k, distances, labels });
             return Ok(());
         }
-        let table = &mut table[..one];
-        let cs = self.code_size();
-        let mut buf = [0f32; BLOCK_ROWS];
-        for ((q, d), l) in
-            queries.chunks_exact(self.dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
-        {
-            simd::arch().dispatch(Table { pq: self, query: q, table });
-            let mut top = TopK::new(d, l)?;
-            for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
-                let nb = cb.len() / cs;
-                self.adc(table, cb, &mut buf[..nb]);
-                top.push_block(&buf[..nb], (b * BLOCK_ROWS) as i64);
-            }
-            top.finish();
+        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
+            TopK::new(d, l)?;
         }
+        let table = &mut table[..one];
+        Isa::current().dispatch(SearchOneByOne { pq: self, table, queries, codes, k, distances, labels });
         Ok(())
     }
 }
@@ -532,11 +515,78 @@ impl WithSimd for Table<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let pq = self.pq;
-        for (i, t) in self.table.chunks_exact_mut(pq.ksub).enumerate() {
-            let (off, ds) = subspace(pq.dim, pq.m, i);
-            let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
-            l2sq_rows(simd, &self.query[off..off + ds], cents, t);
+        table_body(simd, self.pq, self.query, self.table);
+    }
+}
+
+/// `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
+#[inline(always)]
+fn table_body<S: Simd>(simd: S, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
+    for (i, t) in table.chunks_exact_mut(pq.ksub).enumerate() {
+        let (off, ds) = subspace(pq.dim, pq.m, i);
+        let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
+        l2sq_rows(simd, &query[off..off + ds], cents, t);
+    }
+}
+
+/// The ADC scan of one table over `codes`, one monomorphized loop per layout so the layout
+/// test stays out of the inner loop. Plain code (`pulp::Simd` has no gather), dispatched so
+/// that it is compiled for the call's level like every other kernel.
+struct Scan<'a> {
+    pq: &'a ProductQuantizer,
+    table: &'a [f32],
+    codes: &'a [u8],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for Scan<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        scan_body(self.pq, self.table, self.codes, self.out);
+    }
+}
+
+#[inline(always)]
+fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let (ksub, cs) = (pq.ksub, pq.code_size());
+    match pq.width {
+        CodeWidth::Nibble => scan_one::<NibbleCodes>(ksub, cs, table, codes, out),
+        CodeWidth::Byte => scan_one::<ByteCodes>(ksub, cs, table, codes, out),
+        CodeWidth::U16 => scan_one::<U16Codes>(ksub, cs, table, codes, out),
+    }
+}
+
+/// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
+/// stay in L1, into its heap (started by the caller).
+struct SearchOneByOne<'a> {
+    pq: &'a ProductQuantizer,
+    table: &'a mut [f32],
+    queries: &'a [f32],
+    codes: &'a [u8],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+}
+
+impl WithSimd for SearchOneByOne<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let SearchOneByOne { pq, table, queries, codes, k, distances, labels } = self;
+        let cs = pq.code_size();
+        let mut buf = [0f32; BLOCK_ROWS];
+        for ((q, d), l) in
+            queries.chunks_exact(pq.dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
+        {
+            table_body(simd, pq, q, table);
+            let mut top = TopK::resume(d, l);
+            for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
+                let nb = cb.len() / cs;
+                scan_body(pq, table, cb, &mut buf[..nb]);
+                top.push_block(&buf[..nb], (b * BLOCK_ROWS) as i64);
+            }
+            top.finish();
         }
     }
 }
@@ -597,7 +647,7 @@ impl Quantizer for ProductQuantizer {
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), n, self.code_size())?;
-        simd::arch().dispatch(Encode { pq: self, vectors, codes });
+        Isa::current().dispatch(Encode { pq: self, vectors, codes });
         Ok(())
     }
 
@@ -619,11 +669,12 @@ impl Quantizer for ProductQuantizer {
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
+        let isa = Isa::current();
         crate::scratch::with_f32(self.m * self.ksub, |t| {
-            self.distance_table(query, t)?;
-            self.adc(t, codes, out);
-            Ok(())
-        })
+            isa.dispatch(Table { pq: self, query, table: t });
+            isa.dispatch(Scan { pq: self, table: t, codes, out });
+        });
+        Ok(())
     }
 
     fn search(

@@ -9,7 +9,8 @@
 
 use crate::error::{exact_len, rows_of};
 use crate::kernels::l2::l2sq_rows;
-use crate::{simd, Error};
+use crate::simd::Isa;
+use crate::Error;
 use pulp::{Simd, WithSimd};
 
 /// Rows scored per block: small enough that the distances stay in L1, large enough to
@@ -163,7 +164,7 @@ pub fn knn(
     for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
         TopK::new(d, l)?;
     }
-    simd::arch().dispatch(Knn { dim, queries, rows, k, distances, labels });
+    Isa::current().dispatch(Knn { dim, queries, rows, k, distances, labels });
     for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
         TopK::resume(d, l).finish();
     }

@@ -3,8 +3,9 @@
 //! The best level is detected once per process. It can be lowered process-wide (by
 //! [`set_level`] or the `VQ_SIMD` environment variable, read once) or for one scope of one
 //! thread ([`with_level`]), so tests and benchmarks can run every kernel at every level the
-//! machine has and compare them. Kernels call [`arch`] once per call; its cost (a relaxed
-//! atomic load and a thread-local read) is paid per batch, never per vector.
+//! machine has and compare them. Each public call reads the level once ([`Isa::current`]: a
+//! relaxed atomic load and a thread-local read, paid per call, never per vector) and passes it
+//! down to its kernels and worker threads.
 
 use crate::Error;
 use std::cell::Cell;
@@ -157,7 +158,8 @@ pub fn set_level(level: Level) -> Result<(), Error> {
 }
 
 /// Runs `f` with kernels on this thread forced to `level`, then restores the previous level
-/// (also if `f` panics).
+/// (also if `f` panics). The level holds for the whole of every call made in `f`, including
+/// the work such a call hands to its worker threads.
 ///
 /// # Errors
 /// [`Error::SimdUnavailable`] if the CPU or build lacks `level`; `f` is not run.
@@ -173,24 +175,100 @@ pub fn with_level<R>(level: Level, f: impl FnOnce() -> R) -> Result<R, Error> {
     Ok(f())
 }
 
-/// The `pulp::Arch` for the current level; kernels call `arch().dispatch(op)` once per call.
-#[inline]
-pub(crate) fn arch() -> pulp::Arch {
-    // `level()` only ever returns `Scalar` or a level that passed `check_available`
-    // (detection, `set_level`, `with_level` all go through it), so the CPU has every feature
-    // the token stands for. Building the token unchecked keeps per-call dispatch to a byte
-    // compare instead of a dozen feature tests.
-    match level() {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: AVX-512 level validated as available (see above).
-        Level::Avx512 => pulp::Arch::V4(unsafe { pulp::x86::V4::new_unchecked() }),
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: AVX2+FMA level validated as available (see above).
-        Level::Avx2 => pulp::Arch::V3(unsafe { pulp::x86::V3::new_unchecked() }),
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: NEON level validated as available (see above).
-        Level::Neon => pulp::Arch::Neon(unsafe { pulp::aarch64::Neon::new_unchecked() }),
-        _ => pulp::Arch::Scalar,
+/// The instruction set of one public call: read once on the calling thread
+/// ([`Isa::current`]) and passed down to every kernel and worker thread the call runs, so a
+/// level lowered with [`with_level`] holds in the call's thread pool too (worker threads do
+/// not see the caller's thread-local scope). Only a validated level makes one, which is
+/// what lets [`Isa::dispatch`] build its token without testing CPU features again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Isa {
+    level: Level,
+    /// The [`trace`] a test started on the calling thread, 0 for none.
+    #[cfg(test)]
+    tag: u64,
+}
+
+impl Isa {
+    /// The level kernels run at on this thread now.
+    #[inline]
+    pub(crate) fn current() -> Isa {
+        Isa {
+            level: level(),
+            #[cfg(test)]
+            tag: trace::current_tag(),
+        }
+    }
+
+    /// The level this token dispatches to.
+    #[cfg(test)]
+    pub(crate) fn level(self) -> Level {
+        self.level
+    }
+
+    /// Runs `op` at this level: the one place a `pulp::Arch` is made.
+    #[inline]
+    pub(crate) fn dispatch<Op: pulp::WithSimd>(self, op: Op) -> Op::Output {
+        #[cfg(test)]
+        trace::record(self);
+        // `self.level` is `Scalar` or a level that passed `check_available` (detection,
+        // `set_level` and `with_level` all go through it), so the CPU has every feature the
+        // token stands for. Building it unchecked keeps dispatch to a byte compare instead
+        // of a dozen feature tests.
+        let arch = match self.level {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // SAFETY: AVX-512 level validated as available (see above).
+            Level::Avx512 => pulp::Arch::V4(unsafe { pulp::x86::V4::new_unchecked() }),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            // SAFETY: AVX2+FMA level validated as available (see above).
+            Level::Avx2 => pulp::Arch::V3(unsafe { pulp::x86::V3::new_unchecked() }),
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: NEON level validated as available (see above).
+            Level::Neon => pulp::Arch::Neon(unsafe { pulp::aarch64::Neon::new_unchecked() }),
+            _ => pulp::Arch::Scalar,
+        };
+        arch.dispatch(op)
+    }
+}
+
+/// Which level every kernel dispatch of a call ran at, and on which thread: how the tests
+/// prove that a lowered level reaches a call's worker threads. A trace tags the [`Isa`]s
+/// made on its thread, and the tag travels with them, so concurrent tests do not mix.
+#[cfg(test)]
+pub(crate) mod trace {
+    use super::{Isa, Level};
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+
+    thread_local! {
+        static TAG: Cell<u64> = const { Cell::new(0) };
+    }
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static SEEN: Mutex<Vec<(u64, Level, ThreadId)>> = Mutex::new(Vec::new());
+
+    pub(super) fn current_tag() -> u64 {
+        TAG.with(Cell::get)
+    }
+
+    pub(super) fn record(isa: Isa) {
+        if isa.tag != 0 {
+            SEEN.lock().unwrap_or_else(|e| e.into_inner()).push((isa.tag, isa.level, std::thread::current().id()));
+        }
+    }
+
+    /// Runs `f`, returning its result and the `(level, ran on another thread)` of every
+    /// dispatch made under it.
+    pub(crate) fn traced<R>(f: impl FnOnce() -> R) -> (R, Vec<(Level, bool)>) {
+        let tag = NEXT.fetch_add(1, Ordering::Relaxed);
+        let before = TAG.with(|t| t.replace(tag));
+        let r = f();
+        TAG.with(|t| t.set(before));
+        let me = std::thread::current().id();
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = seen.iter().filter(|e| e.0 == tag).map(|e| (e.1, e.2 != me)).collect();
+        seen.retain(|e| e.0 != tag);
+        (r, mine)
     }
 }
 
@@ -219,6 +297,39 @@ mod tests {
         }
         let e = Level::parse("sse9").unwrap_err().to_string();
         assert!(e.contains("sse9") && e.contains("avx512"), "{e}");
+    }
+
+    /// Every call that runs work on a thread pool: the lowest level set on the calling thread
+    /// is the one every dispatch ran at, on the workers too.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn a_lowered_level_reaches_the_workers_of_a_call() {
+        use crate::kmeans::{Assignment, KMeans, KMeansParams};
+        use crate::{PqParams, ProductQuantizer, Quantizer};
+        let (dim, n) = (8, 3000);
+        let x: Vec<f32> = (0..n * dim).map(|i| ((i * 7919) % 1013) as f32 / 1013.0).collect();
+        let lowest = *available().last().unwrap();
+        type Run = Box<dyn Fn()>;
+        let mut runs: Vec<(&str, Run)> = Vec::new();
+        for (name, assignment) in [("exact", Assignment::Exact), ("coarse", Assignment::Coarse { nprobe: 2 })] {
+            let x = x.clone();
+            runs.push((
+                name,
+                Box::new(move || {
+                    let mut p = KMeansParams::new(40);
+                    (p.threads, p.max_iter, p.hartigan_passes, p.assignment) = (2, 3, 1, assignment);
+                    KMeans::train(dim, &x, &p).unwrap();
+                }),
+            ));
+        }
+        let pq = ProductQuantizer::train(dim, &x, &PqParams::new(2, 16)).unwrap();
+        let codes = vec![0u8; n * pq.code_size()];
+        runs.push(("encode_parallel", Box::new(move || pq.encode_parallel(&x, &mut codes.clone(), 2).unwrap())));
+        for (name, run) in runs {
+            let (_, seen) = trace::traced(|| with_level(lowest, &run).unwrap());
+            assert!(seen.iter().any(|&(_, worker)| worker), "{name}: no kernel ran on a worker thread");
+            assert!(seen.iter().all(|&(l, _)| l == lowest), "{name}: {seen:?}, wanted {lowest:?}");
+        }
     }
 
     #[test]

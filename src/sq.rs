@@ -31,7 +31,8 @@ use crate::kernels::sq::{
 };
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
-use crate::{simd, Error};
+use crate::simd::Isa;
+use crate::Error;
 use pulp::{Simd, WithSimd};
 
 /// Bits per dimension of a scalar quantizer.
@@ -336,20 +337,20 @@ impl Quantizer for ScalarQuantizer {
 
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         self.check_pairs(vectors.len(), codes.len())?;
-        simd::arch().dispatch(Dispatch { sq: self, op: Op::Encode(vectors, codes) });
+        Isa::current().dispatch(Dispatch { sq: self, op: Op::Encode(vectors, codes) });
         Ok(())
     }
 
     fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error> {
         self.check_pairs(vectors.len(), codes.len())?;
-        simd::arch().dispatch(Dispatch { sq: self, op: Op::Decode(codes, vectors) });
+        Isa::current().dispatch(Dispatch { sq: self, op: Op::Decode(codes, vectors) });
         Ok(())
     }
 
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim())?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
-        simd::arch().dispatch(Dispatch { sq: self, op: Op::Distances(query, codes, out) });
+        Isa::current().dispatch(Dispatch { sq: self, op: Op::Distances(query, codes, out) });
         Ok(())
     }
 
@@ -367,7 +368,7 @@ impl Quantizer for ScalarQuantizer {
             TopK::new(d, l)?;
         }
         let job = SearchJob { queries, codes, k, distances: &mut *distances, labels: &mut *labels };
-        simd::arch().dispatch(Dispatch { sq: self, op: Op::Search(job) });
+        Isa::current().dispatch(Dispatch { sq: self, op: Op::Search(job) });
         for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
             TopK::resume(d, l).finish();
         }

@@ -238,3 +238,30 @@ fn hartigan_passes_lower_the_objective() {
     assert_eq!(from_seeds.objectives().len(), 3);
     assert!(nearest(&from_seeds) < 0.9 * nearest(&seeds));
 }
+
+/// Training sets smaller than one register of rows, at every level: greedy k-means++ indexed
+/// past its distances with a 20-row pool at 8 lanes and at 1 (issue 10).
+#[test]
+fn small_training_sets_train_at_every_level() {
+    for &level in vq::simd::available() {
+        for n in [1, 7, 15, 17, 20, 31, 33] {
+            for k in [1, 3.min(n), n] {
+                for init in [Init::PlusPlus, Init::GreedyPlusPlus, Init::Random] {
+                    let x = floats(n * 5, n as u64 * 7 + k as u64, 1.0);
+                    let mut p = KMeansParams::new(k);
+                    (p.init, p.hartigan_passes) = (init, 2);
+                    let km = vq::simd::with_level(level, || KMeans::train(5, &x, &p)).unwrap().unwrap();
+                    let ctx = format!("{level:?} n {n} k {k} {init:?}");
+                    assert_eq!(km.k(), k, "{ctx}");
+                    assert!(km.centroids().iter().all(|v| v.is_finite()), "{ctx}");
+                    let obj = km.objectives();
+                    assert!(obj.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-6) + 1e-9), "{ctx}: {obj:?}");
+                    if k == n {
+                        // As many clusters as rows: every row is its own centroid.
+                        assert!(km.objective() < 1e-6, "{ctx}: {obj:?}");
+                    }
+                }
+            }
+        }
+    }
+}

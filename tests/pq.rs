@@ -65,9 +65,45 @@ fn ties_go_to_the_lower_centroid() {
     // Centroids 0 and 2 are equal: the point at them must get 0; centroid 1 is elsewhere.
     let cents = vec![1.0, 1.0, 5.0, 5.0, 1.0, 1.0];
     let pq = ProductQuantizer::from_centroids(2, 1, 3, cents).unwrap();
-    let mut code = [0u8; 1];
-    pq.encode(&[1.0, 1.0], &mut code).unwrap();
-    assert_eq!(code[0] >> 4, 0);
+    for &level in available() {
+        let mut code = [0u8; 1];
+        with_level(level, || pq.encode(&[1.0, 1.0], &mut code)).unwrap().unwrap();
+        assert_eq!(code[0] >> 4, 0, "{level:?}");
+    }
+    // Codebooks that end inside a register of every level, with many equal centroids and
+    // small-integer coordinates (every distance exact): each sub-code is the lowest index
+    // among the nearest, for 1 to 9 vectors (the encoder's four-vector and one-vector paths).
+    for ksub in [3, 17, 33, 65, 100, 300] {
+        let (d, m) = (6, 2);
+        let cents: Vec<f32> = (0..ksub * d).map(|i| ((i * 7 / 3) % 5) as f32 - 2.0).collect();
+        let pq = ProductQuantizer::from_centroids(d, m, ksub, cents).unwrap();
+        let x: Vec<f32> = (0..9 * d).map(|i| ((i * 11) % 7) as f32 - 3.0).collect();
+        for n in [1, 4, 5, 9] {
+            let x = &x[..n * d];
+            let want: Vec<Vec<usize>> = x
+                .chunks_exact(d)
+                .map(|v| {
+                    (0..m)
+                        .map(|i| {
+                            let sub = pq.sub_centroids(i);
+                            let ds = sub.len() / ksub;
+                            let dist = |c: usize| -> f32 {
+                                sub[c * ds..(c + 1) * ds].iter().zip(&v[i * ds..]).map(|(a, b)| (a - b) * (a - b)).sum()
+                            };
+                            (0..ksub).fold(0, |b, c| if dist(c) < dist(b) { c } else { b })
+                        })
+                        .collect()
+                })
+                .collect();
+            for &level in available() {
+                let mut codes = vec![0u8; n * pq.code_size()];
+                with_level(level, || pq.encode(x, &mut codes)).unwrap().unwrap();
+                let got: Vec<Vec<usize>> =
+                    codes.chunks_exact(pq.code_size()).map(|c| (0..m).map(|i| sub_code(&pq, c, i)).collect()).collect();
+                assert_eq!(got, want, "{level:?} ksub {ksub} n {n}");
+            }
+        }
+    }
 }
 
 #[test]

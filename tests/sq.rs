@@ -249,6 +249,19 @@ fn check_search(bits: SqBits, d: usize, n: usize, nq: usize, k: usize, seed: u64
     }
 }
 
+/// The batch search's one-register transposed path serves dimensions too large for two
+/// registers of rows in its 32 KiB block: 257–512 at AVX-512, 513–1,024 at AVX2, 4,097–8,192
+/// at the scalar level. Each dimension here reaches it at one level and another path at the
+/// others, and every level is checked at each.
+#[test]
+fn one_register_transposed_path_at_every_level() {
+    for bits in ALL_BITS {
+        for d in [300, 700, 5000] {
+            check_search(bits, d, 37, 5, 7, d as u64);
+        }
+    }
+}
+
 #[test]
 fn search_is_exact_top_k_of_the_reconstructions() {
     for bits in ALL_BITS {

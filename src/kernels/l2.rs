@@ -12,7 +12,8 @@
 //! differ in the last bits, so tests compare with a tolerance (see [`crate::reference`]).
 
 use crate::error::{exact_len, rows_of};
-use crate::{simd, Error};
+use crate::simd::Isa;
+use crate::Error;
 use pulp::{Simd, WithSimd};
 
 /// How one pair of lanes adds to an accumulator: the only difference between L2 and IP.
@@ -130,7 +131,7 @@ fn check_batch(q: &[f32], rows: &[f32], out: &[f32]) -> Result<(), Error> {
 /// [`Error::DimensionMismatch`] if the lengths differ.
 pub fn l2sq(a: &[f32], b: &[f32]) -> Result<f32, Error> {
     check_pair(a, b)?;
-    Ok(simd::arch().dispatch(Pair { a, b, _acc: SqDiff }))
+    Ok(Isa::current().dispatch(Pair { a, b, _acc: SqDiff }))
 }
 
 /// `a · b`.
@@ -139,7 +140,7 @@ pub fn l2sq(a: &[f32], b: &[f32]) -> Result<f32, Error> {
 /// [`Error::DimensionMismatch`] if the lengths differ.
 pub fn dot(a: &[f32], b: &[f32]) -> Result<f32, Error> {
     check_pair(a, b)?;
-    Ok(simd::arch().dispatch(Pair { a, b, _acc: Product }))
+    Ok(Isa::current().dispatch(Pair { a, b, _acc: Product }))
 }
 
 /// `out[i] = ‖query − rows[i]‖²` for `n = out.len()` contiguous rows of `query.len()` floats.
@@ -149,8 +150,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> Result<f32, Error> {
 /// if `out` does not have one slot per row.
 pub fn l2sq_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Error> {
     check_batch(query, rows, out)?;
-    simd::arch().dispatch(Batch { q: query, rows, out, _acc: SqDiff });
+    l2sq_batch_at(Isa::current(), query, rows, out);
     Ok(())
+}
+
+/// [`l2sq_batch`] at a given level, for crate callers that checked the shapes.
+pub(crate) fn l2sq_batch_at(isa: Isa, query: &[f32], rows: &[f32], out: &mut [f32]) {
+    isa.dispatch(Batch { q: query, rows, out, _acc: SqDiff });
 }
 
 /// `out[i] = query · rows[i]`, the inner-product twin of [`l2sq_batch`].
@@ -159,7 +165,7 @@ pub fn l2sq_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Er
 /// As [`l2sq_batch`].
 pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Error> {
     check_batch(query, rows, out)?;
-    simd::arch().dispatch(Batch { q: query, rows, out, _acc: Product });
+    Isa::current().dispatch(Batch { q: query, rows, out, _acc: Product });
     Ok(())
 }
 

@@ -17,7 +17,7 @@
 use super::{assign, update, Rows, ROW_BLOCK};
 use crate::kernels::l2::l2sq_rows;
 use crate::kernels::nearest::{nearest_transposed, KPAD};
-use crate::simd;
+use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
 /// The centroids grouped under coarse centres, each group stored transposed (the layout of
@@ -41,7 +41,7 @@ impl CoarseIndex {
     /// Groups `centroids` (`k × dim`) under `⌈√k⌉` centres. `prev` (the last iteration's
     /// centres) warm-starts them with one Lloyd step; without it, every `(k/kc)`-th centroid
     /// starts them and four steps follow.
-    pub(super) fn build(dim: usize, centroids: &[f32], prev: Option<Vec<f32>>) -> CoarseIndex {
+    pub(super) fn build(isa: Isa, dim: usize, centroids: &[f32], prev: Option<Vec<f32>>) -> CoarseIndex {
         let k = centroids.len() / dim;
         let kc = ((k as f64).sqrt().ceil() as usize).clamp(1, k);
         let (mut centres, steps) = match prev {
@@ -50,10 +50,10 @@ impl CoarseIndex {
         };
         let (mut labels, mut best) = (vec![0u32; k], vec![0f32; k]);
         for _ in 0..steps {
-            assign(Rows::RowMajor(centroids), dim, &centres, false, &mut labels, &mut best);
-            update(centroids, dim, kc, &labels, &mut centres);
+            assign(isa, Rows::RowMajor(centroids), dim, &centres, false, &mut labels, &mut best);
+            update(isa, centroids, dim, kc, &labels, &mut centres);
         }
-        assign(Rows::RowMajor(centroids), dim, &centres, false, &mut labels, &mut best);
+        assign(isa, Rows::RowMajor(centroids), dim, &centres, false, &mut labels, &mut best);
         let mut counts = vec![0usize; kc];
         for &l in &labels {
             counts[l as usize] += 1;
@@ -90,7 +90,9 @@ impl CoarseIndex {
 
 /// The nearest centroid among the `nprobe` nearest groups of every row of `x` (`n × dim`,
 /// row-major): `labels[i]`, and `best[i] = ‖x_i − c‖² − ‖x_i‖²` as the exact path reports it.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn assign_coarse(
+    isa: Isa,
     index: &CoarseIndex,
     x: &[f32],
     nprobe: usize,
@@ -103,7 +105,7 @@ pub(super) fn assign_coarse(
     let run = |r0: usize, lb: &mut [u32], bb: &mut [f32]| {
         let rows = &x[r0 * dim..(r0 + lb.len()) * dim];
         let norms = &x_norms[r0..r0 + lb.len()];
-        simd::arch().dispatch(CoarseBlock { index, rows, nprobe, norms, labels: lb, best: bb });
+        isa.dispatch(CoarseBlock { index, rows, nprobe, norms, labels: lb, best: bb });
     };
     let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate().collect();
     crate::parallel::map(parallel, chunks, |(b, (lb, bb))| run(b * ROW_BLOCK, lb, bb));
@@ -169,5 +171,54 @@ fn scan_group<S: Simd>(simd: S, ix: &CoarseIndex, g: usize, row: &[f32], found: 
     let id = ix.ids[a + arg[0]];
     if d[0] < found.0 || (d[0] == found.0 && id < found.1) {
         *found = (d[0], id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::{available, with_level};
+
+    /// With every group probed the coarse assignment is exact: on small-integer data every
+    /// distance is exact in f32, so the labels equal a plain scan's, ties to the lower index,
+    /// at every level and at row counts around each level's register width.
+    #[test]
+    fn probing_every_group_is_exact_at_every_level() {
+        let ints = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len).map(|i| (((i + seed) * 2_654_435_761) % 9) as f32 - 4.0).collect()
+        };
+        for (k, dim) in [(5, 3), (17, 2), (70, 5)] {
+            let centroids = ints(k * dim, k);
+            let kc = ((k as f64).sqrt().ceil()) as usize;
+            for n in [1, 7, 15, 17, 20, 31, 33] {
+                let x = ints(n * dim, n + 1);
+                let norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
+                let want: Vec<(u32, f32)> = x
+                    .chunks_exact(dim)
+                    .zip(&norms)
+                    .map(|(r, &xn)| {
+                        let mut best = (u32::MAX, f32::INFINITY);
+                        for (c, cv) in centroids.chunks_exact(dim).enumerate() {
+                            let d: f32 = r.iter().zip(cv).map(|(a, b)| (a - b) * (a - b)).sum();
+                            if d < best.1 {
+                                best = (c as u32, d);
+                            }
+                        }
+                        (best.0, best.1 - xn)
+                    })
+                    .collect();
+                for &level in available() {
+                    let (mut labels, mut best) = (vec![0u32; n], vec![0f32; n]);
+                    with_level(level, || {
+                        let isa = Isa::current();
+                        let index = CoarseIndex::build(isa, dim, &centroids, None);
+                        assign_coarse(isa, &index, &x, kc, &norms, false, &mut labels, &mut best);
+                    })
+                    .unwrap();
+                    let got: Vec<(u32, f32)> = labels.into_iter().zip(best).collect();
+                    assert_eq!(got, want, "{level:?} k {k} dim {dim} n {n}");
+                }
+            }
+        }
     }
 }

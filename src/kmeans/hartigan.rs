@@ -20,9 +20,11 @@
 //! objective, and the result does not depend on the thread count: the block size is fixed,
 //! and the product, the only parallel step, computes every score alike however it is split.
 
-use super::{argmin_registers, lane_indices, products, Rows, ROW_BLOCK};
+use super::{products, Rows, ROW_BLOCK};
+use crate::kernels::kmeans::{argmin_registers, lane_indices, sum_rows};
 use crate::kernels::l2::{pair_body, SqDiff};
-use crate::{parallel, simd};
+use crate::parallel;
+use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
 /// The score matrix of one block holds at most this many floats (16 MiB), so the block
@@ -45,6 +47,7 @@ const MIN_GAIN: f64 = 1e-7;
 /// the means of the refined partition and pushes each pass's objective onto `objectives`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn refine(
+    isa: Isa,
     x: &[f32],
     rows: Rows<'_>,
     x_norms: &[f32],
@@ -60,7 +63,7 @@ pub(super) fn refine(
     let n = labels.len();
     let mut sums = vec![0f64; k * dim];
     let mut counts = vec![0usize; k];
-    simd::arch().dispatch(super::SumRows { x, dim, labels, sums: &mut sums, counts: &mut counts });
+    sum_rows(isa, x, dim, labels, &mut sums, &mut counts);
     for (j, c) in centroids.chunks_exact_mut(dim).enumerate() {
         set_mean(c, &sums[j * dim..(j + 1) * dim], counts[j]);
     }
@@ -72,7 +75,7 @@ pub(super) fn refine(
     let mut dirty_list = Vec::new();
     let block_rows = (BLOCK_FLOATS / k).clamp(1, 4 * ROW_BLOCK);
     let mut scores = vec![0f32; block_rows.min(n) * k];
-    let mut prev = partition_objective(x, dim, centroids, labels);
+    let mut prev = partition_objective(isa, x, dim, centroids, labels);
     for _ in 0..passes {
         let mut moves = 0usize;
         for r0 in (0..n).step_by(block_rows) {
@@ -89,7 +92,7 @@ pub(super) fn refine(
             dirty_list.clear();
             let scores = &mut scores[..(r1 - r0) * k];
             block_products(rows, n, dim, r0, &ct, k, scores, parallel);
-            moves += simd::arch().dispatch(Sweep {
+            moves += isa.dispatch(Sweep {
                 x: &x[r0 * dim..r1 * dim],
                 x_norms: &x_norms[r0..r1],
                 dim,
@@ -104,7 +107,7 @@ pub(super) fn refine(
                 dirty_list: &mut dirty_list,
             });
         }
-        let obj = partition_objective(x, dim, centroids, labels);
+        let obj = partition_objective(isa, x, dim, centroids, labels);
         objectives.push(obj);
         // With tol = 0, a pass that gains nothing ends the refinement too.
         if moves == 0 || prev - obj <= tol * prev {
@@ -136,7 +139,7 @@ fn set_mean(c: &mut [f32], sum: &[f64], count: usize) {
 }
 
 /// Sum over rows of the squared distance to their own cluster's centroid.
-fn partition_objective(x: &[f32], dim: usize, centroids: &[f32], labels: &[u32]) -> f64 {
+fn partition_objective(isa: Isa, x: &[f32], dim: usize, centroids: &[f32], labels: &[u32]) -> f64 {
     struct Objective<'a>(&'a [f32], usize, &'a [f32], &'a [u32]);
     impl WithSimd for Objective<'_> {
         type Output = f64;
@@ -152,7 +155,7 @@ fn partition_objective(x: &[f32], dim: usize, centroids: &[f32], labels: &[u32])
                 .sum()
         }
     }
-    simd::arch().dispatch(Objective(x, dim, centroids, labels))
+    isa.dispatch(Objective(x, dim, centroids, labels))
 }
 
 /// `scores[i·k + c] = −2·x_{r0+i}·c` for the block's rows, over the current rayon pool when
@@ -285,6 +288,7 @@ fn best_target<S: Simd>(simd: S, row: &[f32], c_norms: &[f32], factors: &[f32], 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::Level;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -319,7 +323,19 @@ mod tests {
         let mut centroids: Vec<f32> = c.iter().map(|&v| v as f32).collect();
         let x_norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
         let mut objectives = Vec::new();
-        refine(x, Rows::RowMajor(x), &x_norms, dim, &mut centroids, labels, passes, 0.0, parallel, &mut objectives);
+        refine(
+            Isa::current(),
+            x,
+            Rows::RowMajor(x),
+            &x_norms,
+            dim,
+            &mut centroids,
+            labels,
+            passes,
+            0.0,
+            parallel,
+            &mut objectives,
+        );
         (centroids, objectives)
     }
 
@@ -361,6 +377,27 @@ mod tests {
                 for b in (0..k).filter(|&b| b != a) {
                     let add = cnt[b] as f64 / (cnt[b] + 1) as f64 * d2(r, &c[b * dim..][..dim]);
                     assert!(add >= remove * (1.0 - 1e-4), "{level:?}: a move {a} -> {b} still pays");
+                }
+            }
+        }
+    }
+
+    /// The sweep's choices are element-wise f32 operations and f64 checks, so every level
+    /// makes the same moves: the scalar level is the oracle, at row counts around each
+    /// level's register width and cluster counts that leave a register's tail.
+    #[test]
+    fn every_level_makes_the_moves_of_the_scalar_level() {
+        for n in [7, 15, 17, 20, 31, 33, 100] {
+            for (dim, k) in [(1, 2), (3, 5), (4, 17), (5, 33)] {
+                let k = k.min(n);
+                let x = data(n, dim, (n * 31 + k) as u64);
+                let start: Vec<u32> = (0..n as u32).map(|i| (i * 7 + 3) % k as u32).collect();
+                let mut want = start.clone();
+                crate::simd::with_level(Level::Scalar, || run(&x, dim, k, &mut want, 5, false)).unwrap();
+                for &level in crate::simd::available() {
+                    let mut labels = start.clone();
+                    crate::simd::with_level(level, || run(&x, dim, k, &mut labels, 5, false)).unwrap();
+                    assert_eq!(labels, want, "{level:?} n {n} dim {dim} k {k}");
                 }
             }
         }
@@ -448,7 +485,7 @@ mod tests {
                     .min_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
                 for &level in crate::simd::available() {
                     let got =
-                        crate::simd::with_level(level, || simd::arch().dispatch(Best(&row, &norms, &factors, xn)))
+                        crate::simd::with_level(level, || Isa::current().dispatch(Best(&row, &norms, &factors, xn)))
                             .unwrap();
                     assert_eq!(got, want, "{level:?}, k = {k}, trial {trial}");
                 }

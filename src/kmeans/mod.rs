@@ -31,10 +31,11 @@ mod coarse;
 mod hartigan;
 
 use crate::error::rows_of;
-use crate::kernels::l2::l2sq_rows;
+use crate::kernels::kmeans::{argmin_rows, dist_rows_many, sum_rows, tile_pool};
+use crate::kernels::l2::l2sq_batch_at;
 use crate::kernels::nearest::transpose_into;
-use crate::{simd, Error};
-use pulp::{Simd, WithSimd};
+use crate::simd::Isa;
+use crate::Error;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -164,6 +165,8 @@ impl KMeans {
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "training data", index: i });
         }
+        // The caller's level, for every kernel of this call on whichever thread it runs.
+        let isa = Isa::current();
         let mut rng = StdRng::seed_from_u64(params.seed);
         let cap = k.saturating_mul(params.max_points_per_centroid);
         let sample;
@@ -176,8 +179,8 @@ impl KMeans {
         let n = x.len() / dim;
         let mut centroids = match params.init {
             Init::Random => gather(x, dim, &sorted_sample(&mut rng, n, k)),
-            Init::PlusPlus => plus_plus(x, dim, k, 1, &mut rng),
-            Init::GreedyPlusPlus => plus_plus(x, dim, k, 2 + (k as f64).ln() as usize, &mut rng),
+            Init::PlusPlus => plus_plus(isa, x, dim, k, 1, &mut rng),
+            Init::GreedyPlusPlus => plus_plus(isa, x, dim, k, 2 + (k as f64).ln() as usize, &mut rng),
         };
         let mut objectives: Vec<f64> = Vec::with_capacity(params.max_iter);
         let x_norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
@@ -199,18 +202,18 @@ impl KMeans {
             for _ in 0..params.max_iter {
                 match params.assignment {
                     Assignment::Exact => {
-                        assign(Rows::ColMajor(xt), dim, &centroids, parallel, &mut labels, &mut best);
+                        assign(isa, Rows::ColMajor(xt), dim, &centroids, parallel, &mut labels, &mut best);
                     }
                     Assignment::Coarse { nprobe } => {
-                        let index = coarse::CoarseIndex::build(dim, &centroids, centres.take());
-                        coarse::assign_coarse(&index, x, nprobe, x_norms, parallel, &mut labels, &mut best);
+                        let index = coarse::CoarseIndex::build(isa, dim, &centroids, centres.take());
+                        coarse::assign_coarse(isa, &index, x, nprobe, x_norms, parallel, &mut labels, &mut best);
                         centres = Some(index.centres);
                     }
                 }
                 let obj: f64 = best.iter().zip(x_norms).map(|(&b, &xn)| (b as f64 + xn as f64).max(0.0)).sum();
                 let stop = objectives.last().is_some_and(|&prev: &f64| prev - obj <= params.tol * prev);
                 objectives.push(obj);
-                update(x, dim, k, &labels, &mut centroids);
+                update(isa, x, dim, k, &labels, &mut centroids);
                 if stop && params.tol > 0.0 {
                     break;
                 }
@@ -218,10 +221,11 @@ impl KMeans {
             if params.hartigan_passes > 0 {
                 if objectives.is_empty() {
                     // No Lloyd step ran: the partition to refine is the initial centroids'.
-                    assign(rows, dim, &centroids, parallel, &mut labels, &mut best);
+                    assign(isa, rows, dim, &centroids, parallel, &mut labels, &mut best);
                 }
                 let (passes, tol) = (params.hartigan_passes, params.tol);
                 hartigan::refine(
+                    isa,
                     x,
                     rows,
                     x_norms,
@@ -283,7 +287,7 @@ impl KMeans {
         let n = rows_of("data", data.len(), self.dim)?;
         crate::error::exact_len("labels", labels.len(), n)?;
         let mut best = vec![0f32; n];
-        assign(Rows::RowMajor(data), self.dim, &self.centroids, false, labels, &mut best);
+        assign(Isa::current(), Rows::RowMajor(data), self.dim, &self.centroids, false, labels, &mut best);
         Ok(())
     }
 }
@@ -306,7 +310,7 @@ fn gather(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f32> {
 }
 
 /// k-means++ seeding over a random subset of at most `32·k` rows.
-fn plus_plus(x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut StdRng) -> Vec<f32> {
+fn plus_plus(isa: Isa, x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut StdRng) -> Vec<f32> {
     let n = x.len() / dim;
     let pool_rows = sorted_sample(rng, n, n.min(POOL_PER_CENTROID * k));
     let pool = gather(x, dim, &pool_rows);
@@ -315,17 +319,10 @@ fn plus_plus(x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut StdRng) -
     let first = rng.random_range(0..m);
     centroids.extend_from_slice(&pool[first * dim..(first + 1) * dim]);
     let mut mind = vec![0f32; m];
-    simd::arch().dispatch(DistRows { q: &pool[first * dim..(first + 1) * dim], rows: &pool, out: &mut mind });
+    l2sq_batch_at(isa, &pool[first * dim..(first + 1) * dim], &pool, &mut mind);
     let mut chosen = vec![false; m];
     chosen[first] = true;
-    // The pool in transposed tiles of 16 rows (a register of the widest level).
-    let mpad = m.next_multiple_of(16);
-    let mut pool_t = vec![0f32; dim * mpad];
-    for (i, row) in pool.chunks_exact(dim).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            pool_t[i / 16 * 16 * dim + j * 16 + i % 16] = v;
-        }
-    }
+    let pool_t = tile_pool(&pool, dim);
     // `trials` candidates per centroid, each drawn by D² sampling, keeping the one that
     // lowers the potential most (one: plain k-means++).
     let mut cand_d = vec![0f32; trials * m];
@@ -355,7 +352,7 @@ fn plus_plus(x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut StdRng) -
         }
         let mut best = (f64::INFINITY, 0usize);
         let out = &mut cand_d[..cands.len() * m];
-        simd::arch().dispatch(DistRowsMany { dim, cands: &cands, pool: &pool, pool_t: &pool_t, out });
+        dist_rows_many(isa, dim, &cands, &pool, &pool_t, out);
         for t in 0..cands.len() {
             let out = &mut cand_d[t * m..(t + 1) * m];
             // Eight partial sums: one f64 chain was a seventh of the seeding's time.
@@ -379,70 +376,6 @@ fn plus_plus(x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut StdRng) -
     centroids
 }
 
-/// `out[t·m + i] = ‖pool_i − pool_{cands[t]}‖²` for every candidate `t` and pool row `i`,
-/// over the pool stored in transposed tiles of 16 rows (`[m/16][dim][16]`): lanes are pool
-/// rows, so per dimension one load serves four candidates (a broadcast, a subtraction and
-/// an FMA each) and no horizontal sums are needed. One candidate at a time, row by row with
-/// a reduction per distance, the greedy seeding took 60% longer.
-struct DistRowsMany<'a> {
-    dim: usize,
-    cands: &'a [usize],
-    pool: &'a [f32],
-    pool_t: &'a [f32],
-    out: &'a mut [f32],
-}
-
-impl WithSimd for DistRowsMany<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let (dim, pool, pool_t) = (self.dim, self.pool, self.pool_t);
-        let (m, mpad, lanes) = (pool.len() / dim, pool_t.len() / dim, S::F32_LANES);
-        let zero = simd.splat_f32s(0.0);
-        let mut block = [0f32; 16];
-        for (g, group) in self.cands.chunks(4).enumerate() {
-            let c: [&[f32]; 4] = std::array::from_fn(|v| {
-                let id = group[v.min(group.len() - 1)];
-                &pool[id * dim..(id + 1) * dim]
-            });
-            for i0 in (0..mpad).step_by(lanes) {
-                let mut acc = [zero; 4];
-                // A tile's dimensions are contiguous: a plain transpose put them `mpad`
-                // floats apart, a multiple of 4 KiB that thrashed one L1 set.
-                let tile = &pool_t[i0 / 16 * 16 * dim..(i0 / 16 + 1) * 16 * dim];
-                let lane0 = i0 % 16;
-                for j in 0..dim {
-                    let r = S::as_simd_f32s(&tile[j * 16 + lane0..j * 16 + lane0 + lanes]).0[0];
-                    for (a, cv) in acc.iter_mut().zip(c) {
-                        let d = simd.sub_f32s(simd.splat_f32s(cv[j]), r);
-                        *a = simd.mul_add_e_f32s(d, d, *a);
-                    }
-                }
-                let n = lanes.min(m.saturating_sub(i0));
-                for (v, a) in acc.iter().enumerate().take(group.len()) {
-                    simd.partial_store_f32s(&mut block[..lanes], *a);
-                    let t = 4 * g + v;
-                    self.out[t * m + i0..t * m + i0 + n].copy_from_slice(&block[..n]);
-                }
-            }
-        }
-    }
-}
-
-struct DistRows<'a> {
-    q: &'a [f32],
-    rows: &'a [f32],
-    out: &'a mut [f32],
-}
-
-impl WithSimd for DistRows<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        l2sq_rows(simd, self.q, self.rows, self.out)
-    }
-}
-
 /// The rows `assign` scores, in either layout (both give the same bits: packing only
 /// moves data).
 #[derive(Clone, Copy)]
@@ -456,7 +389,7 @@ enum Rows<'a> {
 /// Nearest centroid of every row: `labels[i]`, and `best[i] = ‖c‖² − 2 x·c` for it (add
 /// `‖x‖²` for the squared distance). With `parallel` (and the feature), blocks go to the
 /// current rayon pool: the caller's, built once per training call.
-fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &mut [u32], best: &mut [f32]) {
+fn assign(isa: Isa, x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &mut [u32], best: &mut [f32]) {
     let k = centroids.len() / dim;
     let n = labels.len();
     let c_norms: Vec<f32> = centroids.chunks_exact(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
@@ -467,7 +400,7 @@ fn assign(x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, labels: &m
     let block = |r0: usize, lb: &mut [u32], bb: &mut [f32], scores: &mut Vec<f32>| {
         scores.resize(lb.len() * k, 0.0);
         products(x, n, dim, r0, &ct, k, 0..k, scores);
-        simd::arch().dispatch(ArgminRows { scores, c_norms: &c_norms, labels: lb, best: bb });
+        argmin_rows(isa, scores, &c_norms, lb, bb);
     };
     let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate();
     #[cfg(feature = "parallel")]
@@ -534,116 +467,12 @@ fn products(
     }
 }
 
-/// Per row of `k` products `−2·x·c`: the lowest `‖c‖² − 2·x·c` and its first index.
-struct ArgminRows<'a> {
-    scores: &'a [f32],
-    c_norms: &'a [f32],
-    labels: &'a mut [u32],
-    best: &'a mut [f32],
-}
-
-impl WithSimd for ArgminRows<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let iota = lane_indices(simd);
-        let k = self.c_norms.len();
-        let (norm_head, norm_tail) = S::as_simd_f32s(self.c_norms);
-        for ((row, l), b) in self.scores.chunks_exact(k).zip(self.labels.iter_mut()).zip(self.best.iter_mut()) {
-            let (head, tail) = S::as_simd_f32s(row);
-            // Equal lengths, so the closure's indexing needs no bounds checks.
-            let norms = &norm_head[..head.len()];
-            let (mut best, mut arg) = argmin_registers(simd, iota, head.len(), |i| simd.add_f32s(head[i], norms[i]));
-            let base = head.len() * S::F32_LANES;
-            for (j, (&v, &cn)) in tail.iter().zip(norm_tail).enumerate() {
-                let v = v + cn;
-                if v < best {
-                    (best, arg) = (v, base + j);
-                }
-            }
-            *b = best;
-            *l = arg as u32;
-        }
-    }
-}
-
-/// Lane `i` holds `i`.
-#[inline(always)]
-fn lane_indices<S: Simd>(simd: S) -> S::u32s {
-    let mut iota = simd.splat_u32s(0);
-    for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate() {
-        *v = i as u32;
-    }
-    iota
-}
-
-/// The lowest of the values in registers `value(0..count)` and its first index (counting
-/// lanes from 0; `(∞, 0)` if none is below ∞). Per lane a strict `<` keeps the earliest
-/// index; then the lowest over lanes, lowest index on ties. `iota` is [`lane_indices`].
-#[inline(always)]
-fn argmin_registers<S: Simd>(
-    simd: S,
-    iota: S::u32s,
-    count: usize,
-    mut value: impl FnMut(usize) -> S::f32s,
-) -> (f32, usize) {
-    let step = simd.splat_u32s(S::F32_LANES as u32);
-    let mut mv = simd.splat_f32s(f32::INFINITY);
-    let mut mi = simd.splat_u32s(0);
-    let mut idx = iota;
-    for i in 0..count {
-        let v = value(i);
-        let lt = simd.less_than_f32s(v, mv);
-        mv = simd.select_f32s(lt, v, mv);
-        mi = simd.select_u32s(lt, idx, mi);
-        idx = simd.add_u32s(idx, step);
-    }
-    let vals: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&mv));
-    let ids: &[u32] = bytemuck::cast_slice(core::slice::from_ref(&mi));
-    // u32 as the lanes hold it: with usize this reduction compiled to branches, 3% of a
-    // k-means iteration at k = 256.
-    let (mut best, mut arg) = (f32::INFINITY, 0u32);
-    for (&v, &i) in vals.iter().zip(ids) {
-        if v < best || (v == best && i < arg) {
-            (best, arg) = (v, i);
-        }
-    }
-    (best, arg as usize)
-}
-
-/// Per cluster, the f64 sum of its rows and their count. Plain code, dispatched so that the
-/// widening adds vectorize at the level's width rather than SSE2's (3% of the demo's PQ
-/// training time); each element's sum runs over the rows in order, so every level gives
-/// the same bits.
-struct SumRows<'a> {
-    x: &'a [f32],
-    dim: usize,
-    labels: &'a [u32],
-    sums: &'a mut [f64],
-    counts: &'a mut [usize],
-}
-
-impl WithSimd for SumRows<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
-        let dim = self.dim;
-        for (row, &l) in self.x.chunks_exact(dim).zip(self.labels) {
-            let l = l as usize;
-            self.counts[l] += 1;
-            for (s, &v) in self.sums[l * dim..(l + 1) * dim].iter_mut().zip(row) {
-                *s += v as f64;
-            }
-        }
-    }
-}
-
 /// New centroids: the mean of each cluster (summed in f64, in row order), empty clusters
 /// re-seeded by splitting the largest one.
-fn update(x: &[f32], dim: usize, k: usize, labels: &[u32], centroids: &mut [f32]) {
+fn update(isa: Isa, x: &[f32], dim: usize, k: usize, labels: &[u32], centroids: &mut [f32]) {
     let mut sums = vec![0f64; k * dim];
     let mut counts = vec![0usize; k];
-    simd::arch().dispatch(SumRows { x, dim, labels, sums: &mut sums, counts: &mut counts });
+    sum_rows(isa, x, dim, labels, &mut sums, &mut counts);
     for (c, (s, &cnt)) in centroids.chunks_exact_mut(dim).zip(sums.chunks_exact(dim).zip(&counts)) {
         if cnt > 0 {
             for (cv, &sv) in c.iter_mut().zip(s) {
