@@ -41,6 +41,17 @@ fn write_fvecs(path: &Path, data: &[f32], dim: usize) {
 }
 
 #[test]
+fn info_names_the_levels_the_library_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = vq::simd::available().iter().map(|l| l.name()).collect();
+    assert_eq!(ok(dir.path(), &["info", "--simd-levels"]).lines().collect::<Vec<_>>(), names);
+    let out = Command::new(BIN).args(["info"]).env("VQ_SIMD", "scalar").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("simd level: scalar (detected "), "{text}");
+    assert!(text.contains(&format!("available: {}", names.join(", "))), "{text}");
+}
+
+#[test]
 fn sweep_logs_one_row_per_configuration_and_the_original_queries_work() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -102,3 +102,14 @@ proptest! {
         check_batch(&q[off..off + d], &rows[off..off + n * d], n)?;
     }
 }
+
+/// A test leg run with `VQ_SIMD=<level>` runs at that level: the library only reports an
+/// unknown or unavailable name on stderr and goes on at the detected level, so this test is
+/// what fails a leg that would otherwise prove nothing.
+#[test]
+fn vq_simd_names_the_level_the_tests_run_at() {
+    let Some(name) = std::env::var("VQ_SIMD").ok().filter(|n| !n.is_empty()) else { return };
+    let want = vq::simd::Level::parse(&name).expect("VQ_SIMD names a level");
+    assert!(available().contains(&want), "VQ_SIMD={name}, but this machine runs only {:?}", available());
+    assert_eq!(vq::simd::level(), want);
+}

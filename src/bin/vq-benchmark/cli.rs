@@ -46,6 +46,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Precompute exact top-k ground truth of queries against a dataset, as an .ivecs file.
     Gt(GtArgs),
+    /// Show the library version and the SIMD levels this machine runs (`VQ_SIMD` lowers them).
+    Info(InfoArgs),
 }
 
 /// Quantization method.
@@ -248,6 +250,13 @@ pub struct ExportArgs {
     /// SQLite run log.
     #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print only the available SIMD levels, best first, one per line (for scripts).
+    #[arg(long)]
+    pub simd_levels: bool,
 }
 
 #[derive(Args, Debug)]

@@ -21,7 +21,7 @@ mod sweep;
 mod train;
 
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, PlotArgs};
+use cli::{Cli, Command, ExportArgs, InfoArgs, PlotArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -47,6 +47,10 @@ fn main() -> ExitCode {
         Command::Plot(a) => plot_cmd(a),
         Command::Export(a) => export_cmd(a),
         Command::Gt(a) => gt::run(a),
+        Command::Info(a) => {
+            info_cmd(a);
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,6 +59,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What a bug report or a CI script needs to know about the build and the machine.
+fn info_cmd(a: &InfoArgs) {
+    let names = || vq::simd::available().iter().map(|l| l.name());
+    if a.simd_levels {
+        names().for_each(|n| println!("{n}"));
+        return;
+    }
+    println!("vq {}", env!("CARGO_PKG_VERSION"));
+    println!("simd level: {} (detected {})", vq::simd::level(), vq::simd::detected());
+    println!("simd levels available: {}", names().collect::<Vec<_>>().join(", "));
 }
 
 /// clap's multi-line messages (error, possible values, usage, tip) as one line.
