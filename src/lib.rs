@@ -29,6 +29,7 @@
 //! Every public function that can be misused returns [`Error`], whose message names the
 //! offending value and the accepted range. Nothing in the public API panics on bad input.
 
+pub mod codes;
 mod crc32c;
 pub mod error;
 pub mod format;

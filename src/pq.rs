@@ -32,8 +32,9 @@
 //! table at `m·ksub > 262144`); [`ProductQuantizer::search_with_table`] takes the caller's
 //! buffer and never allocates.
 
+use crate::codes::{with_layout, CodeLayout, Layout};
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::adc::{scan_interleaved, scan_one, ByteCodes, NibbleCodes, SubCodes, U16Codes, MAX_LANES};
+use crate::kernels::adc::{scan_interleaved, scan_one, MAX_LANES};
 use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
 use crate::kernels::nearest::{nearest_transposed, transpose_into, KPAD};
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
@@ -87,54 +88,13 @@ impl PqParams {
     }
 }
 
-/// How sub-codes are packed into bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeWidth {
-    /// Two sub-codes per byte (`ksub ≤ 16`).
-    Nibble,
-    /// One byte per sub-code (`ksub ≤ 256`).
-    Byte,
-    /// One little-endian u16 per sub-code (`ksub ≤ 65536`).
-    U16,
-}
-
-impl CodeWidth {
-    fn for_ksub(ksub: usize) -> CodeWidth {
-        match ksub {
-            0..=16 => CodeWidth::Nibble,
-            17..=256 => CodeWidth::Byte,
-            _ => CodeWidth::U16,
-        }
-    }
-
-    /// Sub-code `i` of a code.
-    #[inline(always)]
-    fn get(self, code: &[u8], i: usize) -> usize {
-        match self {
-            CodeWidth::Nibble => NibbleCodes::get(code, i),
-            CodeWidth::Byte => ByteCodes::get(code, i),
-            CodeWidth::U16 => U16Codes::get(code, i),
-        }
-    }
-
-    /// Sets sub-code `i` (a nibble is or-ed in: the code must start zeroed).
-    #[inline(always)]
-    fn set(self, code: &mut [u8], i: usize, c: usize) {
-        match self {
-            CodeWidth::Nibble => code[i / 2] |= (c as u8) << (4 - 4 * (i & 1)),
-            CodeWidth::Byte => code[i] = c as u8,
-            CodeWidth::U16 => code[2 * i..2 * i + 2].copy_from_slice(&(c as u16).to_le_bytes()),
-        }
-    }
-}
-
 /// A trained product quantizer. Immutable: share it freely across threads.
 #[derive(Debug, Clone)]
 pub struct ProductQuantizer {
     dim: usize,
     m: usize,
     ksub: usize,
-    width: CodeWidth,
+    layout: CodeLayout,
     centroids: Vec<f32>,
     /// Per sub-space, the centroids transposed (`dsub_i` rows of `kpad` floats, columns past
     /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass. Built
@@ -147,7 +107,7 @@ pub struct ProductQuantizer {
 /// Equal codebooks make equal quantizers, whether or not the encoder's copy is built yet.
 impl PartialEq for ProductQuantizer {
     fn eq(&self, other: &Self) -> bool {
-        (self.dim, self.m, self.ksub, self.width) == (other.dim, other.m, other.ksub, other.width)
+        (self.dim, self.m, self.ksub, self.layout) == (other.dim, other.m, other.ksub, other.layout)
             && self.centroids == other.centroids
     }
 }
@@ -224,8 +184,8 @@ impl ProductQuantizer {
                 return Err(Error::NonFinite { what: "centroids", index: i });
             }
         }
-        let width = CodeWidth::for_ksub(ksub);
-        Ok(ProductQuantizer { dim, m, ksub, width, centroids, transposed: OnceLock::new() })
+        let layout = CodeLayout::for_values(ksub)?;
+        Ok(ProductQuantizer { dim, m, ksub, layout, centroids, transposed: OnceLock::new() })
     }
 
     /// The encoder's transposed codebooks, built on first use.
@@ -253,9 +213,10 @@ impl ProductQuantizer {
         self.ksub
     }
 
-    /// How sub-codes are packed.
-    pub fn code_width(&self) -> CodeWidth {
-        self.width
+    /// How a vector's sub-codes are packed: nibbles for `ksub ≤ 16`, bytes for `ksub ≤ 256`,
+    /// else little-endian u16s.
+    pub fn layout(&self) -> CodeLayout {
+        self.layout
     }
 
     /// `(first dimension, dimensions)` of sub-space `i` (see the module docs).
@@ -303,7 +264,7 @@ impl ProductQuantizer {
         }
         for (v, code) in codes.chunks_exact(self.code_size()).enumerate() {
             for i in 0..self.m {
-                let c = self.width.get(code, i);
+                let c = self.layout.get(code, i) as usize;
                 if c >= self.ksub {
                     return Err(Error::OutOfRange {
                         what: "sub-code",
@@ -436,17 +397,13 @@ impl WithSimd for BatchSearch<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        match self.pq.width {
-            CodeWidth::Nibble => self.run::<S, NibbleCodes>(simd),
-            CodeWidth::Byte => self.run::<S, ByteCodes>(simd),
-            CodeWidth::U16 => self.run::<S, U16Codes>(simd),
-        }
+        with_layout!(self.pq.layout, W => self.run::<S, W>(simd))
     }
 }
 
 impl BatchSearch<'_> {
     #[inline(always)]
-    fn run<S: Simd, W: SubCodes>(self, simd: S) {
+    fn run<S: Simd, W: Layout>(self, simd: S) {
         let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
         let (d, lanes) = (pq.dim, S::F32_LANES);
         // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
@@ -550,11 +507,7 @@ impl WithSimd for Scan<'_> {
 #[inline(always)]
 fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]) {
     let (ksub, cs) = (pq.ksub, pq.code_size());
-    match pq.width {
-        CodeWidth::Nibble => scan_one::<NibbleCodes>(ksub, cs, table, codes, out),
-        CodeWidth::Byte => scan_one::<ByteCodes>(ksub, cs, table, codes, out),
-        CodeWidth::U16 => scan_one::<U16Codes>(ksub, cs, table, codes, out),
-    }
+    with_layout!(pq.layout, W => scan_one::<W>(ksub, cs, table, codes, out))
 }
 
 /// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
@@ -617,7 +570,7 @@ impl WithSimd for Encode<'_> {
                 let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
                 let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
                 for (v, &c) in best.iter().enumerate() {
-                    pq.width.set(&mut code[v * cs..(v + 1) * cs], i, c);
+                    pq.layout.set(&mut code[v * cs..(v + 1) * cs], i, c as u32);
                 }
             }
         }
@@ -625,7 +578,11 @@ impl WithSimd for Encode<'_> {
             for i in 0..pq.m {
                 let (off, ds) = subspace(d, pq.m, i);
                 let ct = &transposed[off * kpad..(off + ds) * kpad];
-                pq.width.set(code, i, nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0]);
+                pq.layout.set(
+                    code,
+                    i,
+                    nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0] as u32,
+                );
             }
         }
     }
@@ -637,11 +594,7 @@ impl Quantizer for ProductQuantizer {
     }
 
     fn code_size(&self) -> usize {
-        match self.width {
-            CodeWidth::Nibble => self.m.div_ceil(2),
-            CodeWidth::Byte => self.m,
-            CodeWidth::U16 => 2 * self.m,
-        }
+        self.layout.code_size(self.m)
     }
 
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
@@ -658,7 +611,7 @@ impl Quantizer for ProductQuantizer {
         for (code, x) in codes.chunks_exact(self.code_size()).zip(vectors.chunks_exact_mut(self.dim)) {
             for i in 0..self.m {
                 let (off, ds) = subspace(self.dim, self.m, i);
-                let c = self.width.get(code, i);
+                let c = self.layout.get(code, i) as usize;
                 x[off..off + ds]
                     .copy_from_slice(&self.centroids[off * self.ksub + c * ds..off * self.ksub + (c + 1) * ds]);
             }

@@ -21,13 +21,14 @@
 //! codes and reconstructions are bit-identical across machines. Non-finite values encode to
 //! an unspecified valid code (never out of range); training rejects them.
 //!
-//! Layouts and sizes: see [`crate::kernels::sq`]. Compression ratio is `4·d / code_size`:
+//! Layouts and sizes: see [`crate::codes`]. Compression ratio is `4·d / code_size`:
 //! at d = 128, 8× for 4 bits, 4× for 8 bits, 2× for 16 bits.
 
+use crate::codes::{with_layout, CodeLayout, Layout};
 use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels::sq::{
-    decode_row, distances, distances_block_t, encode_row, recon_block_t, CodeRow, Codes, Params, B16, B4, B8,
-    BLOCK_ROWS_MAX, MAX_BLOCK_REGS,
+    decode_row, distances, distances_block_t, encode_row, recon_block_t, CodeRow, Params, BLOCK_ROWS_MAX,
+    MAX_BLOCK_REGS,
 };
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK, BLOCK_ROWS};
@@ -74,13 +75,18 @@ impl SqBits {
         1 << self.bits()
     }
 
+    /// How a vector's codes are packed: nibbles, bytes or little-endian u16s.
+    pub const fn layout(self) -> CodeLayout {
+        match self {
+            SqBits::B4 => CodeLayout::Nibble,
+            SqBits::B8 => CodeLayout::Byte,
+            SqBits::B16 => CodeLayout::U16,
+        }
+    }
+
     /// Bytes of one code of dimension `dim`.
     pub const fn code_size(self, dim: usize) -> usize {
-        match self {
-            SqBits::B4 => dim.div_ceil(2),
-            SqBits::B8 => dim,
-            SqBits::B16 => 2 * dim,
-        }
+        self.layout().code_size(dim)
     }
 }
 
@@ -203,7 +209,7 @@ impl ScalarQuantizer {
     /// three queries, or dimensions too large for the buffer, codes are reconstructed on the
     /// fly instead.
     #[inline(always)] // below with_simd: must inline into the target-feature context
-    fn search_blocks<S: Simd, C: Codes>(&self, simd: S, job: SearchJob<'_>) {
+    fn search_blocks<S: Simd, C: Layout>(&self, simd: S, job: SearchJob<'_>) {
         let (d, lanes) = (self.dim(), S::F32_LANES);
         let nq = job.queries.len() / d;
         if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
@@ -230,7 +236,7 @@ impl ScalarQuantizer {
 
     /// The transposed-block path of [`Self::search_blocks`], `R` registers of rows per block.
     #[inline(always)]
-    fn search_transposed<S: Simd, C: Codes, const R: usize>(&self, simd: S, job: SearchJob<'_>) {
+    fn search_transposed<S: Simd, C: Layout, const R: usize>(&self, simd: S, job: SearchJob<'_>) {
         let SearchJob { queries, codes, k, distances: out_d, labels } = job;
         let (p, d, cs) = (self.params(), self.dim(), self.code_size());
         let nq = queries.len() / d;
@@ -297,16 +303,12 @@ impl WithSimd for Dispatch<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
         let sq = self.sq;
-        match sq.bits {
-            SqBits::B4 => run::<S, B4>(simd, sq, self.op),
-            SqBits::B8 => run::<S, B8>(simd, sq, self.op),
-            SqBits::B16 => run::<S, B16>(simd, sq, self.op),
-        }
+        with_layout!(sq.bits.layout(), C => run::<S, C>(simd, sq, self.op))
     }
 }
 
 #[inline(always)]
-fn run<S: Simd, C: Codes>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
+fn run<S: Simd, C: Layout>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
     let (p, d, cs) = (sq.params(), sq.dim(), sq.code_size());
     match op {
         Op::Encode(x, codes) => {

@@ -4,7 +4,7 @@
 
 mod common;
 use common::floats;
-use vq::pq::CodeWidth;
+use vq::codes::CodeLayout;
 use vq::simd::{available, with_level};
 use vq::{reference, PqParams, ProductQuantizer, Quantizer};
 
@@ -27,10 +27,10 @@ fn exact_distances(pq: &ProductQuantizer, x: &[f32]) -> Vec<Vec<f64>> {
 }
 
 fn sub_code(pq: &ProductQuantizer, code: &[u8], i: usize) -> usize {
-    match pq.code_width() {
-        CodeWidth::Nibble => ((code[i / 2] >> if i.is_multiple_of(2) { 4 } else { 0 }) & 0xF) as usize,
-        CodeWidth::Byte => code[i] as usize,
-        CodeWidth::U16 => u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize,
+    match pq.layout() {
+        CodeLayout::Nibble => ((code[i / 2] >> if i.is_multiple_of(2) { 4 } else { 0 }) & 0xF) as usize,
+        CodeLayout::Byte => code[i] as usize,
+        CodeLayout::U16 => u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize,
     }
 }
 
@@ -166,10 +166,10 @@ fn uneven_subspaces_and_layouts() {
     // Code sizes and compression ratios: d = 128 with m = 8: 64× at 256 centroids, 32× at 512.
     let x = floats(600 * 128, 4, 1.0);
     for (m, ksub, size, width) in
-        [(8, 256, 8, CodeWidth::Byte), (8, 512, 16, CodeWidth::U16), (5, 16, 3, CodeWidth::Nibble)]
+        [(8, 256, 8, CodeLayout::Byte), (8, 512, 16, CodeLayout::U16), (5, 16, 3, CodeLayout::Nibble)]
     {
         let pq = ProductQuantizer::train(128, &x, &small_params(m, ksub)).unwrap();
-        assert_eq!((pq.code_size(), pq.code_width()), (size, width));
+        assert_eq!((pq.code_size(), pq.layout()), (size, width));
         assert_eq!(pq.compression_ratio(), 512.0 / size as f64);
     }
     // An odd m with nibbles leaves the last low nibble zero.

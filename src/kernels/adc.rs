@@ -1,7 +1,7 @@
 //! Codebook lookup (ADC): the asymmetric distance of a PQ code is the sum of the `m`
 //! distance-table entries its sub-codes select.
 //!
-//! Two loops, both monomorphized per code layout ([`SubCodes`]) so the layout test stays
+//! Two loops, both monomorphized per code layout ([`crate::codes`]) so the layout test stays
 //! out of the inner loop:
 //! - [`scan_one`]: one query's table (`[m][ksub]` floats), four codes per pass (FAISS's
 //!   `distance_four_codes`): four independent sums overlap the table loads;
@@ -18,49 +18,17 @@
 //! rather than reading past its table row; `ProductQuantizer::check_codes` rejects such codes
 //! up front where a caller wants an error instead.
 
+use crate::codes::Layout;
 use crate::search::TopK;
 use pulp::Simd;
 
 /// The widest register in f32 lanes (AVX-512): bounds the queries of one interleaved pass.
 pub(crate) const MAX_LANES: usize = 16;
 
-/// Reads sub-code `i` of a code, one implementation per code layout.
-pub(crate) trait SubCodes {
-    fn get(code: &[u8], i: usize) -> usize;
-}
-
-/// Two sub-codes per byte, sub-quantizer `2j` in the high nibble of byte `j`.
-pub(crate) struct NibbleCodes;
-/// One byte per sub-code.
-pub(crate) struct ByteCodes;
-/// One little-endian u16 per sub-code.
-pub(crate) struct U16Codes;
-
-impl SubCodes for NibbleCodes {
-    #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        ((code[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as usize
-    }
-}
-
-impl SubCodes for ByteCodes {
-    #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        code[i] as usize
-    }
-}
-
-impl SubCodes for U16Codes {
-    #[inline(always)]
-    fn get(code: &[u8], i: usize) -> usize {
-        u16::from_le_bytes([code[2 * i], code[2 * i + 1]]) as usize
-    }
-}
-
 /// `out[r]` = the ADC distance of code `r` (`cs` bytes each) under one query's table
 /// (`m` rows of `ksub` floats).
 #[inline(always)]
-pub(crate) fn scan_one<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
+pub(crate) fn scan_one<W: Layout>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
     let (out4, out1) = out.as_chunks_mut::<4>();
     let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
     for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
@@ -69,15 +37,15 @@ pub(crate) fn scan_one<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes
         let (c2, c3) = rest.split_at(cs);
         let mut s = [0f32; 4];
         for (i, t) in table.chunks_exact(ksub).enumerate() {
-            s[0] += t[W::get(c0, i)];
-            s[1] += t[W::get(c1, i)];
-            s[2] += t[W::get(c2, i)];
-            s[3] += t[W::get(c3, i)];
+            s[0] += t[W::get(c0, i) as usize];
+            s[1] += t[W::get(c1, i) as usize];
+            s[2] += t[W::get(c2, i) as usize];
+            s[3] += t[W::get(c3, i) as usize];
         }
         *o = s;
     }
     for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
-        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i)]).sum();
+        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i) as usize]).sum();
     }
 }
 
@@ -93,7 +61,7 @@ pub(crate) fn scan_one<W: SubCodes>(ksub: usize, cs: usize, table: &[f32], codes
 /// `dist` and `ids` hold `nq·k` entries, heaps already started ([`TopK::new`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the scan's whole state; a struct would only rename it
-pub(crate) fn scan_interleaved<S: Simd, W: SubCodes>(
+pub(crate) fn scan_interleaved<S: Simd, W: Layout>(
     simd: S,
     ksub: usize,
     cs: usize,
@@ -133,7 +101,7 @@ pub(crate) fn scan_interleaved<S: Simd, W: SubCodes>(
         let mut s = [zero; 4];
         for (i, t) in itable.chunks_exact(ksub).enumerate() {
             for (sv, cv) in s.iter_mut().zip(c) {
-                *sv = simd.add_f32s(*sv, t[W::get(cv, i)]);
+                *sv = simd.add_f32s(*sv, t[W::get(cv, i) as usize]);
             }
         }
         let m01 = simd.or_m32s(simd.less_than_f32s(s[0], thr), simd.less_than_f32s(s[1], thr));
@@ -150,7 +118,7 @@ pub(crate) fn scan_interleaved<S: Simd, W: SubCodes>(
         let c = &codes[r * cs..(r + 1) * cs];
         let mut s = zero;
         for (i, t) in itable.chunks_exact(ksub).enumerate() {
-            s = simd.add_f32s(s, t[W::get(c, i)]);
+            s = simd.add_f32s(s, t[W::get(c, i) as usize]);
         }
         if any(simd.less_than_f32s(s, thr)) {
             offer(s, first_id + r as i64, &mut thr);

@@ -3,7 +3,7 @@
 //! body generic over `pulp::Simd` that serves every instruction set.
 //!
 //! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
-//! - [`sq`]: scalar-quantizer encode, decode and asymmetric distance;
+//! - `sq`: scalar-quantizer encode, decode and asymmetric distance;
 //! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API);
 //! - `kmeans`: the argmin, seeding distances and cluster sums of k-means;
 //! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means).
@@ -12,7 +12,7 @@ pub(crate) mod adc;
 pub(crate) mod kmeans;
 pub mod l2;
 pub(crate) mod nearest;
-pub mod sq;
+pub(crate) mod sq;
 
 pub(crate) mod lanes;
 

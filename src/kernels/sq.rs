@@ -13,99 +13,12 @@
 //!   decoded distance up to float rounding. Rows go four at a time so each query, step and
 //!   base register feeds four code rows.
 //!
-//! Code layouts: 8 bits, one byte per dimension; 16 bits, one little-endian u16 per
-//! dimension; 4 bits, two dimensions per byte, the even dimension in the high nibble, and
-//! an odd dimension count padded with a zero low nibble.
+//! Codes are laid out as [`crate::codes`] describes: 4 bits per dimension in the nibble
+//! layout, 8 in bytes, 16 in little-endian u16s; each kernel is compiled once per layout.
 
-use super::lanes::{f32_lanes, from_fn, nibbles_to_f32s, rounded_u32_lanes, u16s_to_f32s, u8s_to_f32s};
+use super::lanes::{f32_lanes, rounded_u32_lanes};
+use crate::codes::Layout;
 use pulp::Simd;
-
-/// How codes of one width sit in a row of bytes.
-pub(crate) trait Codes: Copy + Default {
-    /// Lanes `start..start + L` of a code row as floats (all lanes are inside the row).
-    fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s;
-    /// The code of dimension `j`.
-    fn code(row: &[u8], j: usize) -> u32;
-    /// Writes the codes of dimensions `first..first + codes.len()` into a row (`first` is
-    /// even; only the low bits of each value count, see [`super::lanes::ROUND_MAGIC`]).
-    fn pack(codes: &[u32], row: &mut [u8], first: usize);
-    /// Lanes `start..start + count`, zero beyond.
-    #[inline(always)]
-    fn load_partial<S: Simd>(simd: S, row: &[u8], start: usize, count: usize) -> S::f32s {
-        from_fn(simd, count, |i| Self::code(row, start + i) as f32)
-    }
-}
-
-/// One byte per dimension.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct B8;
-/// One little-endian u16 per dimension.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct B16;
-/// Two dimensions per byte, even dimension high.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct B4;
-
-impl Codes for B8 {
-    #[inline(always)]
-    fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s {
-        u8s_to_f32s(simd, &row[start..])
-    }
-    #[inline(always)]
-    fn code(row: &[u8], j: usize) -> u32 {
-        row[j] as u32
-    }
-    #[inline(always)]
-    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
-        for (o, &c) in row[first..first + codes.len()].iter_mut().zip(codes) {
-            *o = c as u8;
-        }
-    }
-}
-
-impl Codes for B16 {
-    #[inline(always)]
-    fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s {
-        u16s_to_f32s(simd, &row[2 * start..])
-    }
-    #[inline(always)]
-    fn code(row: &[u8], j: usize) -> u32 {
-        u16::from_le_bytes([row[2 * j], row[2 * j + 1]]) as u32
-    }
-    #[inline(always)]
-    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
-        let row = &mut row[2 * first..2 * (first + codes.len())];
-        for (o, &c) in row.chunks_exact_mut(2).zip(codes) {
-            o.copy_from_slice(&(c as u16).to_le_bytes());
-        }
-    }
-}
-
-impl Codes for B4 {
-    #[inline(always)]
-    fn load<S: Simd>(simd: S, row: &[u8], start: usize) -> S::f32s {
-        // With an even lane count `start` is even and `first` folds to 0 at compile time.
-        let first = start & 1;
-        let need = (first + S::F32_LANES).div_ceil(2);
-        nibbles_to_f32s(simd, &row[start / 2..start / 2 + need], first)
-    }
-    #[inline(always)]
-    fn code(row: &[u8], j: usize) -> u32 {
-        ((row[j / 2] >> (4 - 4 * (j & 1))) & 0xF) as u32
-    }
-    #[inline(always)]
-    fn pack(codes: &[u32], row: &mut [u8], first: usize) {
-        let (pairs, last) = codes.as_chunks::<2>();
-        let row = &mut row[first / 2..first / 2 + codes.len().div_ceil(2)];
-        for (o, pair) in row.iter_mut().zip(pairs) {
-            *o = ((pair[0] << 4) | (pair[1] & 0xF)) as u8;
-        }
-        if let Some(&c) = last.first() {
-            // An odd dimension count: the padding nibble is zero.
-            row[pairs.len()] = (c << 4) as u8;
-        }
-    }
-}
 
 /// Per-dimension parameters of a trained scalar quantizer, as the kernels read them.
 #[derive(Clone, Copy)]
@@ -152,7 +65,7 @@ const ENCODE_TILE: usize = 64;
 
 /// Encodes one row into `out` (exactly the row's code size).
 #[inline(always)]
-pub(crate) fn encode_row<S: Simd, C: Codes>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
+pub(crate) fn encode_row<S: Simd, C: Layout>(simd: S, p: &Params, x: &[f32], out: &mut [u8]) {
     let lanes = S::F32_LANES;
     let mut tmp = [0u32; ENCODE_TILE];
     for (t, xt) in x.chunks(ENCODE_TILE).enumerate() {
@@ -172,7 +85,7 @@ pub(crate) fn encode_row<S: Simd, C: Codes>(simd: S, p: &Params, x: &[f32], out:
 
 /// Decodes one row of codes into `out` (the row's dimension).
 #[inline(always)]
-pub(crate) fn decode_row<S: Simd, C: Codes>(simd: S, p: &Params, row: &[u8], out: &mut [f32]) {
+pub(crate) fn decode_row<S: Simd, C: Layout>(simd: S, p: &Params, row: &[u8], out: &mut [f32]) {
     let lanes = S::F32_LANES;
     let d = out.len();
     let mut start = 0;
@@ -205,7 +118,7 @@ pub(crate) trait ReconRow: Copy {
 #[derive(Clone, Copy)]
 pub(crate) struct CodeRow<'a, C>(pub &'a [u8], pub C);
 
-impl<C: Codes> ReconRow for CodeRow<'_, C> {
+impl<C: Layout> ReconRow for CodeRow<'_, C> {
     #[inline(always)]
     fn chunk<S: Simd>(self, simd: S, i: usize, step: S::f32s, base: S::f32s) -> S::f32s {
         simd.mul_add_e_f32s(C::load(simd, self.0, i * S::F32_LANES), step, base)
@@ -229,7 +142,7 @@ const SPLIT: usize = 2;
 /// `out[j·B + i] = x̂_ij` with `B = R·L`; rows past the block's end are zero.
 /// Done once per block and read by every query of a batch search, so it may be scalar.
 #[inline(always)]
-pub(crate) fn recon_block_t<S: Simd, C: Codes, const R: usize>(
+pub(crate) fn recon_block_t<S: Simd, C: Layout, const R: usize>(
     p: &Params,
     codes: &[u8],
     code_size: usize,
@@ -241,7 +154,7 @@ pub(crate) fn recon_block_t<S: Simd, C: Codes, const R: usize>(
     out.fill(0.0);
     for (i, row) in codes.chunks_exact(code_size).take(b).enumerate() {
         for (j, (&s, &base)) in p.step.iter().zip(p.base).enumerate() {
-            out[j * b + i] = (C::code(row, j) as f32).mul_add(s, base);
+            out[j * b + i] = (C::get(row, j) as f32).mul_add(s, base);
         }
     }
 }
