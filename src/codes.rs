@@ -99,6 +99,13 @@ impl CodeLayout {
 
 /// A [`CodeLayout`] as a type, for kernels compiled once per layout.
 pub(crate) trait Layout: Copy + Default {
+    /// The layout this type stands for.
+    const LAYOUT: CodeLayout;
+    /// Bytes that hold `n` codes.
+    #[inline(always)]
+    fn code_size(n: usize) -> usize {
+        Self::LAYOUT.code_size(n)
+    }
     /// Code `i` of a row.
     fn get(row: &[u8], i: usize) -> u32;
     /// Writes the codes of positions `first..first + codes.len()` into a row (`first` is
@@ -125,6 +132,7 @@ pub(crate) struct Byte;
 pub(crate) struct U16;
 
 impl Layout for Nibble {
+    const LAYOUT: CodeLayout = CodeLayout::Nibble;
     #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         ((row[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as u32
@@ -151,6 +159,7 @@ impl Layout for Nibble {
 }
 
 impl Layout for Byte {
+    const LAYOUT: CodeLayout = CodeLayout::Byte;
     #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         row[i] as u32
@@ -168,6 +177,7 @@ impl Layout for Byte {
 }
 
 impl Layout for U16 {
+    const LAYOUT: CodeLayout = CodeLayout::U16;
     #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         u16::from_le_bytes([row[2 * i], row[2 * i + 1]]) as u32

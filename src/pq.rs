@@ -32,17 +32,16 @@
 //! table at `m·ksub > 262144`); [`ProductQuantizer::search_with_table`] takes the caller's
 //! buffer and never allocates.
 
-use crate::codes::{with_layout, CodeLayout, Layout};
+use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::adc::{scan_interleaved, scan_one, MAX_LANES};
-use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
-use crate::kernels::nearest::{nearest_transposed, transpose_into, KPAD};
+use crate::kernels;
+use crate::kernels::adc::MAX_LANES;
+use crate::kernels::nearest::{transpose_into, KPAD};
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
-use crate::search::{check_search, TopK, BLOCK_ROWS};
+use crate::search::{check_search, TopK};
 use crate::simd::Isa;
 use crate::Error;
-use pulp::{Simd, WithSimd};
 use std::sync::OnceLock;
 
 /// Training parameters of a [`ProductQuantizer`].
@@ -91,11 +90,11 @@ impl PqParams {
 /// A trained product quantizer. Immutable: share it freely across threads.
 #[derive(Debug, Clone)]
 pub struct ProductQuantizer {
-    dim: usize,
-    m: usize,
-    ksub: usize,
-    layout: CodeLayout,
-    centroids: Vec<f32>,
+    pub(crate) dim: usize,
+    pub(crate) m: usize,
+    pub(crate) ksub: usize,
+    pub(crate) layout: CodeLayout,
+    pub(crate) centroids: Vec<f32>,
     /// Per sub-space, the centroids transposed (`dsub_i` rows of `kpad` floats, columns past
     /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass. Built
     /// with the quantizer, except when loaded from a model file: a loaded quantizer builds
@@ -189,7 +188,7 @@ impl ProductQuantizer {
     }
 
     /// The encoder's transposed codebooks, built on first use.
-    fn transposed(&self) -> &[f32] {
+    pub(crate) fn transposed(&self) -> &[f32] {
         self.transposed.get_or_init(|| {
             let (dim, m, ksub) = (self.dim, self.m, self.ksub);
             let kpad = ksub.next_multiple_of(KPAD);
@@ -249,7 +248,7 @@ impl ProductQuantizer {
     pub fn distance_table(&self, query: &[f32], table: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_len("table", table.len(), self.m * self.ksub)?;
-        Isa::current().dispatch(Table { pq: self, query, table });
+        kernels::pq::table(Isa::current(), self, query, table);
         Ok(())
     }
 
@@ -291,7 +290,7 @@ impl ProductQuantizer {
     pub fn adc_scan(&self, table: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("table", table.len(), self.m * self.ksub)?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
-        Isa::current().dispatch(Scan { pq: self, table, codes, out });
+        kernels::pq::scan(Isa::current(), self, table, codes, out);
         Ok(())
     }
 
@@ -311,7 +310,7 @@ impl ProductQuantizer {
         crate::parallel::in_pool(threads, || {
             vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
                 |(v, c)| {
-                    isa.dispatch(Encode { pq: self, vectors: v, codes: c });
+                    kernels::pq::encode(isa, self, v, c);
                 },
             )
         });
@@ -367,77 +366,15 @@ impl ProductQuantizer {
         check_search(self.dim, queries, k, distances, labels)?;
         let nq = queries.len() / self.dim;
         if nq >= 2 && table.len() > one {
-            Isa::current().dispatch(BatchSearch { pq: self, scratch: table, queries, codes, k, distances, labels });
+            kernels::pq::search_batched(Isa::current(), self, table, queries, codes, k, distances, labels);
             return Ok(());
         }
         for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
             TopK::new(d, l)?;
         }
         let table = &mut table[..one];
-        Isa::current().dispatch(SearchOneByOne { pq: self, table, queries, codes, k, distances, labels });
+        kernels::pq::search_one_by_one(Isa::current(), self, table, queries, codes, k, distances, labels);
         Ok(())
-    }
-}
-
-/// The batch search: queries in groups of one per register lane, each group's distance
-/// tables interleaved into `scratch` (`m·ksub·lanes` floats), then one pass over the codes
-/// that keeps every query's top-k ([`scan_interleaved`]). Each table entry is computed as
-/// [`Table`] computes it, so the result equals the one-query path bit for bit.
-struct BatchSearch<'a> {
-    pq: &'a ProductQuantizer,
-    scratch: &'a mut [f32],
-    queries: &'a [f32],
-    codes: &'a [u8],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
-}
-
-impl WithSimd for BatchSearch<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        with_layout!(self.pq.layout, W => self.run::<S, W>(simd))
-    }
-}
-
-impl BatchSearch<'_> {
-    #[inline(always)]
-    fn run<S: Simd, W: Layout>(self, simd: S) {
-        let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
-        let (d, lanes) = (pq.dim, S::F32_LANES);
-        // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
-        // (where malloc puts large blocks) each would straddle two lines, which measured
-        // 1.8x slower in a C host. The buffer has a register of slack for this.
-        let skip = scratch.as_ptr().align_offset(64).min(MAX_LANES);
-        let itable = &mut scratch[skip..skip + pq.m * pq.ksub * lanes];
-        for ((qs, ds), ls) in
-            queries.chunks(lanes * d).zip(distances.chunks_mut(lanes * k)).zip(labels.chunks_mut(lanes * k))
-        {
-            let nq = qs.len() / d;
-            for (i, rows) in itable.chunks_exact_mut(pq.ksub * lanes).enumerate() {
-                let (off, dsub) = subspace(d, pq.m, i);
-                let cents = &pq.centroids[off * pq.ksub..(off + dsub) * pq.ksub];
-                for (row, cent) in rows.chunks_exact_mut(lanes).zip(cents.chunks_exact(dsub)) {
-                    for (q, slot) in row.iter_mut().enumerate() {
-                        *slot = if q < nq {
-                            pair_body::<S, SqDiff>(simd, &qs[q * d + off..q * d + off + dsub], cent)
-                        } else {
-                            0.0
-                        };
-                    }
-                }
-            }
-            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
-                // Sentinels in; the scan resumes these heaps.
-                let _ = TopK::new(dq, lq);
-            }
-            let (it, _) = S::as_simd_f32s(itable);
-            scan_interleaved::<S, W>(simd, pq.ksub, pq.code_size(), it, codes, 0, k, ds, ls);
-            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
-                TopK::resume(dq, lq).finish();
-            }
-        }
     }
 }
 
@@ -457,135 +394,9 @@ fn check_shape(dim: usize, m: usize, ksub: usize) -> Result<(), Error> {
 }
 
 /// `(first dimension, dimensions)` of sub-space `i` of `m` over `dim` dimensions.
-fn subspace(dim: usize, m: usize, i: usize) -> (usize, usize) {
+pub(crate) fn subspace(dim: usize, m: usize, i: usize) -> (usize, usize) {
     let (q, r) = (dim / m, dim % m);
     (i * q + i.min(r), q + usize::from(i < r))
-}
-
-struct Table<'a> {
-    pq: &'a ProductQuantizer,
-    query: &'a [f32],
-    table: &'a mut [f32],
-}
-
-impl WithSimd for Table<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        table_body(simd, self.pq, self.query, self.table);
-    }
-}
-
-/// `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
-#[inline(always)]
-fn table_body<S: Simd>(simd: S, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
-    for (i, t) in table.chunks_exact_mut(pq.ksub).enumerate() {
-        let (off, ds) = subspace(pq.dim, pq.m, i);
-        let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
-        l2sq_rows(simd, &query[off..off + ds], cents, t);
-    }
-}
-
-/// The ADC scan of one table over `codes`, one monomorphized loop per layout so the layout
-/// test stays out of the inner loop. Plain code (`pulp::Simd` has no gather), dispatched so
-/// that it is compiled for the call's level like every other kernel.
-struct Scan<'a> {
-    pq: &'a ProductQuantizer,
-    table: &'a [f32],
-    codes: &'a [u8],
-    out: &'a mut [f32],
-}
-
-impl WithSimd for Scan<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) {
-        scan_body(self.pq, self.table, self.codes, self.out);
-    }
-}
-
-#[inline(always)]
-fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]) {
-    let (ksub, cs) = (pq.ksub, pq.code_size());
-    with_layout!(pq.layout, W => scan_one::<W>(ksub, cs, table, codes, out))
-}
-
-/// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
-/// stay in L1, into its heap (started by the caller).
-struct SearchOneByOne<'a> {
-    pq: &'a ProductQuantizer,
-    table: &'a mut [f32],
-    queries: &'a [f32],
-    codes: &'a [u8],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
-}
-
-impl WithSimd for SearchOneByOne<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let SearchOneByOne { pq, table, queries, codes, k, distances, labels } = self;
-        let cs = pq.code_size();
-        let mut buf = [0f32; BLOCK_ROWS];
-        for ((q, d), l) in
-            queries.chunks_exact(pq.dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
-        {
-            table_body(simd, pq, q, table);
-            let mut top = TopK::resume(d, l);
-            for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
-                let nb = cb.len() / cs;
-                scan_body(pq, table, cb, &mut buf[..nb]);
-                top.push_block(&buf[..nb], (b * BLOCK_ROWS) as i64);
-            }
-            top.finish();
-        }
-    }
-}
-
-struct Encode<'a> {
-    pq: &'a ProductQuantizer,
-    vectors: &'a [f32],
-    codes: &'a mut [u8],
-}
-
-impl WithSimd for Encode<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let pq = self.pq;
-        let (d, cs) = (pq.dim, pq.code_size());
-        let kpad = pq.ksub.next_multiple_of(KPAD);
-        let transposed = pq.transposed();
-        self.codes.fill(0);
-        // Four vectors per pass over each codebook: every centroid register loaded feeds four
-        // vectors, which keeps a codebook larger than L1 from bounding the encoder.
-        let (x4, x1) = self.vectors.split_at(self.vectors.len() / (4 * d) * 4 * d);
-        let (c4, c1) = self.codes.split_at_mut(x4.len() / d * cs);
-        for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
-            for i in 0..pq.m {
-                let (off, ds) = subspace(d, pq.m, i);
-                let ct = &transposed[off * kpad..(off + ds) * kpad];
-                let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
-                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
-                for (v, &c) in best.iter().enumerate() {
-                    pq.layout.set(&mut code[v * cs..(v + 1) * cs], i, c as u32);
-                }
-            }
-        }
-        for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
-            for i in 0..pq.m {
-                let (off, ds) = subspace(d, pq.m, i);
-                let ct = &transposed[off * kpad..(off + ds) * kpad];
-                pq.layout.set(
-                    code,
-                    i,
-                    nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0] as u32,
-                );
-            }
-        }
-    }
 }
 
 impl Quantizer for ProductQuantizer {
@@ -600,7 +411,7 @@ impl Quantizer for ProductQuantizer {
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), n, self.code_size())?;
-        Isa::current().dispatch(Encode { pq: self, vectors, codes });
+        kernels::pq::encode(Isa::current(), self, vectors, codes);
         Ok(())
     }
 
@@ -624,8 +435,8 @@ impl Quantizer for ProductQuantizer {
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
         let isa = Isa::current();
         crate::scratch::with_f32(self.m * self.ksub, |t| {
-            isa.dispatch(Table { pq: self, query, table: t });
-            isa.dispatch(Scan { pq: self, table: t, codes, out });
+            kernels::pq::table(isa, self, query, t);
+            kernels::pq::scan(isa, self, t, codes, out);
         });
         Ok(())
     }

@@ -24,17 +24,13 @@
 //! Layouts and sizes: see [`crate::codes`]. Compression ratio is `4·d / code_size`:
 //! at d = 128, 8× for 4 bits, 4× for 8 bits, 2× for 16 bits.
 
-use crate::codes::{with_layout, CodeLayout, Layout};
+use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::sq::{
-    decode_row, distances, distances_block_t, encode_row, recon_block_t, CodeRow, Params, BLOCK_ROWS_MAX,
-    MAX_BLOCK_REGS,
-};
+use crate::kernels::sq::{run_op, Op, Params, SearchJob};
 use crate::quantizer::Quantizer;
-use crate::search::{check_search, TopK, BLOCK_ROWS};
+use crate::search::{check_search, TopK};
 use crate::simd::Isa;
 use crate::Error;
-use pulp::{Simd, WithSimd};
 
 /// Bits per dimension of a scalar quantizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,135 +192,15 @@ impl ScalarQuantizer {
         }
     }
 
+    /// Runs one operation at the caller's level.
+    fn run(&self, op: Op<'_>) {
+        run_op(Isa::current(), self.bits.layout(), self.params(), self.dim(), op);
+    }
+
     fn check_pairs(&self, vectors: usize, codes: usize) -> Result<usize, Error> {
         let n = rows_of("vectors", vectors, self.dim())?;
         exact_rows_len("codes", codes, n, self.code_size())?;
         Ok(n)
-    }
-
-    /// Top-k of every query over every code, block by block. With several queries, each
-    /// block of `R·L` codes is first reconstructed, transposed, into an L1-resident buffer
-    /// (cost shared by all queries), and queries score it four at a time with lanes as rows:
-    /// two instructions per dimension per register of rows, no horizontal sums. With one to
-    /// three queries, or dimensions too large for the buffer, codes are reconstructed on the
-    /// fly instead.
-    #[inline(always)] // below with_simd: must inline into the target-feature context
-    fn search_blocks<S: Simd, C: Layout>(&self, simd: S, job: SearchJob<'_>) {
-        let (d, lanes) = (self.dim(), S::F32_LANES);
-        let nq = job.queries.len() / d;
-        if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
-            return self.search_transposed::<S, C, MAX_BLOCK_REGS>(simd, job);
-        }
-        if nq >= QB && d * lanes <= TRANSPOSED_FLOATS {
-            return self.search_transposed::<S, C, 1>(simd, job);
-        }
-        let SearchJob { queries, codes, k, distances: out_d, labels } = job;
-        let (p, cs) = (self.params(), self.code_size());
-        let mut buf = [0f32; BLOCK_ROWS];
-        // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
-        let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
-        for (b, cblock) in codes.chunks(block * cs).enumerate() {
-            let nb = cblock.len() / cs;
-            for ((q, dist), lab) in
-                queries.chunks_exact(d).zip(out_d.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
-            {
-                distances(simd, &p, q, &mut buf[..nb], |i| CodeRow(&cblock[i * cs..(i + 1) * cs], C::default()));
-                TopK::resume(dist, lab).push_block(&buf[..nb], (b * block) as i64);
-            }
-        }
-    }
-
-    /// The transposed-block path of [`Self::search_blocks`], `R` registers of rows per block.
-    #[inline(always)]
-    fn search_transposed<S: Simd, C: Layout, const R: usize>(&self, simd: S, job: SearchJob<'_>) {
-        let SearchJob { queries, codes, k, distances: out_d, labels } = job;
-        let (p, d, cs) = (self.params(), self.dim(), self.code_size());
-        let nq = queries.len() / d;
-        let tb = R * S::F32_LANES;
-        let mut dec = [0f32; TRANSPOSED_FLOATS];
-        let mut out = [[0f32; BLOCK_ROWS_MAX]; QB];
-        for (b, cblock) in codes.chunks(tb * cs).enumerate() {
-            let nb = cblock.len() / cs;
-            let first = (b * tb) as i64;
-            recon_block_t::<S, C, R>(&p, cblock, cs, &mut dec);
-            // QB queries per pass: each register of reconstructions loaded feeds all of them.
-            let mut qi = 0;
-            while qi + QB <= nq {
-                let qs: [&[f32]; QB] = std::array::from_fn(|j| &queries[(qi + j) * d..(qi + j + 1) * d]);
-                distances_block_t::<S, R, QB>(simd, qs, &dec, &mut out);
-                for (j, o) in out.iter().enumerate() {
-                    let r = (qi + j) * k..(qi + j + 1) * k;
-                    TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&o[..nb], first);
-                }
-                qi += QB;
-            }
-            for qi in qi..nq {
-                let one = &mut out[..1];
-                let one: &mut [[f32; BLOCK_ROWS_MAX]; 1] = one.try_into().expect("one row");
-                distances_block_t::<S, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
-                let r = qi * k..(qi + 1) * k;
-                TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&one[0][..nb], first);
-            }
-        }
-    }
-}
-
-/// Floats of the transposed block the batch search keeps on the stack (32 KiB, so a host
-/// thread with a small stack is safe): two registers of rows up to d = 256 at AVX-512, one
-/// up to d = 512 (1,024 at AVX2); larger dimensions reconstruct on the fly.
-const TRANSPOSED_FLOATS: usize = 8192;
-
-/// Queries scored together against one transposed block.
-const QB: usize = 4;
-
-struct SearchJob<'a> {
-    queries: &'a [f32],
-    codes: &'a [u8],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
-}
-
-/// What an SQ dispatch does; one struct so every operation dispatches once per call.
-enum Op<'a> {
-    Encode(&'a [f32], &'a mut [u8]),
-    Decode(&'a [u8], &'a mut [f32]),
-    Distances(&'a [f32], &'a [u8], &'a mut [f32]),
-    Search(SearchJob<'a>),
-}
-
-struct Dispatch<'a> {
-    sq: &'a ScalarQuantizer,
-    op: Op<'a>,
-}
-
-impl WithSimd for Dispatch<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let sq = self.sq;
-        with_layout!(sq.bits.layout(), C => run::<S, C>(simd, sq, self.op))
-    }
-}
-
-#[inline(always)]
-fn run<S: Simd, C: Layout>(simd: S, sq: &ScalarQuantizer, op: Op<'_>) {
-    let (p, d, cs) = (sq.params(), sq.dim(), sq.code_size());
-    match op {
-        Op::Encode(x, codes) => {
-            for (row, out) in x.chunks_exact(d).zip(codes.chunks_exact_mut(cs)) {
-                encode_row::<S, C>(simd, &p, row, out);
-            }
-        }
-        Op::Decode(codes, x) => {
-            for (row, out) in codes.chunks_exact(cs).zip(x.chunks_exact_mut(d)) {
-                decode_row::<S, C>(simd, &p, row, out);
-            }
-        }
-        Op::Distances(q, codes, out) => {
-            distances(simd, &p, q, out, |i| CodeRow(&codes[i * cs..(i + 1) * cs], C::default()))
-        }
-        Op::Search(job) => sq.search_blocks::<S, C>(simd, job),
     }
 }
 
@@ -339,20 +215,20 @@ impl Quantizer for ScalarQuantizer {
 
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         self.check_pairs(vectors.len(), codes.len())?;
-        Isa::current().dispatch(Dispatch { sq: self, op: Op::Encode(vectors, codes) });
+        self.run(Op::Encode(vectors, codes));
         Ok(())
     }
 
     fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error> {
         self.check_pairs(vectors.len(), codes.len())?;
-        Isa::current().dispatch(Dispatch { sq: self, op: Op::Decode(codes, vectors) });
+        self.run(Op::Decode(codes, vectors));
         Ok(())
     }
 
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim())?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
-        Isa::current().dispatch(Dispatch { sq: self, op: Op::Distances(query, codes, out) });
+        self.run(Op::Distances(query, codes, out));
         Ok(())
     }
 
@@ -370,7 +246,7 @@ impl Quantizer for ScalarQuantizer {
             TopK::new(d, l)?;
         }
         let job = SearchJob { queries, codes, k, distances: &mut *distances, labels: &mut *labels };
-        Isa::current().dispatch(Dispatch { sq: self, op: Op::Search(job) });
+        self.run(Op::Search(job));
         for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
             TopK::resume(d, l).finish();
         }

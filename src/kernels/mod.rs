@@ -6,12 +6,14 @@
 //! - `sq`: scalar-quantizer encode, decode and asymmetric distance;
 //! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API);
 //! - `kmeans`: the argmin, seeding distances and cluster sums of k-means;
+//! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
 //! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means).
 
 pub(crate) mod adc;
 pub(crate) mod kmeans;
 pub mod l2;
 pub(crate) mod nearest;
+pub(crate) mod pq;
 pub(crate) mod sq;
 
 pub(crate) mod lanes;

@@ -17,8 +17,11 @@
 //! layout, 8 in bytes, 16 in little-endian u16s; each kernel is compiled once per layout.
 
 use super::lanes::{f32_lanes, rounded_u32_lanes};
-use crate::codes::Layout;
+use crate::codes::{with_layout, CodeLayout, Layout};
+use crate::search::{TopK, BLOCK_ROWS};
+use crate::simd::Isa;
 use pulp::Simd;
+use pulp::WithSimd;
 
 /// Per-dimension parameters of a trained scalar quantizer, as the kernels read them.
 #[derive(Clone, Copy)]
@@ -278,4 +281,134 @@ fn distance_rows<S: Simd, T: ReconRow, const R: usize>(simd: S, p: &Params, q: &
         *o = simd.reduce_sum_f32s(simd.add_f32s(a[0], a[1]));
     }
     out
+}
+
+/// Runs one SQ operation at the call's level, compiled for the quantizer's code layout:
+/// every SQ call dispatches once.
+pub(crate) fn run_op(isa: Isa, layout: CodeLayout, p: Params<'_>, d: usize, op: Op<'_>) {
+    isa.dispatch(Dispatch { layout, p, d, op });
+}
+
+/// Floats of the transposed block the batch search keeps on the stack (32 KiB, so a host
+/// thread with a small stack is safe): two registers of rows up to d = 256 at AVX-512, one
+/// up to d = 512 (1,024 at AVX2); larger dimensions reconstruct on the fly.
+const TRANSPOSED_FLOATS: usize = 8192;
+
+/// Queries scored together against one transposed block.
+const QB: usize = 4;
+
+pub(crate) struct SearchJob<'a> {
+    pub(crate) queries: &'a [f32],
+    pub(crate) codes: &'a [u8],
+    pub(crate) k: usize,
+    pub(crate) distances: &'a mut [f32],
+    pub(crate) labels: &'a mut [i64],
+}
+
+/// What an SQ dispatch does; one struct so every operation dispatches once per call.
+pub(crate) enum Op<'a> {
+    Encode(&'a [f32], &'a mut [u8]),
+    Decode(&'a [u8], &'a mut [f32]),
+    Distances(&'a [f32], &'a [u8], &'a mut [f32]),
+    Search(SearchJob<'a>),
+}
+
+struct Dispatch<'a> {
+    layout: CodeLayout,
+    p: Params<'a>,
+    d: usize,
+    op: Op<'a>,
+}
+
+impl WithSimd for Dispatch<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        with_layout!(self.layout, C => run::<S, C>(simd, &self.p, self.d, self.op))
+    }
+}
+
+#[inline(always)]
+fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_>) {
+    let cs = C::code_size(d);
+    match op {
+        Op::Encode(x, codes) => {
+            for (row, out) in x.chunks_exact(d).zip(codes.chunks_exact_mut(cs)) {
+                encode_row::<S, C>(simd, p, row, out);
+            }
+        }
+        Op::Decode(codes, x) => {
+            for (row, out) in codes.chunks_exact(cs).zip(x.chunks_exact_mut(d)) {
+                decode_row::<S, C>(simd, p, row, out);
+            }
+        }
+        Op::Distances(q, codes, out) => {
+            distances(simd, p, q, out, |i| CodeRow(&codes[i * cs..(i + 1) * cs], C::default()))
+        }
+        Op::Search(job) => search_blocks::<S, C>(simd, p, d, job),
+    }
+}
+
+/// Top-k of every query over every code, block by block. With several queries, each
+/// block of `R·L` codes is first reconstructed, transposed, into an L1-resident buffer
+/// (cost shared by all queries), and queries score it four at a time with lanes as rows:
+/// two instructions per dimension per register of rows, no horizontal sums. With one to
+/// three queries, or dimensions too large for the buffer, codes are reconstructed on the
+/// fly instead.
+#[inline(always)] // below with_simd: must inline into the target-feature context
+fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJob<'_>) {
+    let lanes = S::F32_LANES;
+    let nq = job.queries.len() / d;
+    if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
+        return search_transposed::<S, C, MAX_BLOCK_REGS>(simd, p, d, job);
+    }
+    if nq >= QB && d * lanes <= TRANSPOSED_FLOATS {
+        return search_transposed::<S, C, 1>(simd, p, d, job);
+    }
+    let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+    let cs = C::code_size(d);
+    let mut buf = [0f32; BLOCK_ROWS];
+    // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
+    let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
+    for (b, cblock) in codes.chunks(block * cs).enumerate() {
+        let nb = cblock.len() / cs;
+        for ((q, dist), lab) in queries.chunks_exact(d).zip(out_d.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k)) {
+            distances(simd, p, q, &mut buf[..nb], |i| CodeRow(&cblock[i * cs..(i + 1) * cs], C::default()));
+            TopK::resume(dist, lab).push_block(&buf[..nb], (b * block) as i64);
+        }
+    }
+}
+
+/// The transposed-block path of [`search_blocks`], `R` registers of rows per block.
+#[inline(always)]
+fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d: usize, job: SearchJob<'_>) {
+    let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+    let cs = C::code_size(d);
+    let nq = queries.len() / d;
+    let tb = R * S::F32_LANES;
+    let mut dec = [0f32; TRANSPOSED_FLOATS];
+    let mut out = [[0f32; BLOCK_ROWS_MAX]; QB];
+    for (b, cblock) in codes.chunks(tb * cs).enumerate() {
+        let nb = cblock.len() / cs;
+        let first = (b * tb) as i64;
+        recon_block_t::<S, C, R>(p, cblock, cs, &mut dec);
+        // QB queries per pass: each register of reconstructions loaded feeds all of them.
+        let mut qi = 0;
+        while qi + QB <= nq {
+            let qs: [&[f32]; QB] = std::array::from_fn(|j| &queries[(qi + j) * d..(qi + j + 1) * d]);
+            distances_block_t::<S, R, QB>(simd, qs, &dec, &mut out);
+            for (j, o) in out.iter().enumerate() {
+                let r = (qi + j) * k..(qi + j + 1) * k;
+                TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&o[..nb], first);
+            }
+            qi += QB;
+        }
+        for qi in qi..nq {
+            let one = &mut out[..1];
+            let one: &mut [[f32; BLOCK_ROWS_MAX]; 1] = one.try_into().expect("one row");
+            distances_block_t::<S, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
+            let r = qi * k..(qi + 1) * k;
+            TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&one[0][..nb], first);
+        }
+    }
 }

@@ -1,0 +1,249 @@
+//! The product quantizer's kernels: distance tables, the ADC scan of one table, encoding
+//! (nearest centroid per sub-space), and the two top-k searches (one query at a time, and
+//! batches of one query per register lane). Entry points take a [`ProductQuantizer`] whose
+//! shapes its constructors checked, and buffers the public API checked against them.
+
+use crate::codes::{with_layout, Layout};
+use crate::kernels::adc::{scan_interleaved, scan_one, MAX_LANES};
+use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
+use crate::kernels::nearest::{nearest_transposed, KPAD};
+use crate::pq::{subspace, ProductQuantizer};
+use crate::quantizer::Quantizer;
+use crate::search::{TopK, BLOCK_ROWS};
+use crate::simd::Isa;
+use pulp::{Simd, WithSimd};
+
+/// One query's table: `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
+pub(crate) fn table(isa: Isa, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
+    isa.dispatch(Table { pq, query, table });
+}
+
+/// `out[r]` = the sum of the table entries code `r` selects.
+pub(crate) fn scan(isa: Isa, pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    isa.dispatch(Scan { pq, table, codes, out });
+}
+
+/// The code of each vector: per sub-space, its nearest centroid.
+pub(crate) fn encode(isa: Isa, pq: &ProductQuantizer, vectors: &[f32], codes: &mut [u8]) {
+    isa.dispatch(Encode { pq, vectors, codes });
+}
+
+/// Top-k of every query, one at a time, with `table` (`m·ksub` floats) as its table; heaps
+/// started by the caller.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search_one_by_one(
+    isa: Isa,
+    pq: &ProductQuantizer,
+    table: &mut [f32],
+    queries: &[f32],
+    codes: &[u8],
+    k: usize,
+    distances: &mut [f32],
+    labels: &mut [i64],
+) {
+    isa.dispatch(SearchOneByOne { pq, table, queries, codes, k, distances, labels });
+}
+
+/// Top-k of every query in batches of one per register lane, their tables interleaved in
+/// `scratch` (`search_table_len()` floats); heaps started and finished here.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn search_batched(
+    isa: Isa,
+    pq: &ProductQuantizer,
+    scratch: &mut [f32],
+    queries: &[f32],
+    codes: &[u8],
+    k: usize,
+    distances: &mut [f32],
+    labels: &mut [i64],
+) {
+    isa.dispatch(BatchSearch { pq, scratch, queries, codes, k, distances, labels });
+}
+
+/// The batch search: queries in groups of one per register lane, each group's distance
+/// tables interleaved into `scratch` (`m·ksub·lanes` floats), then one pass over the codes
+/// that keeps every query's top-k ([`scan_interleaved`]). Each table entry is computed as
+/// [`Table`] computes it, so the result equals the one-query path bit for bit.
+struct BatchSearch<'a> {
+    pq: &'a ProductQuantizer,
+    scratch: &'a mut [f32],
+    queries: &'a [f32],
+    codes: &'a [u8],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+}
+
+impl WithSimd for BatchSearch<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        with_layout!(self.pq.layout, W => self.run::<S, W>(simd))
+    }
+}
+
+impl BatchSearch<'_> {
+    #[inline(always)]
+    fn run<S: Simd, W: Layout>(self, simd: S) {
+        let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
+        let (d, lanes) = (pq.dim, S::F32_LANES);
+        // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
+        // (where malloc puts large blocks) each would straddle two lines, which measured
+        // 1.8x slower in a C host. The buffer has a register of slack for this.
+        let skip = scratch.as_ptr().align_offset(64).min(MAX_LANES);
+        let itable = &mut scratch[skip..skip + pq.m * pq.ksub * lanes];
+        for ((qs, ds), ls) in
+            queries.chunks(lanes * d).zip(distances.chunks_mut(lanes * k)).zip(labels.chunks_mut(lanes * k))
+        {
+            let nq = qs.len() / d;
+            for (i, rows) in itable.chunks_exact_mut(pq.ksub * lanes).enumerate() {
+                let (off, dsub) = subspace(d, pq.m, i);
+                let cents = &pq.centroids[off * pq.ksub..(off + dsub) * pq.ksub];
+                for (row, cent) in rows.chunks_exact_mut(lanes).zip(cents.chunks_exact(dsub)) {
+                    for (q, slot) in row.iter_mut().enumerate() {
+                        *slot = if q < nq {
+                            pair_body::<S, SqDiff>(simd, &qs[q * d + off..q * d + off + dsub], cent)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
+                // Sentinels in; the scan resumes these heaps.
+                let _ = TopK::new(dq, lq);
+            }
+            let (it, _) = S::as_simd_f32s(itable);
+            scan_interleaved::<S, W>(simd, pq.ksub, pq.code_size(), it, codes, 0, k, ds, ls);
+            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
+                TopK::resume(dq, lq).finish();
+            }
+        }
+    }
+}
+
+struct Table<'a> {
+    pq: &'a ProductQuantizer,
+    query: &'a [f32],
+    table: &'a mut [f32],
+}
+
+impl WithSimd for Table<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        table_body(simd, self.pq, self.query, self.table);
+    }
+}
+
+/// `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
+#[inline(always)]
+fn table_body<S: Simd>(simd: S, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
+    for (i, t) in table.chunks_exact_mut(pq.ksub).enumerate() {
+        let (off, ds) = subspace(pq.dim, pq.m, i);
+        let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
+        l2sq_rows(simd, &query[off..off + ds], cents, t);
+    }
+}
+
+/// The ADC scan of one table over `codes`, one monomorphized loop per layout so the layout
+/// test stays out of the inner loop. Plain code (`pulp::Simd` has no gather), dispatched so
+/// that it is compiled for the call's level like every other kernel.
+struct Scan<'a> {
+    pq: &'a ProductQuantizer,
+    table: &'a [f32],
+    codes: &'a [u8],
+    out: &'a mut [f32],
+}
+
+impl WithSimd for Scan<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        scan_body(self.pq, self.table, self.codes, self.out);
+    }
+}
+
+#[inline(always)]
+fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let (ksub, cs) = (pq.ksub, pq.code_size());
+    with_layout!(pq.layout, W => scan_one::<W>(ksub, cs, table, codes, out))
+}
+
+/// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
+/// stay in L1, into its heap (started by the caller).
+struct SearchOneByOne<'a> {
+    pq: &'a ProductQuantizer,
+    table: &'a mut [f32],
+    queries: &'a [f32],
+    codes: &'a [u8],
+    k: usize,
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+}
+
+impl WithSimd for SearchOneByOne<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let SearchOneByOne { pq, table, queries, codes, k, distances, labels } = self;
+        let cs = pq.code_size();
+        let mut buf = [0f32; BLOCK_ROWS];
+        for ((q, d), l) in
+            queries.chunks_exact(pq.dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
+        {
+            table_body(simd, pq, q, table);
+            let mut top = TopK::resume(d, l);
+            for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
+                let nb = cb.len() / cs;
+                scan_body(pq, table, cb, &mut buf[..nb]);
+                top.push_block(&buf[..nb], (b * BLOCK_ROWS) as i64);
+            }
+            top.finish();
+        }
+    }
+}
+
+struct Encode<'a> {
+    pq: &'a ProductQuantizer,
+    vectors: &'a [f32],
+    codes: &'a mut [u8],
+}
+
+impl WithSimd for Encode<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let pq = self.pq;
+        let (d, cs) = (pq.dim, pq.code_size());
+        let kpad = pq.ksub.next_multiple_of(KPAD);
+        let transposed = pq.transposed();
+        self.codes.fill(0);
+        // Four vectors per pass over each codebook: every centroid register loaded feeds four
+        // vectors, which keeps a codebook larger than L1 from bounding the encoder.
+        let (x4, x1) = self.vectors.split_at(self.vectors.len() / (4 * d) * 4 * d);
+        let (c4, c1) = self.codes.split_at_mut(x4.len() / d * cs);
+        for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
+            for i in 0..pq.m {
+                let (off, ds) = subspace(d, pq.m, i);
+                let ct = &transposed[off * kpad..(off + ds) * kpad];
+                let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
+                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
+                for (v, &c) in best.iter().enumerate() {
+                    pq.layout.set(&mut code[v * cs..(v + 1) * cs], i, c as u32);
+                }
+            }
+        }
+        for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
+            for i in 0..pq.m {
+                let (off, ds) = subspace(d, pq.m, i);
+                let ct = &transposed[off * kpad..(off + ds) * kpad];
+                pq.layout.set(
+                    code,
+                    i,
+                    nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0] as u32,
+                );
+            }
+        }
+    }
+}
