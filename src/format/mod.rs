@@ -78,6 +78,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+mod memory;
+
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89VQM\r\n\x1a\n";
 
@@ -788,7 +790,7 @@ fn skip_checked(src: &mut impl Source, e: &Entry, name: &str) -> Result<(), Erro
 /// is read (a second pass over a 100 MB codebook cost a fifth of the load time).
 fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result<Vec<f32>, Error> {
     let mut v = vec![0f32; e.len as usize / 4];
-    advise_huge_pages(bytemuck::cast_slice_mut(&mut v));
+    memory::advise_huge_pages(bytemuck::cast_slice_mut(&mut v));
     let mut seen = 0usize;
     let mut bad: Option<usize> = None;
     // CHUNK is a multiple of 4: chunks hold whole values.
@@ -812,47 +814,6 @@ fn read_f32s(src: &mut impl Source, e: &Entry, name: &str, what: &str) -> Result
     }
     Ok(v)
 }
-
-/// Asks Linux to back `buf` with transparent huge pages, before anything is written to it.
-///
-/// Most of the time of reading a large section goes to page faults on the fresh array: one
-/// per 4 KiB, each zeroing its page; `std::fs::read` pays the same. With 2 MiB pages there
-/// are 512 times fewer faults, and the 100 MB load takes a third of the time, 61 → 21 ms
-/// (`docs/PERFORMANCE.md`). `MADV_HUGEPAGE` is advice: it changes how the kernel backs the
-/// range, never its contents; with transparent huge pages disabled it does nothing, and
-/// where the kernel lacks them the call fails and the load runs as before. Only the whole
-/// 2 MiB-aligned pages inside `buf` are advised, so no memory outside it is touched. Under
-/// `enabled = always` the kernel does this anyway; under `madvise` (the default of most
-/// distributions) it does it only when asked.
-///
-/// The advice belongs to the address range and outlives the array if the allocator keeps
-/// the range for later allocations. So only arrays of at least [`ADVISE_MIN`] are advised:
-/// glibc serves those with a mapping of their own, unmapped when freed (its mmap threshold
-/// never exceeds 32 MiB on 64-bit targets), and the host's other memory keeps its own
-/// huge-page policy. Smaller sections load as `std::fs::read` would.
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(buf: &mut [u8]) {
-    const HUGE: usize = 2 << 20;
-    if buf.len() < ADVISE_MIN {
-        return;
-    }
-    let start = buf.as_mut_ptr() as usize;
-    let Some(first) = start.checked_next_multiple_of(HUGE) else { return };
-    let last = (start + buf.len()) / HUGE * HUGE;
-    if first < last {
-        // SAFETY: first..last lies inside buf, which this function borrows mutably, and
-        // starts on a page boundary; MADV_HUGEPAGE does not change the memory's contents.
-        // The result is ignored: the advice is an optimization only.
-        unsafe { libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_HUGEPAGE) };
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_buf: &mut [u8]) {}
-
-/// Arrays advised for huge pages are at least this large (see [`advise_huge_pages`]).
-#[cfg(target_os = "linux")]
-const ADVISE_MIN: usize = 32 << 20;
 
 /// Whether the little-endian f32 in `bytes` is NaN or infinite: all exponent bits set.
 fn nonfinite(bytes: [u8; 4]) -> bool {
