@@ -79,6 +79,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 mod memory;
+#[doc(hidden)]
+pub mod testing;
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89VQM\r\n\x1a\n";
@@ -317,33 +319,6 @@ fn write_file(kind: u32, sections: &[([u8; 4], &[u8])]) -> Vec<u8> {
     let crc = header_crc(&out[..HEADER], &out[HEADER..HEADER + sections.len() * DIR_ENTRY]);
     out[48..52].copy_from_slice(&crc.to_le_bytes());
     out
-}
-
-/// Recomputes, in place, every checksum of a model file whose header and directory can be
-/// located: each in-bounds section's CRC, then the header's. For tools that edit files on
-/// purpose (tests of the loader's deeper checks, fuzzers, which would otherwise never get
-/// past a checksum); a loader never calls it. Input it cannot make sense of is left as is.
-pub fn reseal(bytes: &mut [u8]) {
-    if bytes.len() < HEADER {
-        return;
-    }
-    let nsec = (u32_at(bytes, 20) as usize).min(MAX_SECTIONS);
-    let dir_end = HEADER + nsec * DIR_ENTRY;
-    if bytes.len() < dir_end {
-        return;
-    }
-    for i in 0..nsec {
-        let e = HEADER + i * DIR_ENTRY;
-        let (off, len) = (u64_at(bytes, e + 8), u64_at(bytes, e + 16));
-        let range =
-            usize::try_from(off).ok().zip(usize::try_from(len).ok()).and_then(|(o, l)| Some(o..o.checked_add(l)?));
-        if let Some(data) = range.and_then(|r| bytes.get(r)) {
-            let crc = crc32c(data);
-            bytes[e + 4..e + 8].copy_from_slice(&crc.to_le_bytes());
-        }
-    }
-    let crc = header_crc(&bytes[..HEADER], &bytes[HEADER..dir_end]);
-    bytes[48..52].copy_from_slice(&crc.to_le_bytes());
 }
 
 fn header_crc(header: &[u8], dir: &[u8]) -> u32 {
@@ -822,6 +797,7 @@ fn nonfinite(bytes: [u8; 4]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::reseal;
     use super::*;
     use crate::PqParams;
 
