@@ -70,12 +70,12 @@
 //! searching process never pays for it, and loading a 100 MB model takes less time than
 //! `std::fs::read` of the file (figures in `docs/PERFORMANCE.md`).
 
-use crate::crc32c::{crc32c, Crc32c};
+use crate::crc32c::Crc32c;
 use crate::kmeans::{Assignment, Init, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::{Error, ProductQuantizer, ScalarQuantizer, SqBits};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 mod memory;
@@ -83,6 +83,9 @@ mod memory;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod writer;
+
+use writer::{f32_bytes, write_atomically, write_file};
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89VQM\r\n\x1a\n";
@@ -282,47 +285,6 @@ fn io_err(name: &str, what: &str, e: std::io::Error) -> Error {
     Error::Io { path: name.to_string(), message: format!("{what}: {e}") }
 }
 
-fn f32_bytes(v: &[f32]) -> Vec<u8> {
-    if cfg!(target_endian = "little") {
-        bytemuck::cast_slice(v).to_vec()
-    } else {
-        v.iter().flat_map(|x| x.to_le_bytes()).collect()
-    }
-}
-
-/// Lays out header, directory and sections.
-fn write_file(kind: u32, sections: &[([u8; 4], &[u8])]) -> Vec<u8> {
-    let dir_end = (HEADER + sections.len() * DIR_ENTRY).next_multiple_of(ALIGN);
-    let mut offsets = Vec::with_capacity(sections.len());
-    let mut end = dir_end;
-    for (_, data) in sections {
-        offsets.push(end);
-        end = (end + data.len()).next_multiple_of(ALIGN);
-    }
-    // The file ends with the last section, unpadded.
-    let total = offsets.last().map_or(dir_end, |&o| o + sections[sections.len() - 1].1.len());
-    let mut out = vec![0u8; total];
-    out[..8].copy_from_slice(&MAGIC);
-    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out[12..16].copy_from_slice(&ENDIAN_MARK.to_le_bytes());
-    out[16..20].copy_from_slice(&kind.to_le_bytes());
-    out[20..24].copy_from_slice(&(sections.len() as u32).to_le_bytes());
-    out[24..32].copy_from_slice(&(total as u64).to_le_bytes());
-    let version = env!("CARGO_PKG_VERSION").as_bytes();
-    out[32..32 + version.len().min(16)].copy_from_slice(&version[..version.len().min(16)]);
-    for (i, ((tag, data), &off)) in sections.iter().zip(&offsets).enumerate() {
-        let e = &mut out[HEADER + i * DIR_ENTRY..HEADER + (i + 1) * DIR_ENTRY];
-        e[..4].copy_from_slice(tag);
-        e[4..8].copy_from_slice(&crc32c(data).to_le_bytes());
-        e[8..16].copy_from_slice(&(off as u64).to_le_bytes());
-        e[16..24].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        out[off..off + data.len()].copy_from_slice(data);
-    }
-    let crc = header_crc(&out[..HEADER], &out[HEADER..HEADER + sections.len() * DIR_ENTRY]);
-    out[48..52].copy_from_slice(&crc.to_le_bytes());
-    out
-}
-
 fn header_crc(header: &[u8], dir: &[u8]) -> u32 {
     let mut c = Crc32c::new();
     c.update(&header[..48]);
@@ -330,23 +292,6 @@ fn header_crc(header: &[u8], dir: &[u8]) -> u32 {
     c.update(&header[52..HEADER]);
     c.update(dir);
     c.finish()
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let name = path.display().to_string();
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = std::path::PathBuf::from(tmp);
-    let result = (|| {
-        let mut f = File::create(&tmp).map_err(|e| io_err(&name, "cannot create", e))?;
-        f.write_all(bytes).map_err(|e| io_err(&name, "write failed", e))?;
-        f.sync_all().map_err(|e| io_err(&name, "sync failed", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io_err(&name, "cannot rename the temporary file into place", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Where the loader reads from: memory or a file, with the same checks.
