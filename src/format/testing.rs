@@ -4,7 +4,8 @@
 //! loader's deeper checks can be reached, and change whenever those checks do. The loader
 //! never calls them.
 
-use super::{header_crc, u32_at, u64_at, DIR_ENTRY, HEADER, MAX_SECTIONS};
+use super::reader::{u32_at, u64_at};
+use super::{header_crc, DIR_ENTRY, HEADER, MAX_SECTIONS};
 use crate::crc32c::crc32c;
 
 /// Recomputes, in place, every checksum of a model file whose header and directory can be

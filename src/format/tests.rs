@@ -1,6 +1,12 @@
+use super::pq::{HART, KIND as KIND_PQ, PARM_LEN as PQ_PARM};
+use super::reader::{nonfinite, u32_at, u64_at, CHUNK};
+use super::sq::{KIND as KIND_SQ, PARM_LEN as SQ_PARM};
 use super::testing::reseal;
+use super::writer::{f32_bytes, write_file};
 use super::*;
-use crate::PqParams;
+use crate::kmeans::{Assignment, Init};
+use crate::quantizer::Quantizer;
+use crate::{PqParams, SqBits};
 
 fn small_pq() -> (ProductQuantizer, PqParams) {
     let (d, n) = (10, 300);
