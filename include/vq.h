@@ -25,7 +25,7 @@
  *
  * Model files (vq_*_save, vq_*_load, *_buffer): little-endian, versioned
  * (VQ_FORMAT_VERSION), 64-byte aligned sections each with a CRC-32C; the layout is
- * documented in the vq crate's `format` module (src/format.rs). Loading never trusts a
+ * documented in the vq crate's `format` module (src/format/mod.rs). Loading never trusts a
  * size in the file and rejects truncated, corrupt, hostile or other-version input with a
  * status.
  */

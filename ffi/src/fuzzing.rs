@@ -53,7 +53,7 @@ pub fn load_model(data: &[u8]) {
     check_load(data);
     if data.len() >= 64 {
         let mut sealed = data.to_vec();
-        format::reseal(&mut sealed);
+        format::testing::reseal(&mut sealed);
         check_load(&sealed);
     }
 }
