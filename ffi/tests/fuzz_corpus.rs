@@ -24,22 +24,22 @@ fn replay(target: &str, harness: fn(&[u8])) {
 
 #[test]
 fn load_model_corpus() {
-    replay("load_model", vq::fuzzing::load_model);
+    replay("load_model", vq_ffi::fuzzing::load_model);
 }
 
 #[test]
 fn sq_search_corpus() {
-    replay("sq_search", vq::fuzzing::sq_search);
+    replay("sq_search", vq_ffi::fuzzing::sq_search);
 }
 
 #[test]
 fn pq_adc_corpus() {
-    replay("pq_adc", vq::fuzzing::pq_adc);
+    replay("pq_adc", vq_ffi::fuzzing::pq_adc);
 }
 
 #[test]
 fn c_lifecycle_corpus() {
-    replay("c_lifecycle", vq::fuzzing::c_lifecycle);
+    replay("c_lifecycle", vq_ffi::fuzzing::c_lifecycle);
 }
 
 /// `VQ_FUZZ_SEEDS=1 cargo test -p vq-ffi --test fuzz_corpus seeds` writes the hand-made

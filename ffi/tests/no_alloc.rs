@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use vq::*;
+use vq_ffi::*;
 
 struct Counting;
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
