@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use vq_core::{PqParams, ProductQuantizer, Quantizer};
+use vq::{PqParams, ProductQuantizer, Quantizer};
 
 fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -197,7 +197,7 @@ fn main() {
         .unwrap();
     assert!(st.success(), "{cc} failed");
 
-    println!("vq {} SIMD {}, {rounds} rounds x {reps} reps", env!("CARGO_PKG_VERSION"), vq_core::simd_level());
+    println!("vq {} SIMD {}, {rounds} rounds x {reps} reps", env!("CARGO_PKG_VERSION"), vq::simd_level());
     println!(
         "round  rust_adc_ms  abi_adc_ms  c_adc_ms  rust_search_ms  abi_search_ms  c_search_ms  read_ms  rust_load_ms  c_load_ms  transpose_ms"
     );

@@ -13,8 +13,8 @@
 use crate::status::Failure;
 use crate::*;
 use std::ptr;
-use vq_core::format::{self, Model};
-use vq_core::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::format::{self, Model};
+use vq::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// Reads little-endian values off the front of the fuzz input; zeros once it runs out.
 struct Input<'a>(&'a [u8]);

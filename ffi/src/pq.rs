@@ -3,8 +3,8 @@
 use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
-use vq_core::format::{self, Model};
-use vq_core::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
+use vq::format::{self, Model};
+use vq::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
 
 /// A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
 /// dimensions. Immutable; share it across threads freely. Free with `vq_pq_free`.
@@ -310,8 +310,9 @@ pub unsafe extern "C" fn vq_pq_distances(
 fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
     match n.checked_mul(code_size) {
         Some(want) if want == codes_len => Ok(()),
-        _ => Err(vq_core::Error::BufferLength { what: "codes", got: codes_len, expected: n.saturating_mul(code_size) }
-            .into()),
+        _ => {
+            Err(vq::Error::BufferLength { what: "codes", got: codes_len, expected: n.saturating_mul(code_size) }.into())
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use vq_core::Error;
+use vq::Error;
 
 /// What a fallible call returns. `VQ_STATUS_OK` is zero; every other value is an error whose
 /// details `vq_last_error()` gives on the same thread. New codes may be added at the end:

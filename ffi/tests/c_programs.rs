@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use vq_core::metrics::recall_at_k;
-use vq_core::{vecs, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::metrics::recall_at_k;
+use vq::{vecs, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// What the Rust standard library needs when linked statically into a C program
 /// (`rustc --print native-static-libs` on Linux/glibc).

@@ -50,7 +50,7 @@ fn seeds() {
     if std::env::var_os("VQ_FUZZ_SEEDS").is_none_or(|v| v != "1") {
         return;
     }
-    use vq_core::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    use vq::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = corpus.join(target);
