@@ -1,7 +1,8 @@
 //! Fuzz harness bodies, one per target in `fuzz/fuzz_targets/`. They live here so the
 //! cargo-fuzz targets (nightly, libFuzzer) and `tests/fuzz_corpus.rs` (stable, part of the
 //! README's test command) run the same code: the committed corpus is replayed as a
-//! regression test on every test run.
+//! regression test on every test run. Compiled only with the `fuzzing` feature, which both
+//! enable: they are test code and stay out of the shipped library.
 //!
 //! Each harness turns arbitrary bytes into a call sequence and asserts what must hold for
 //! any input: no panic, no status `VQ_STATUS_PANIC`, results equal to a plain oracle, the C

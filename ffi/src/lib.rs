@@ -30,6 +30,7 @@
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod kernels;

@@ -1,6 +1,8 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/*`) through the same harness
 //! bodies the cargo-fuzz targets run, on stable: every input that ever found a bug, and the
-//! seeds, stay a regression test of the README's test command.
+//! seeds, stay a regression test of the README's test command. The harnesses are behind
+//! vq-ffi's `fuzzing` feature, which this test requires (`--all-features` or
+//! `--features fuzzing`).
 
 use std::path::Path;
 
