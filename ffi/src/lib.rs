@@ -13,20 +13,28 @@
 //! - Every pointer is checked for NULL (a buffer may be NULL only with length 0) and
 //!   alignment; every length is checked against what the call needs, with checked
 //!   arithmetic; an output buffer may not overlap an input.
-//! - Every body runs inside `catch_unwind`: a bug surfaces as `VQ_STATUS_PANIC`, never as
-//!   an unwind into, or an abort of, the host. (Running out of memory still aborts, as in
-//!   any Rust or C++ program that does not check every allocation.)
+//! - Every body that can panic runs inside `catch_unwind`: a bug surfaces as
+//!   `VQ_STATUS_PANIC`, never as an unwind into, or an abort of, the host. (Running out of
+//!   memory still aborts, as in any Rust or C++ program that does not check every
+//!   allocation.)
 //! - Argument order: the object, then inputs, then outputs; every buffer is followed by its
 //!   length in elements (floats, bytes, labels), never in rows.
 //!
-//! ## Thread safety
+//! ## Thread safety and allocation
 //!
 //! A quantizer handle is immutable once trained or loaded: any number of threads may call
 //! any function on the same handle at once, except `vq_*_free`, which must run after every
 //! other use. The hot calls (encode, decode, distance table, ADC scan, distances, search,
-//! the kernels) allocate nothing and take no lock; `vq_pq_search` and `vq_pq_distances`
-//! keep the distance table on the stack up to `m·ksub = 8192` floats and allocate one per
-//! call above that, which `vq_pq_search_with_table` avoids.
+//! the kernels) take no lock and, on success, allocate nothing (a failure allocates its
+//! message), with two exceptions, both spelled out in `include/vq.h`:
+//!
+//! - `vq_pq_search` and `vq_pq_distances` take their distance tables from the library's
+//!   scratch memory (`src/scratch.rs`): the stack up to 8192 floats, a per-thread buffer
+//!   made on the thread's first call that needs it up to 262144 floats (1 MiB), and an
+//!   allocation per call only above that (`m·ksub > 262144`). `vq_pq_search_with_table`
+//!   takes the caller's buffer and never allocates.
+//! - A loaded `vq_pq` builds its encoder's copy of the codebook on its first
+//!   `vq_pq_encode` (a `OnceLock`: concurrent first encodes wait for it).
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 

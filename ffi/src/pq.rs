@@ -282,7 +282,9 @@ pub unsafe extern "C" fn vq_pq_adc_scan(
     })
 }
 
-/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan).
+/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan). The
+/// table (`m·ksub` floats) is on the stack or in a per-thread buffer, allocated per call
+/// only when `m·ksub > 262144` (see "Allocation" at the top of `vq.h`).
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.
@@ -319,7 +321,9 @@ fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
 /// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
 /// asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
 /// ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
-/// `distances_len` and `labels_len` are `nq·k`.
+/// `distances_len` and `labels_len` are `nq·k`. The tables are on the stack or in a
+/// per-thread buffer, allocated per call only when `m·ksub > 262144` (see "Allocation" at
+/// the top of `vq.h`); `vq_pq_search_with_table` takes them from the caller instead.
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.

@@ -35,8 +35,9 @@ pub enum vq_status {
     UnsupportedVersion = 8,
     /// The model file holds the other kind of quantizer (an SQ file given to `vq_pq_load`).
     WrongKind = 9,
-    /// A bug in vq: a Rust panic was caught at the boundary. Output buffers are unspecified;
-    /// the handle is still usable. Please report it with the message.
+    /// A bug in vq: a Rust panic was caught at the boundary (Rust's panic hook has also
+    /// printed its message to stderr). Output buffers are unspecified; the handle is still
+    /// usable. Please report it with the message.
     Panic = 10,
 }
 
