@@ -6,11 +6,14 @@
  * Libs.private of vq.pc).
  *
  * Status and errors. Every fallible call returns a vq_status; out-parameters and output
- * buffers are written only on VQ_STATUS_OK. vq_last_error() gives the calling thread's
- * message for the last failure, naming the bad value and the accepted range. Every
- * pointer is checked for NULL (a buffer may be NULL only with length 0); every length is
- * checked with overflow-safe arithmetic; output buffers may not overlap inputs; no call
- * unwinds into or aborts the host on bad input (a bug surfaces as VQ_STATUS_PANIC).
+ * buffers are written only on VQ_STATUS_OK (after VQ_STATUS_PANIC, a bug, output buffers
+ * are unspecified). vq_last_error() gives the calling thread's message for the last
+ * failure, naming the bad value and the accepted range. Every pointer is checked for NULL
+ * (a buffer may be NULL only with length 0); every length is checked with overflow-safe
+ * arithmetic; output buffers may not overlap inputs. No call unwinds into or aborts the
+ * host on bad input: a panic (a bug) is caught and returned as VQ_STATUS_PANIC. Running
+ * out of memory does abort, as in any Rust or C++ program that does not check every
+ * allocation.
  *
  * Buffers. Every buffer is followed by its length in elements (floats, bytes, labels),
  * never in rows: n vectors are n*dim floats, n codes n*code_size bytes, top-k results of
@@ -18,10 +21,23 @@
  *
  * Threads. A quantizer (vq_pq, vq_sq) is immutable once trained or loaded: any number of
  * threads may use one handle at the same time; only vq_*_free must come after every other
- * use. The hot calls (encode, decode, distance table, ADC scan, distances, search, the
- * kernels) allocate nothing and take no lock. vq_pq_search and vq_pq_distances keep the
- * distance table on the stack up to m*ksub = 8192 floats and allocate it per call above
- * that; vq_pq_search_with_table never allocates.
+ * use.
+ *
+ * Allocation. After the process's first call that runs a kernel or vq_simd_level(), which
+ * detects the SIMD level once, the hot calls (encode, decode, distance table, ADC scan,
+ * distances, search, the kernels) take no lock and, when they succeed, allocate nothing
+ * (a failure allocates its vq_last_error message), except:
+ * - vq_pq_search and vq_pq_distances need a distance-table buffer of m*ksub floats, or
+ *   vq_pq_search_table_len(pq) floats when vq_pq_search has two or more queries. Up to
+ *   8192 floats (32 KiB) it is on the stack; up to 262144 floats (1 MiB) it is a buffer of
+ *   the calling thread, allocated (or enlarged) by the first call on that thread that needs
+ *   more than it holds, reused by later calls and freed when the thread exits; above
+ *   that, which happens only when m*ksub > 262144, it is allocated and freed by every
+ *   call. vq_pq_search_with_table takes the buffer from the caller and never allocates.
+ * - A vq_pq from vq_pq_load or vq_pq_load_buffer builds its encoder's copy of the
+ *   codebook (ksub*dim floats, ksub rounded up to a multiple of 64) on its first
+ *   vq_pq_encode; encodes on other threads wait until it is built. vq_pq_train and
+ *   vq_pq_from_centroids build it up front.
  *
  * Model files (vq_*_save, vq_*_load, *_buffer): little-endian, versioned
  * (VQ_FORMAT_VERSION), 64-byte aligned sections each with a CRC-32C; the layout is
@@ -141,8 +157,9 @@ enum vq_status
    */
   VQ_STATUS_WRONG_KIND = 9,
   /**
-   * A bug in vq: a Rust panic was caught at the boundary. Output buffers are unspecified;
-   * the handle is still usable. Please report it with the message.
+   * A bug in vq: a Rust panic was caught at the boundary (Rust's panic hook has also
+   * printed its message to stderr). Output buffers are unspecified; the handle is still
+   * usable. Please report it with the message.
    */
   VQ_STATUS_PANIC = 10,
 };
@@ -436,7 +453,9 @@ vq_status vq_pq_adc_scan(const struct vq_pq *pq,
                          size_t out_len);
 
 /**
- * `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan).
+ * `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan). The
+ * table (`m·ksub` floats) is on the stack or in a per-thread buffer, allocated per call
+ * only when `m·ksub > 262144` (see "Allocation" at the top of `vq.h`).
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.
@@ -453,7 +472,9 @@ vq_status vq_pq_distances(const struct vq_pq *pq,
  * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
  * asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
  * ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
- * `distances_len` and `labels_len` are `nq·k`.
+ * `distances_len` and `labels_len` are `nq·k`. The tables are on the stack or in a
+ * per-thread buffer, allocated per call only when `m·ksub > 262144` (see "Allocation" at
+ * the top of `vq.h`); `vq_pq_search_with_table` takes them from the caller instead.
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.

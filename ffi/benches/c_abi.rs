@@ -7,7 +7,7 @@
 //!   same codebook, which also builds the encoder's transposed copy (a loaded quantizer
 //!   defers that to its first `encode`).
 //!
-//! The C side is `c_abi_bench.c`, compiled with `cc -O2` against this build's `libvq.a` and
+//! The C side is `c_abi_bench.c`, compiled with `cc -O2` against this build's static library and
 //! run as its own process; it times the calls exactly as the Rust side does (median of
 //! `VQ_BENCH_REPS`, default 11). Rounds (`VQ_BENCH_ROUNDS`, default 5) alternate Rust and C
 //! so drift on a shared machine hits both; the table reports each side's median over rounds.
@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use vq_core::{PqParams, ProductQuantizer, Quantizer};
+use vq::{PqParams, ProductQuantizer, Quantizer};
 
 fn rng(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -62,14 +62,16 @@ fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// This build's static library: cargo's `libvq_ffi.a`, which `ffi/install.sh` installs as
+/// `libvq.a`.
 fn libvq_a() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap();
     [deps, deps.parent().unwrap()]
         .iter()
-        .map(|d| d.join("libvq.a"))
+        .map(|d| d.join("libvq_ffi.a"))
         .find(|p| p.exists())
-        .expect("libvq.a next to the bench executable")
+        .expect("libvq_ffi.a next to the bench executable")
 }
 
 struct Rust {
@@ -101,14 +103,21 @@ fn rust_side(dir: &Path, reps: usize, big_centroids: &[f32]) -> Rust {
     let mut h = std::ptr::null_mut();
     // SAFETY: valid path, buffers of the stated lengths, a live handle freed once.
     let (abi_adc, abi_search) = unsafe {
-        assert_eq!(vq::vq_pq_load(path.as_ptr(), &mut h), vq::vq_status::Ok);
+        assert_eq!(vq_ffi::vq_pq_load(path.as_ptr(), &mut h), vq_ffi::vq_status::Ok);
         let adc = time(reps, || {
-            let s =
-                vq::vq_pq_adc_scan(h, table.as_ptr(), table.len(), codes.as_ptr(), codes.len(), out.as_mut_ptr(), n);
-            assert_eq!(s, vq::vq_status::Ok);
+            let s = vq_ffi::vq_pq_adc_scan(
+                h,
+                table.as_ptr(),
+                table.len(),
+                codes.as_ptr(),
+                codes.len(),
+                out.as_mut_ptr(),
+                n,
+            );
+            assert_eq!(s, vq_ffi::vq_status::Ok);
         });
         let search = time(reps, || {
-            let s = vq::vq_pq_search(
+            let s = vq_ffi::vq_pq_search(
                 h,
                 q.as_ptr(),
                 q.len(),
@@ -120,9 +129,9 @@ fn rust_side(dir: &Path, reps: usize, big_centroids: &[f32]) -> Rust {
                 lab.as_mut_ptr(),
                 lab.len(),
             );
-            assert_eq!(s, vq::vq_status::Ok);
+            assert_eq!(s, vq_ffi::vq_status::Ok);
         });
-        vq::vq_pq_free(h);
+        vq_ffi::vq_pq_free(h);
         (adc, search)
     };
     let big = dir.join("big.vqm");
@@ -188,7 +197,7 @@ fn main() {
         .unwrap();
     assert!(st.success(), "{cc} failed");
 
-    println!("vq {} SIMD {}, {rounds} rounds x {reps} reps", env!("CARGO_PKG_VERSION"), vq_core::simd_level());
+    println!("vq {} SIMD {}, {rounds} rounds x {reps} reps", env!("CARGO_PKG_VERSION"), vq::simd_level());
     println!(
         "round  rust_adc_ms  abi_adc_ms  c_adc_ms  rust_search_ms  abi_search_ms  c_search_ms  read_ms  rust_load_ms  c_load_ms  transpose_ms"
     );

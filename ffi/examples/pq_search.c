@@ -13,7 +13,7 @@
  *   MODEL where to save the model (default pq_search.vqm).
  *
  * Build (after `cargo build --release -p vq-ffi` at the repository root):
- *   cc -std=c11 -O2 -Iinclude ffi/examples/pq_search.c target/release/libvq.a \
+ *   cc -std=c11 -O2 -Iinclude ffi/examples/pq_search.c target/release/libvq_ffi.a \
  *      -lpthread -ldl -lm -o pq_search
  * or with pkg-config once installed: cc ... $(pkg-config --cflags --libs vq)
  */

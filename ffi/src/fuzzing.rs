@@ -1,7 +1,8 @@
 //! Fuzz harness bodies, one per target in `fuzz/fuzz_targets/`. They live here so the
 //! cargo-fuzz targets (nightly, libFuzzer) and `tests/fuzz_corpus.rs` (stable, part of the
 //! README's test command) run the same code: the committed corpus is replayed as a
-//! regression test on every test run.
+//! regression test on every test run. Compiled only with the `fuzzing` feature, which both
+//! enable: they are test code and stay out of the shipped library.
 //!
 //! Each harness turns arbitrary bytes into a call sequence and asserts what must hold for
 //! any input: no panic, no status `VQ_STATUS_PANIC`, results equal to a plain oracle, the C
@@ -13,8 +14,8 @@
 use crate::status::Failure;
 use crate::*;
 use std::ptr;
-use vq_core::format::{self, Model};
-use vq_core::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::format::{self, Model};
+use vq::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// Reads little-endian values off the front of the fuzz input; zeros once it runs out.
 struct Input<'a>(&'a [u8]);

@@ -3,7 +3,7 @@
 
 use crate::status::{bytes_of, guard, input, output, write_out};
 use crate::vq_status;
-use vq_core::{kernels, Error};
+use vq::{kernels, Error};
 
 /// A pairwise export: checks the two inputs, runs `kernel`, writes `*out`.
 ///

@@ -13,23 +13,32 @@
 //! - Every pointer is checked for NULL (a buffer may be NULL only with length 0) and
 //!   alignment; every length is checked against what the call needs, with checked
 //!   arithmetic; an output buffer may not overlap an input.
-//! - Every body runs inside `catch_unwind`: a bug surfaces as `VQ_STATUS_PANIC`, never as
-//!   an unwind into, or an abort of, the host. (Running out of memory still aborts, as in
-//!   any Rust or C++ program that does not check every allocation.)
+//! - Every body that can panic runs inside `catch_unwind`: a bug surfaces as
+//!   `VQ_STATUS_PANIC`, never as an unwind into, or an abort of, the host. (Running out of
+//!   memory still aborts, as in any Rust or C++ program that does not check every
+//!   allocation.)
 //! - Argument order: the object, then inputs, then outputs; every buffer is followed by its
 //!   length in elements (floats, bytes, labels), never in rows.
 //!
-//! ## Thread safety
+//! ## Thread safety and allocation
 //!
 //! A quantizer handle is immutable once trained or loaded: any number of threads may call
 //! any function on the same handle at once, except `vq_*_free`, which must run after every
 //! other use. The hot calls (encode, decode, distance table, ADC scan, distances, search,
-//! the kernels) allocate nothing and take no lock; `vq_pq_search` and `vq_pq_distances`
-//! keep the distance table on the stack up to `m·ksub = 8192` floats and allocate one per
-//! call above that, which `vq_pq_search_with_table` avoids.
+//! the kernels) take no lock and, on success, allocate nothing (a failure allocates its
+//! message), with two exceptions, both spelled out in `include/vq.h`:
+//!
+//! - `vq_pq_search` and `vq_pq_distances` take their distance tables from the library's
+//!   scratch memory (`src/scratch.rs`): the stack up to 8192 floats, a per-thread buffer
+//!   made on the thread's first call that needs it up to 262144 floats (1 MiB), and an
+//!   allocation per call only above that (`m·ksub > 262144`). `vq_pq_search_with_table`
+//!   takes the caller's buffer and never allocates.
+//! - A loaded `vq_pq` builds its encoder's copy of the codebook on its first
+//!   `vq_pq_encode` (a `OnceLock`: concurrent first encodes wait for it).
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod kernels;
@@ -44,8 +53,8 @@ pub use status::{vq_status, VQ_STATUS_LAST};
 
 use status::guard_value;
 use std::ffi::{c_char, CStr};
-use vq_core::kmeans::{Assignment, Init};
-use vq_core::KMeansParams;
+use vq::kmeans::{Assignment, Init};
+use vq::KMeansParams;
 
 /// Major version of the library (`vq_version()` gives the whole string).
 pub const VQ_VERSION_MAJOR: u32 = 0;
@@ -71,11 +80,11 @@ pub extern "C" fn vq_version() -> *const c_char {
 /// `"scalar"` (static string). The `VQ_SIMD` environment variable, read once, lowers it.
 #[no_mangle]
 pub extern "C" fn vq_simd_level() -> *const c_char {
-    guard_value(c"scalar".as_ptr(), || match vq_core::simd_level() {
-        vq_core::Level::Avx512 => c"avx512".as_ptr(),
-        vq_core::Level::Avx2 => c"avx2".as_ptr(),
-        vq_core::Level::Neon => c"neon".as_ptr(),
-        vq_core::Level::Scalar => c"scalar".as_ptr(),
+    guard_value(c"scalar".as_ptr(), || match vq::simd_level() {
+        vq::Level::Avx512 => c"avx512".as_ptr(),
+        vq::Level::Avx2 => c"avx2".as_ptr(),
+        vq::Level::Neon => c"neon".as_ptr(),
+        vq::Level::Scalar => c"scalar".as_ptr(),
     })
 }
 
@@ -141,7 +150,7 @@ pub struct vq_train_params {
 /// The default training parameters (as `vq::PqParams::new`).
 #[no_mangle]
 pub extern "C" fn vq_train_params_default() -> vq_train_params {
-    let k = vq_core::PqParams::new(1, 2).kmeans;
+    let k = vq::PqParams::new(1, 2).kmeans;
     vq_train_params {
         seed: k.seed,
         iterations: k.max_iter as u32,
@@ -170,7 +179,7 @@ impl vq_train_params {
             }
         };
         // The library's defaults for this ksub (the assignment among them), then the fields.
-        let mut k = vq_core::PqParams::new(1, ksub).kmeans;
+        let mut k = vq::PqParams::new(1, ksub).kmeans;
         k.assignment = match self.nprobe {
             VQ_NPROBE_AUTO => k.assignment,
             0 => Assignment::Exact,
@@ -217,17 +226,15 @@ mod tests {
         assert_eq!(v, format!("{VQ_VERSION_MAJOR}.{VQ_VERSION_MINOR}.{VQ_VERSION_PATCH}"));
         assert_eq!(
             v,
-            vq_core::format::read_bytes(
-                &vq_core::ScalarQuantizer::train(vq_core::SqBits::B8, 1, &[0.0]).unwrap().to_bytes()
-            )
-            .unwrap()
-            .library_version
+            vq::format::read_bytes(&vq::ScalarQuantizer::train(vq::SqBits::B8, 1, &[0.0]).unwrap().to_bytes())
+                .unwrap()
+                .library_version
         );
     }
 
     #[test]
     fn format_version_matches_the_library() {
-        assert_eq!(VQ_FORMAT_VERSION, vq_core::format::FORMAT_VERSION);
+        assert_eq!(VQ_FORMAT_VERSION, vq::format::FORMAT_VERSION);
     }
 
     #[test]
@@ -244,8 +251,8 @@ mod tests {
     #[test]
     fn default_params_match_the_library() {
         let p = vq_train_params_default();
-        assert_eq!(p.to_kmeans(256).unwrap(), vq_core::PqParams::new(4, 256).kmeans);
-        assert_eq!(p.to_kmeans(65536).unwrap(), vq_core::PqParams::new(4, 65536).kmeans);
+        assert_eq!(p.to_kmeans(256).unwrap(), vq::PqParams::new(4, 256).kmeans);
+        assert_eq!(p.to_kmeans(65536).unwrap(), vq::PqParams::new(4, 65536).kmeans);
         let q = vq_train_params { init: VQ_INIT_GREEDY_KMEANS_PLUS_PLUS, nprobe: 0, ..p };
         let k = q.to_kmeans(65536).unwrap();
         assert_eq!((k.init, k.assignment), (Init::GreedyPlusPlus, Assignment::Exact));

@@ -3,8 +3,8 @@
 use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
-use vq_core::format::{self, Model};
-use vq_core::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
+use vq::format::{self, Model};
+use vq::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
 
 /// A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
 /// dimensions. Immutable; share it across threads freely. Free with `vq_pq_free`.
@@ -282,7 +282,9 @@ pub unsafe extern "C" fn vq_pq_adc_scan(
     })
 }
 
-/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan).
+/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan). The
+/// table (`m·ksub` floats) is on the stack or in a per-thread buffer, allocated per call
+/// only when `m·ksub > 262144` (see "Allocation" at the top of `vq.h`).
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.
@@ -310,15 +312,18 @@ pub unsafe extern "C" fn vq_pq_distances(
 fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
     match n.checked_mul(code_size) {
         Some(want) if want == codes_len => Ok(()),
-        _ => Err(vq_core::Error::BufferLength { what: "codes", got: codes_len, expected: n.saturating_mul(code_size) }
-            .into()),
+        _ => {
+            Err(vq::Error::BufferLength { what: "codes", got: codes_len, expected: n.saturating_mul(code_size) }.into())
+        }
     }
 }
 
 /// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
 /// asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
 /// ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
-/// `distances_len` and `labels_len` are `nq·k`.
+/// `distances_len` and `labels_len` are `nq·k`. The tables are on the stack or in a
+/// per-thread buffer, allocated per call only when `m·ksub > 262144` (see "Allocation" at
+/// the top of `vq.h`); `vq_pq_search_with_table` takes them from the caller instead.
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.

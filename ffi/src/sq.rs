@@ -4,8 +4,8 @@ use crate::pq::copy_out;
 use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
 use crate::vq_status;
 use std::ffi::c_char;
-use vq_core::format::{self, Model};
-use vq_core::{Quantizer, ScalarQuantizer, SqBits};
+use vq::format::{self, Model};
+use vq::{Quantizer, ScalarQuantizer, SqBits};
 
 /// A trained scalar quantizer: per-dimension ranges, 4, 8 or 16 bits per dimension.
 /// Immutable; share it across threads freely. Free with `vq_sq_free`.

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use vq_core::Error;
+use vq::Error;
 
 /// What a fallible call returns. `VQ_STATUS_OK` is zero; every other value is an error whose
 /// details `vq_last_error()` gives on the same thread. New codes may be added at the end:
@@ -35,8 +35,9 @@ pub enum vq_status {
     UnsupportedVersion = 8,
     /// The model file holds the other kind of quantizer (an SQ file given to `vq_pq_load`).
     WrongKind = 9,
-    /// A bug in vq: a Rust panic was caught at the boundary. Output buffers are unspecified;
-    /// the handle is still usable. Please report it with the message.
+    /// A bug in vq: a Rust panic was caught at the boundary (Rust's panic hook has also
+    /// printed its message to stderr). Output buffers are unspecified; the handle is still
+    /// usable. Please report it with the message.
     Panic = 10,
 }
 

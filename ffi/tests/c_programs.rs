@@ -3,14 +3,17 @@
 //! them once more with AddressSanitizer + UndefinedBehaviorSanitizer (leak detection on,
 //! static link, so the whole program incl. the Rust code's heap is checked) and runs them.
 //!
-//! Only a C and a C++ compiler are needed (`CC`/`CXX`, default `cc`/`c++`). The libraries are
-//! the ones cargo built for this very test run: `cargo test` builds every crate type of the
-//! package under test into the same `deps/` directory as this test's executable.
+//! Only a C and a C++ compiler and bash are needed (`CC`/`CXX`, default `cc`/`c++`). The
+//! libraries are the ones cargo built for this very test run (`cargo test` builds every crate
+//! type of the package under test into the same `deps/` directory as this test's
+//! executable), installed by `ffi/install.sh` into a scratch prefix: the programs link
+//! `libvq` as a C user gets it, by `-lvq`, not cargo's `libvq_ffi` file names.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vq_core::metrics::recall_at_k;
-use vq_core::{vecs, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use std::sync::OnceLock;
+use vq::metrics::recall_at_k;
+use vq::{vecs, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// What the Rust standard library needs when linked statically into a C program
 /// (`rustc --print native-static-libs` on Linux/glibc).
@@ -22,17 +25,37 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// `libvq.a` and `libvq.so` from this build.
-fn libs() -> (PathBuf, PathBuf) {
+/// The directory holding cargo's `libvq_ffi.a` and `libvq_ffi.so` from this build.
+fn cargo_lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap();
     for dir in [deps, deps.parent().unwrap()] {
-        let (a, so) = (dir.join("libvq.a"), dir.join("libvq.so"));
-        if a.exists() && so.exists() {
-            return (a, so);
+        if dir.join("libvq_ffi.a").exists() && dir.join("libvq_ffi.so").exists() {
+            return dir.to_path_buf();
         }
     }
-    panic!("libvq.a / libvq.so not found next to {} (cargo builds them for `cargo test -p vq-ffi`)", exe.display());
+    panic!(
+        "libvq_ffi.a / libvq_ffi.so not found next to {} (cargo builds them for `cargo test -p vq-ffi`)",
+        exe.display()
+    );
+}
+
+/// The prefix `ffi/install.sh` installed this build into (header, `lib/libvq.{a,so}`,
+/// `lib/pkgconfig/vq.pc`), once per test process.
+fn prefix() -> &'static Path {
+    static PREFIX: OnceLock<PathBuf> = OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let prefix = tmp_dir("c-install");
+        let out = Command::new("bash")
+            .arg(root().join("ffi/install.sh"))
+            .arg(&prefix)
+            .env("VQ_NO_BUILD", "1")
+            .env("VQ_LIB_DIR", cargo_lib_dir())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run bash: {e}"));
+        assert!(out.status.success(), "ffi/install.sh failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        prefix
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -48,7 +71,7 @@ fn build(src: &str, link: Link) -> PathBuf {
 
 fn build_path(path: &Path, link: Link) -> PathBuf {
     let src = path.file_name().unwrap().to_str().unwrap();
-    let (a, so) = libs();
+    let lib = prefix().join("lib");
     let cpp = src.ends_with(".cpp");
     let compiler = if cpp {
         std::env::var("CXX").unwrap_or_else(|_| "c++".into())
@@ -68,7 +91,7 @@ fn build_path(path: &Path, link: Link) -> PathBuf {
         .args(WARNINGS)
         .args(["-O1", "-g"])
         .arg("-I")
-        .arg(root().join("include"))
+        .arg(prefix().join("include"))
         .arg("-I")
         .arg(root().join("ffi/tests/c"))
         .arg(path)
@@ -79,10 +102,10 @@ fn build_path(path: &Path, link: Link) -> PathBuf {
     }
     match link {
         Link::Static | Link::Sanitized => {
-            cmd.arg(&a).args(NATIVE_STATIC_LIBS);
+            cmd.arg(lib.join("libvq.a")).args(NATIVE_STATIC_LIBS);
         }
         Link::Shared => {
-            cmd.arg(&so).arg(format!("-Wl,-rpath,{}", so.parent().unwrap().display()));
+            cmd.arg("-L").arg(&lib).arg("-lvq").arg(format!("-Wl,-rpath,{}", lib.display()));
         }
     }
     if cpp {
@@ -208,19 +231,16 @@ fn the_example_builds_and_finds_neighbours() {
 
 #[test]
 fn install_script_and_pkg_config() {
-    let (a, _) = libs();
-    let prefix = tmp_dir("c-install");
-    let out = Command::new("bash")
-        .arg(root().join("ffi/install.sh"))
-        .arg(&prefix)
-        .env("VQ_NO_BUILD", "1")
-        .env("VQ_LIB_DIR", a.parent().unwrap())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let prefix = prefix();
     for f in ["include/vq.h", "lib/libvq.a", "lib/libvq.so", "lib/pkgconfig/vq.pc"] {
         assert!(prefix.join(f).exists(), "{f} not installed");
     }
+    // The installed libraries are this build's, renamed.
+    let same = |installed: &str, built: &str| {
+        std::fs::read(prefix.join("lib").join(installed)).unwrap()
+            == std::fs::read(cargo_lib_dir().join(built)).unwrap()
+    };
+    assert!(same("libvq.a", "libvq_ffi.a") && same("libvq.so", "libvq_ffi.so"));
     let pc = std::fs::read_to_string(prefix.join("lib/pkgconfig/vq.pc")).unwrap();
     assert!(pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "{pc}");
     assert!(pc.contains(&format!("prefix={}", prefix.display())) && !pc.contains('@'), "{pc}");

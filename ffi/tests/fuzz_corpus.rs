@@ -1,6 +1,8 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/*`) through the same harness
 //! bodies the cargo-fuzz targets run, on stable: every input that ever found a bug, and the
-//! seeds, stay a regression test of the README's test command.
+//! seeds, stay a regression test of the README's test command. The harnesses are behind
+//! vq-ffi's `fuzzing` feature, which this test requires (`--all-features` or
+//! `--features fuzzing`).
 
 use std::path::Path;
 
@@ -24,33 +26,35 @@ fn replay(target: &str, harness: fn(&[u8])) {
 
 #[test]
 fn load_model_corpus() {
-    replay("load_model", vq::fuzzing::load_model);
+    replay("load_model", vq_ffi::fuzzing::load_model);
 }
 
 #[test]
 fn sq_search_corpus() {
-    replay("sq_search", vq::fuzzing::sq_search);
+    replay("sq_search", vq_ffi::fuzzing::sq_search);
 }
 
 #[test]
 fn pq_adc_corpus() {
-    replay("pq_adc", vq::fuzzing::pq_adc);
+    replay("pq_adc", vq_ffi::fuzzing::pq_adc);
 }
 
 #[test]
 fn c_lifecycle_corpus() {
-    replay("c_lifecycle", vq::fuzzing::c_lifecycle);
+    replay("c_lifecycle", vq_ffi::fuzzing::c_lifecycle);
 }
 
-/// `VQ_FUZZ_SEEDS=1 cargo test -p vq-ffi --test fuzz_corpus seeds` writes the hand-made
-/// seeds (valid model files of every kind and layout, and structured inputs for the other
-/// targets) into `fuzz/corpus/`; the fuzzer grows the corpus from there.
+/// Not a test: writes the hand-made seeds (`fuzz/corpus/<target>/seed-*`: valid
+/// model files of every kind and code layout, and structured inputs for the other targets),
+/// from which the fuzzer grows the corpus. The seeds are committed and replayed by the tests
+/// above; rerun this when their layout changes (a new model-file format version, a harness
+/// that reads its input differently), then review and commit the rewritten files:
+///
+/// `cargo test -p vq-ffi --features fuzzing --test fuzz_corpus -- --ignored`
 #[test]
+#[ignore = "writes fuzz/corpus/*/seed-*; run by hand with --ignored"]
 fn seeds() {
-    if std::env::var_os("VQ_FUZZ_SEEDS").is_none_or(|v| v != "1") {
-        return;
-    }
-    use vq_core::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    use vq::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = corpus.join(target);

@@ -1,4 +1,4 @@
-//! Fuzz target: see `vq::fuzzing::c_lifecycle` (ffi/src/fuzzing.rs) for what it checks.
+//! Fuzz target: see `vq_ffi::fuzzing::c_lifecycle` (ffi/src/fuzzing.rs) for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| vq::fuzzing::c_lifecycle(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| vq_ffi::fuzzing::c_lifecycle(data));

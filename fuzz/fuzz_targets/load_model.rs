@@ -1,4 +1,4 @@
-//! Fuzz target: see `vq::fuzzing::load_model` (ffi/src/fuzzing.rs) for what it checks.
+//! Fuzz target: see `vq_ffi::fuzzing::load_model` (ffi/src/fuzzing.rs) for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| vq::fuzzing::load_model(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| vq_ffi::fuzzing::load_model(data));

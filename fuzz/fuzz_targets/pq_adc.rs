@@ -1,4 +1,4 @@
-//! Fuzz target: see `vq::fuzzing::pq_adc` (ffi/src/fuzzing.rs) for what it checks.
+//! Fuzz target: see `vq_ffi::fuzzing::pq_adc` (ffi/src/fuzzing.rs) for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| vq::fuzzing::pq_adc(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| vq_ffi::fuzzing::pq_adc(data));
