@@ -19,15 +19,35 @@
 //! ## The no-allocation promise
 //!
 //! Distance kernels, encode, decode, asymmetric distances and top-k search write into
-//! buffers the caller provides and never touch the heap, so they can run on a search
-//! engine's own threads without contending on the allocator. Training and the quality
-//! metrics allocate; they are not on the hot path. A test with a counting global
-//! allocator holds the hot path to this.
+//! buffers the caller provides, so they can run on a search engine's own threads without
+//! contending on the allocator. Exactly two things allocate on those paths:
+//!
+//! - a product quantizer's `search` and `distances` keep distance tables over 32 KiB in a
+//!   per-thread buffer made by the thread's first such call and reused after it, and
+//!   allocate per call only for tables over 1 MiB (`m·ksub > 262144`);
+//!   [`ProductQuantizer::search_with_table`] takes the caller's buffer and never allocates;
+//! - a product quantizer loaded from a model file builds its encoder's copy of the
+//!   codebook on its first `encode`.
+//!
+//! Training, the quality metrics and `encode_parallel` (a thread pool) allocate; they are
+//! not on the hot path. A test with a counting global allocator holds the hot path to this.
 //!
 //! ## Errors
 //!
 //! Every public function that can be misused returns [`Error`], whose message names the
-//! offending value and the accepted range. Nothing in the public API panics on bad input.
+//! offending value and the accepted range. Nothing in the public API panics on bad input,
+//! with one exception, named where it applies: a product quantizer's `adc_scan`,
+//! `distances` and `search` stop on a bounds-check panic (never reading past a table) when
+//! given codes with a sub-code at or above `ksub`, which only codes not made by `encode`
+//! can hold, and only when `ksub` is not 16, 256 or 65536;
+//! [`ProductQuantizer::check_codes`] rejects such codes with an error first (the C ABI
+//! always does).
+//!
+//! ## Where things live
+//!
+//! Code layouts in [`codes`]; SIMD levels in [`simd`]; every SIMD kernel under
+//! `src/kernels/`, one file per family; top-k selection in [`search`]; the model file's
+//! byte layout in [`format`].
 
 pub mod codes;
 mod crc32c;
@@ -39,6 +59,7 @@ pub mod metrics;
 mod parallel;
 pub mod pq;
 pub mod quantizer;
+#[doc(hidden)] // the tests', benchmarks' and fuzz targets' oracles, not an API
 pub mod reference;
 mod scratch;
 pub mod search;
