@@ -18,7 +18,6 @@ mod progress;
 mod provenance;
 mod runlog;
 mod sweep;
-mod train;
 
 use clap::Parser;
 use cli::{Cli, Command, ExportArgs, PlotArgs};
