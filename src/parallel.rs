@@ -15,14 +15,39 @@ pub(crate) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> 
     }
 }
 
+/// Without the `parallel` feature there are no pools: `f` runs on the caller's thread.
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn in_pool<R>(_threads: usize, f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Threads of the pool [`map`] runs on: inside [`in_pool`], that pool's.
+#[cfg(feature = "parallel")]
+pub(crate) fn current_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// Without the `parallel` feature, [`map`] runs on one thread.
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn current_threads() -> usize {
+    1
+}
+
 /// `f` over `items`, on the current rayon pool when `parallel` (and the feature is on), else
 /// in order on this thread; the results in item order either way. Every parallel loop of
 /// the crate computes each item's result alone, so the thread count changes no bit.
+///
+/// Each item is its own task, so a thread that runs out of work can take any item not yet
+/// started. Rayon's default splitting stops once every thread has work and runs the rest
+/// in runs of several items; with items of unequal length (sub-quantizers whose k-means
+/// stop at different iterations) a thread could then idle while another works through its
+/// run. Items here are whole blocks of rows or whole sub-quantizers, far longer than the
+/// microsecond or so a task costs.
 pub(crate) fn map<T: Send, R: Send>(parallel: bool, items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
     #[cfg(feature = "parallel")]
     if parallel {
         use rayon::prelude::*;
-        return items.into_par_iter().map(f).collect();
+        return items.into_par_iter().with_max_len(1).map(f).collect();
     }
     let _ = parallel;
     items.into_iter().map(f).collect()

@@ -41,7 +41,7 @@ use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, TopK};
 use crate::simd::Isa;
-use crate::Error;
+use crate::{parallel, Error};
 use std::sync::OnceLock;
 
 /// Training parameters of a [`ProductQuantizer`].
@@ -52,7 +52,8 @@ pub struct PqParams {
     /// Centroids per sub-quantizer (`--pq-clusters`), `2..=65536`.
     pub ksub: usize,
     /// k-means settings shared by every sub-space (its `k` is replaced by `ksub`; sub-space
-    /// `i` uses seed `seed + i`).
+    /// `i` uses seed `seed + i`; its `threads` are the whole training's, see
+    /// [`ProductQuantizer::train`]).
     pub kmeans: KMeansParams,
 }
 
@@ -114,10 +115,35 @@ impl PartialEq for ProductQuantizer {
 impl ProductQuantizer {
     /// Trains `m` codebooks of `ksub` centroids on `n` rows of `dim` floats.
     ///
+    /// **Threads** (feature `parallel`, `params.kmeans.threads`: 0 all cores, 1 one thread).
+    /// With at least as many sub-quantizers as threads, each thread trains whole
+    /// sub-quantizers, one k-means at a time on one thread: the sub-quantizers are
+    /// independent, whereas a k-means spread over threads joins them twice per iteration and
+    /// updates its centroids on one. With fewer sub-quantizers than threads, that split
+    /// would leave threads idle, so the sub-quantizers run in turn, each k-means on every
+    /// thread. Either way the result is bit-identical to one thread: sub-quantizer `i`
+    /// trains on the same sub-space with seed `seed + i`, and k-means results do not depend
+    /// on the thread count.
+    ///
     /// # Errors
     /// `m = 0` or `m > dim`, `ksub` outside `2..=65536`, fewer rows than `ksub`, ragged or
     /// non-finite data, and the k-means parameter errors.
     pub fn train(dim: usize, data: &[f32], params: &PqParams) -> Result<Self, Error> {
+        Self::train_with_progress(dim, data, params, &|_| {})
+    }
+
+    /// [`Self::train`], calling `progress(i)` once sub-quantizer `i` is trained: `m` calls
+    /// in all on success, from the thread that trained it, in no fixed order when threads
+    /// train several at once. For a progress bar; it cannot change the result.
+    ///
+    /// # Errors
+    /// As [`Self::train`].
+    pub fn train_with_progress(
+        dim: usize,
+        data: &[f32],
+        params: &PqParams,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Self, Error> {
         let n = rows_of("training data", data.len(), dim)?;
         let (m, ksub) = (params.m, params.ksub);
         check_shape(dim, m, ksub)?;
@@ -133,21 +159,44 @@ impl ProductQuantizer {
                 accepted: "at least as many training rows as centroids per sub-quantizer",
             });
         }
-        let mut centroids = Vec::with_capacity(ksub * dim);
-        let mut sub = Vec::new();
-        for i in 0..m {
+        // The caller's level, for every k-means on whichever thread trains it.
+        let isa = Isa::current();
+        // Sub-quantizer `i`, its k-means on `threads` threads of the current pool, its
+        // sub-space copied into `sub` (reused when sub-quantizers run in turn).
+        let sub_quantizer = |i: usize, threads: usize, sub: &mut Vec<f32>| -> Result<Vec<f32>, Error> {
             let (off, ds) = subspace(dim, m, i);
             sub.clear();
+            sub.reserve_exact(n * ds);
             for row in data.chunks_exact(dim) {
                 sub.extend_from_slice(&row[off..off + ds]);
             }
             let mut kp = params.kmeans.clone();
             kp.k = ksub;
             kp.seed = params.kmeans.seed.wrapping_add(i as u64);
-            let km = KMeans::train(ds, &sub, &kp)?;
-            centroids.extend_from_slice(km.centroids());
-        }
-        Self::from_centroids(dim, m, ksub, centroids)
+            kp.threads = threads;
+            let km = KMeans::train_in(isa, ds, sub, &kp, false)?;
+            progress(i);
+            Ok(km.centroids().to_vec())
+        };
+        let in_turn = |threads: usize| -> Result<Vec<_>, Error> {
+            let mut sub = Vec::new();
+            (0..m).map(|i| sub_quantizer(i, threads, &mut sub)).collect()
+        };
+        let threads = params.kmeans.threads;
+        let subs = if threads == 1 {
+            in_turn(1)
+        } else {
+            parallel::in_pool(threads, || {
+                if m >= parallel::current_threads() {
+                    parallel::map(true, (0..m).collect(), |i| sub_quantizer(i, 1, &mut Vec::new()))
+                        .into_iter()
+                        .collect()
+                } else {
+                    in_turn(threads)
+                }
+            })
+        };
+        Self::from_centroids(dim, m, ksub, subs?.concat())
     }
 
     /// Builds a quantizer from known centroids laid out `[m][ksub][dsub_i]`.

@@ -322,6 +322,18 @@ mod tests {
                 }),
             ));
         }
+        for m in [1, 4] {
+            // One sub-quantizer: its k-means on the pool; four: one per worker.
+            let x = x.clone();
+            runs.push((
+                if m == 1 { "pq train, k-means on the pool" } else { "pq train, sub-quantizers on the pool" },
+                Box::new(move || {
+                    let mut p = PqParams::new(m, 16);
+                    (p.kmeans.threads, p.kmeans.max_iter) = (2, 2);
+                    ProductQuantizer::train(dim, &x, &p).unwrap();
+                }),
+            ));
+        }
         let pq = ProductQuantizer::train(dim, &x, &PqParams::new(2, 16)).unwrap();
         let codes = vec![0u8; n * pq.code_size()];
         runs.push(("encode_parallel", Box::new(move || pq.encode_parallel(&x, &mut codes.clone(), 2).unwrap())));

@@ -271,6 +271,36 @@ fn training_is_identical_for_any_thread_count() {
     assert_eq!(one, ProductQuantizer::train(24, &x, &p).unwrap());
 }
 
+/// Thread counts below, at and above `m` take both splits (sub-quantizers over threads,
+/// threads inside each k-means); uneven sub-spaces (37 = 5·7 + 2) give the sub-quantizers
+/// unequal work. The hook runs once per sub-quantizer whatever the split.
+#[test]
+fn training_is_identical_over_sub_quantizers_on_uneven_sub_spaces() {
+    use std::sync::Mutex;
+    let (base, _) = vq::synthetic::gaussian_demo(700, 37, 0, 5);
+    let mut p = PqParams::new(5, 32);
+    p.kmeans.max_iter = 6;
+    p.kmeans.hartigan_passes = 2;
+    p.kmeans.threads = 1;
+    let one = ProductQuantizer::train(37, &base, &p).unwrap();
+    for threads in [1, 2, 3, 8] {
+        p.kmeans.threads = threads;
+        let done = Mutex::new(Vec::new());
+        let got = ProductQuantizer::train_with_progress(37, &base, &p, &|i| done.lock().unwrap().push(i)).unwrap();
+        assert_eq!(got, one, "threads = {threads}");
+        let mut done = done.into_inner().unwrap();
+        done.sort_unstable();
+        assert_eq!(done, [0, 1, 2, 3, 4], "threads = {threads}");
+    }
+    // Too few rows: the library's own error, before any sub-quantizer trains.
+    p.kmeans.threads = 2;
+    let calls = Mutex::new(0);
+    let err =
+        ProductQuantizer::train_with_progress(37, &base[..37 * 10], &p, &|_| *calls.lock().unwrap() += 1).unwrap_err();
+    assert!(err.to_string().contains("training rows"), "{err}");
+    assert_eq!(*calls.lock().unwrap(), 0);
+}
+
 #[cfg(feature = "parallel")]
 #[test]
 fn parallel_encode_equals_serial_encode() {

@@ -144,6 +144,19 @@ impl KMeans {
     /// ragged data ([`Error::NotWholeRows`]), fewer rows than clusters
     /// ([`Error::OutOfRange`], naming both), a NaN or infinity ([`Error::NonFinite`]).
     pub fn train(dim: usize, data: &[f32], params: &KMeansParams) -> Result<KMeans, Error> {
+        Self::train_in(Isa::current(), dim, data, params, true)
+    }
+
+    /// [`Self::train`]; with `own_pool = false`, a parallel run (`threads != 1`) uses the
+    /// pool it is called in instead of building its own, so a caller that trains many
+    /// k-means inside one [`crate::parallel::in_pool`] (product quantization) builds one pool.
+    pub(crate) fn train_in(
+        isa: Isa,
+        dim: usize,
+        data: &[f32],
+        params: &KMeansParams,
+        own_pool: bool,
+    ) -> Result<KMeans, Error> {
         let n = rows_of("training data", data.len(), dim)?;
         let k = params.k;
         if k == 0 {
@@ -165,8 +178,6 @@ impl KMeans {
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "training data", index: i });
         }
-        // The caller's level, for every kernel of this call on whichever thread it runs.
-        let isa = Isa::current();
         let mut rng = StdRng::seed_from_u64(params.seed);
         let cap = k.saturating_mul(params.max_points_per_centroid);
         let sample;
@@ -241,9 +252,13 @@ impl KMeans {
             (centroids, objectives)
         };
         #[cfg(feature = "parallel")]
-        let (centroids, objectives) = if parallel { crate::parallel::in_pool(params.threads, lloyd) } else { lloyd() };
+        let (centroids, objectives) =
+            if parallel && own_pool { crate::parallel::in_pool(params.threads, lloyd) } else { lloyd() };
         #[cfg(not(feature = "parallel"))]
-        let (centroids, objectives) = lloyd();
+        let (centroids, objectives) = {
+            let _ = own_pool;
+            lloyd()
+        };
         Ok(KMeans { dim, centroids, objectives, training_rows: n })
     }
 

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use vq::kmeans::Init;
-use vq::{PqParams, Quantizer, ScalarQuantizer, SqBits};
+use vq::{PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// One configuration of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,12 +166,12 @@ pub fn execute(
                     "hartigan_passes": p.kmeans.hartigan_passes,
                     "seed": p.kmeans.seed,
                     "sub_quantizer_seeds": "seed + i for sub-quantizer i",
-                    "parallel": "sub-quantizers over threads",
+                    "parallel": "sub-quantizers over threads when m >= threads, else each k-means over threads",
                     "max_points_per_centroid": p.kmeans.max_points_per_centroid,
                     "training_rows": n.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
                 }),
             );
-            let pq = crate::train::train_pq(d, &ds.base, &p, threads, &bar)
+            let pq = ProductQuantizer::train_with_progress(d, &ds.base, &p, &|_| bar.inc(1))
                 .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
             model = pq.to_bytes(Some(&p.kmeans));
             Box::new(pq)
