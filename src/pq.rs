@@ -39,7 +39,7 @@ use crate::kernels::adc::MAX_LANES;
 use crate::kernels::nearest::{transpose_into, KPAD};
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
 use crate::quantizer::Quantizer;
-use crate::search::{check_search, TopK};
+use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
 use crate::{parallel, Error};
 use std::sync::OnceLock;
@@ -96,6 +96,9 @@ pub struct ProductQuantizer {
     pub(crate) ksub: usize,
     pub(crate) layout: CodeLayout,
     pub(crate) centroids: Vec<f32>,
+    /// The k-means setting the codebooks were trained with, kept in model files; `None` for
+    /// a quantizer built from given centroids.
+    pub(crate) training: Option<KMeansParams>,
     /// Per sub-space, the centroids transposed (`dsub_i` rows of `kpad` floats, columns past
     /// `ksub` at +∞) for the encoder, which scores `4·L` centroids per register pass. Built
     /// with the quantizer, except when loaded from a model file: a loaded quantizer builds
@@ -104,7 +107,8 @@ pub struct ProductQuantizer {
     transposed: OnceLock<Vec<f32>>,
 }
 
-/// Equal codebooks make equal quantizers, whether or not the encoder's copy is built yet.
+/// Equal codebooks make equal quantizers, whether or not the encoder's copy is built yet and
+/// whatever training record they carry: they encode and search alike.
 impl PartialEq for ProductQuantizer {
     fn eq(&self, other: &Self) -> bool {
         (self.dim, self.m, self.ksub, self.layout) == (other.dim, other.m, other.ksub, other.layout)
@@ -196,7 +200,11 @@ impl ProductQuantizer {
                 }
             })
         };
-        Self::from_centroids(dim, m, ksub, subs?.concat())
+        let mut pq = Self::from_centroids(dim, m, ksub, subs?.concat())?;
+        let mut record = params.kmeans.clone();
+        (record.k, record.threads) = (ksub, 0);
+        pq.training = Some(record);
+        Ok(pq)
     }
 
     /// Builds a quantizer from known centroids laid out `[m][ksub][dsub_i]`.
@@ -233,7 +241,7 @@ impl ProductQuantizer {
             }
         }
         let layout = CodeLayout::for_values(ksub)?;
-        Ok(ProductQuantizer { dim, m, ksub, layout, centroids, transposed: OnceLock::new() })
+        Ok(ProductQuantizer { dim, m, ksub, layout, centroids, training: None, transposed: OnceLock::new() })
     }
 
     /// The encoder's transposed codebooks, built on first use.
@@ -249,6 +257,13 @@ impl ProductQuantizer {
             }
             transposed
         })
+    }
+
+    /// The k-means setting the codebooks were trained with (`k` = `ksub`, `threads` = 0:
+    /// neither changes the result), also after a save and load; `None` for a quantizer built
+    /// from given centroids.
+    pub fn training(&self) -> Option<&KMeansParams> {
+        self.training.as_ref()
     }
 
     /// Sub-quantizers.
@@ -414,15 +429,13 @@ impl ProductQuantizer {
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim, queries, k, distances, labels)?;
         let nq = queries.len() / self.dim;
+        let mut heaps = Heaps::start(distances, labels, k);
         if nq >= 2 && table.len() > one {
-            kernels::pq::search_batched(Isa::current(), self, table, queries, codes, k, distances, labels);
-            return Ok(());
+            kernels::pq::search_batched(Isa::current(), self, table, queries, codes, &mut heaps);
+        } else {
+            kernels::pq::search_one_by_one(Isa::current(), self, &mut table[..one], queries, codes, &mut heaps);
         }
-        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
-            TopK::new(d, l)?;
-        }
-        let table = &mut table[..one];
-        kernels::pq::search_one_by_one(Isa::current(), self, table, queries, codes, k, distances, labels);
+        heaps.finish();
         Ok(())
     }
 }

@@ -8,10 +8,8 @@
 //! increasing order, a candidate only needs a strict `<` against the current worst.
 
 use crate::error::{exact_len, rows_of};
-use crate::kernels::l2::l2sq_rows;
 use crate::simd::Isa;
 use crate::Error;
-use pulp::{Simd, WithSimd};
 
 /// Rows scored per block: small enough that the distances stay in L1, large enough to
 /// amortize the heap's threshold check.
@@ -116,6 +114,68 @@ impl<'a> TopK<'a> {
     }
 }
 
+/// The top-k heaps of a batch search, one [`TopK`] per query laid in the caller's
+/// `distances` and `labels` (`k` entries per query): the one place every search of the
+/// crate (exact, SQ, PQ) starts its heaps with sentinels, offers them blocks of scored rows
+/// and sorts them at the end.
+pub(crate) struct Heaps<'a> {
+    distances: &'a mut [f32],
+    labels: &'a mut [i64],
+    k: usize,
+}
+
+impl<'a> Heaps<'a> {
+    /// One heap of sentinels per query; the shapes are [`check_search`]'s (`k ≥ 1`, both
+    /// buffers `nq·k` long).
+    pub(crate) fn start(distances: &'a mut [f32], labels: &'a mut [i64], k: usize) -> Self {
+        distances.fill(f32::INFINITY);
+        labels.fill(-1);
+        Heaps { distances, labels, k }
+    }
+
+    /// Offers query `q` the distance `dist[i]` of row `first_id + i`, for every `i`.
+    #[inline(always)]
+    pub(crate) fn push_block(&mut self, q: usize, dist: &[f32], first_id: i64) {
+        let r = q * self.k..(q + 1) * self.k;
+        TopK::resume(&mut self.distances[r.clone()], &mut self.labels[r]).push_block(dist, first_id);
+    }
+
+    /// The heaps' buffers, for a kernel that keeps them itself (the PQ scan of one query per
+    /// register lane), and `k`.
+    pub(crate) fn buffers(&mut self) -> (&mut [f32], &mut [i64], usize) {
+        (self.distances, self.labels, self.k)
+    }
+
+    /// Sorts every query's results, best first, sentinels last.
+    pub(crate) fn finish(self) {
+        for (d, l) in self.distances.chunks_exact_mut(self.k).zip(self.labels.chunks_exact_mut(self.k)) {
+            TopK::resume(d, l).finish();
+        }
+    }
+}
+
+/// What [`scan_blocks`] scores: query `q` against `rows`, one distance each into `out`.
+/// A trait rather than a closure so the scoring inlines into the caller's SIMD context.
+pub(crate) trait ScoreRows {
+    /// Writes the distances of query `q` to rows `rows` into `out` (`rows.len()` floats).
+    fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]);
+}
+
+/// Every query's top-k over `n` rows scored in blocks of `block` rows (at most
+/// [`BLOCK_ROWS`]): blocks outer and queries inner, so a block stays in cache while every
+/// query scores it, and the distances of one block and query stay in L1.
+#[inline(always)]
+pub(crate) fn scan_blocks(heaps: &mut Heaps<'_>, nq: usize, n: usize, block: usize, scorer: &mut impl ScoreRows) {
+    let mut buf = [0f32; BLOCK_ROWS];
+    for start in (0..n).step_by(block) {
+        let out = &mut buf[..block.min(n - start)];
+        for q in 0..nq {
+            scorer.score(q, start..start + out.len(), out);
+            heaps.push_block(q, out, start as i64);
+        }
+    }
+}
+
 /// Checks the shapes of a batch search (and that the queries are finite); returns `nq`.
 pub(crate) fn check_search(
     dim: usize,
@@ -161,42 +221,8 @@ pub fn knn(
 ) -> Result<(), Error> {
     rows_of("rows", rows.len(), dim)?;
     check_search(dim, queries, k, distances, labels)?;
-    for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
-        TopK::new(d, l)?;
-    }
-    Isa::current().dispatch(Knn { dim, queries, rows, k, distances, labels });
-    for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
-        TopK::resume(d, l).finish();
-    }
+    let mut heaps = Heaps::start(distances, labels, k);
+    crate::kernels::l2::knn_scan(Isa::current(), dim, queries, rows, &mut heaps);
+    heaps.finish();
     Ok(())
-}
-
-struct Knn<'a> {
-    dim: usize,
-    queries: &'a [f32],
-    rows: &'a [f32],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
-}
-
-impl WithSimd for Knn<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let Knn { dim, queries, rows, k, distances, labels } = self;
-        // Blocks of ~64 KiB of rows: they stay in L2 while every query scores them.
-        let block = (65_536 / (4 * dim)).clamp(16, BLOCK_ROWS);
-        let mut buf = [0f32; BLOCK_ROWS];
-        for (b, rblock) in rows.chunks(block * dim).enumerate() {
-            let nb = rblock.len() / dim;
-            let first = (b * block) as i64;
-            for ((q, d), l) in
-                queries.chunks_exact(dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
-            {
-                l2sq_rows(simd, q, rblock, &mut buf[..nb]);
-                TopK::resume(d, l).push_block(&buf[..nb], first);
-            }
-        }
-    }
 }

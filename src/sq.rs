@@ -28,7 +28,7 @@ use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels::sq::{run_op, Op, Params, SearchJob};
 use crate::quantizer::Quantizer;
-use crate::search::{check_search, TopK};
+use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
 use crate::Error;
 
@@ -193,7 +193,7 @@ impl ScalarQuantizer {
     }
 
     /// Runs one operation at the caller's level.
-    fn run(&self, op: Op<'_>) {
+    fn run(&self, op: Op<'_, '_>) {
         run_op(Isa::current(), self.bits.layout(), self.params(), self.dim(), op);
     }
 
@@ -242,14 +242,9 @@ impl Quantizer for ScalarQuantizer {
     ) -> Result<(), Error> {
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim(), queries, k, distances, labels)?;
-        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
-            TopK::new(d, l)?;
-        }
-        let job = SearchJob { queries, codes, k, distances: &mut *distances, labels: &mut *labels };
-        self.run(Op::Search(job));
-        for (d, l) in distances.chunks_exact_mut(k).zip(labels.chunks_exact_mut(k)) {
-            TopK::resume(d, l).finish();
-        }
+        let mut heaps = Heaps::start(distances, labels, k);
+        self.run(Op::Search(SearchJob { queries, codes, heaps: &mut heaps }));
+        heaps.finish();
         Ok(())
     }
 }

@@ -483,8 +483,10 @@ fn saved_models_load_back_to_the_trained_quantizers() {
         p.kmeans.tol = 3e-3;
         p.kmeans.hartigan_passes = 4;
         let want = ProductQuantizer::train(32, &base, &p).unwrap();
-        assert_eq!(loaded.model, vq::format::Model::Pq(want));
-        let t = loaded.training.expect("a training record");
+        let vq::format::Model::Pq(loaded) = loaded.model else { panic!("{file}: not a product quantizer") };
+        assert_eq!(loaded, want);
+        assert_eq!(loaded.training(), want.training());
+        let t = loaded.training().expect("a training record");
         assert_eq!((t.seed, t.max_iter, t.init, t.tol), (42, 25, vq::kmeans::Init::Random, 3e-3));
         assert_eq!(t.hartigan_passes, 4);
     }

@@ -168,7 +168,7 @@ fn main() {
     p.kmeans.max_iter = 10;
     p.kmeans.threads = 1;
     let pq = ProductQuantizer::train(d, &floats(20_000 * d, 1), &p).unwrap();
-    pq.save(&dir.join("pq.vqm"), Some(&p.kmeans)).unwrap();
+    pq.save(&dir.join("pq.vqm")).unwrap();
     let mut r = rng(2);
     let codes: Vec<u8> = (0..1_000_000 * pq.code_size()).map(|_| (r() >> 56) as u8).collect();
     std::fs::write(dir.join("codes.bin"), &codes).unwrap();
@@ -178,7 +178,7 @@ fn main() {
     // The 100 MB model: 65,536 centroids per sub-quantizer over 384 dimensions.
     let big_centroids = floats(65536 * 384, 4);
     let big = ProductQuantizer::from_centroids(384, 96, 65536, big_centroids.clone()).unwrap();
-    big.save(&dir.join("big.vqm"), None).unwrap();
+    big.save(&dir.join("big.vqm")).unwrap();
     let big_bytes = std::fs::metadata(dir.join("big.vqm")).unwrap().len();
     drop(big);
 

@@ -4,7 +4,7 @@ use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_a
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
 use vq::format::{self, Model};
-use vq::{KMeansParams, PqParams, ProductQuantizer, Quantizer};
+use vq::{PqParams, ProductQuantizer, Quantizer};
 
 /// A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
 /// dimensions. Immutable; share it across threads freely. Free with `vq_pq_free`.
@@ -12,23 +12,16 @@ pub struct vq_pq {
     _private: [u8; 0],
 }
 
-/// What a `vq_pq` pointer points to.
-pub(crate) struct PqHandle {
-    pub(crate) pq: ProductQuantizer,
-    /// The k-means setting it was trained with, saved in model files.
-    pub(crate) training: Option<KMeansParams>,
-}
-
-fn into_raw(h: PqHandle) -> *mut vq_pq {
-    Box::into_raw(Box::new(h)).cast()
+fn into_raw(pq: ProductQuantizer) -> *mut vq_pq {
+    Box::into_raw(Box::new(pq)).cast()
 }
 
 /// # Safety
 /// `p` is NULL (rejected) or a live handle from this library.
-pub(crate) unsafe fn handle<'a>(p: *const vq_pq) -> Res<&'a PqHandle> {
+pub(crate) unsafe fn handle<'a>(p: *const vq_pq) -> Res<&'a ProductQuantizer> {
     nonnull("pq", p)?;
     // SAFETY: a live handle made by `into_raw` (caller's contract).
-    Ok(unsafe { &*p.cast::<PqHandle>() })
+    Ok(unsafe { &*p.cast::<ProductQuantizer>() })
 }
 
 /// Codes from a C caller may hold sub-codes at or above `ksub` (when `ksub` is not 16, 256
@@ -63,9 +56,9 @@ pub unsafe extern "C" fn vq_pq_train(
         // SAFETY: NULL or valid (caller's contract).
         let p = if params.is_null() { crate::vq_train_params_default() } else { unsafe { *params } };
         let kmeans = p.to_kmeans(ksub)?;
-        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans: kmeans.clone() })?;
+        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans })?;
         // SAFETY: checked non-NULL above; valid by contract.
-        unsafe { write_out("out", out, into_raw(PqHandle { pq, training: Some(kmeans) })) }
+        unsafe { write_out("out", out, into_raw(pq)) }
     })
 }
 
@@ -89,7 +82,7 @@ pub unsafe extern "C" fn vq_pq_from_centroids(
         let c = unsafe { input("centroids", centroids, centroids_len) }?;
         let pq = ProductQuantizer::from_centroids(dim, m, ksub, c.to_vec())?;
         // SAFETY: as in vq_pq_train.
-        unsafe { write_out("out", out, into_raw(PqHandle { pq, training: None })) }
+        unsafe { write_out("out", out, into_raw(pq)) }
     })
 }
 
@@ -102,7 +95,7 @@ pub unsafe extern "C" fn vq_pq_free(pq: *mut vq_pq) {
     guard_value((), || {
         if !pq.is_null() {
             // SAFETY: made by `into_raw`, freed once (caller's contract).
-            drop(unsafe { Box::from_raw(pq.cast::<PqHandle>()) });
+            drop(unsafe { Box::from_raw(pq.cast::<ProductQuantizer>()) });
         }
     })
 }
@@ -114,7 +107,7 @@ pub unsafe extern "C" fn vq_pq_free(pq: *mut vq_pq) {
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_dim(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
-    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.dim()))
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.dim()))
 }
 
 /// Number of sub-quantizers (0 for NULL).
@@ -124,7 +117,7 @@ pub unsafe extern "C" fn vq_pq_dim(pq: *const vq_pq) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_m(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
-    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.m()))
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.m()))
 }
 
 /// Centroids per sub-quantizer (0 for NULL).
@@ -134,7 +127,7 @@ pub unsafe extern "C" fn vq_pq_m(pq: *const vq_pq) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_ksub(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
-    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.ksub()))
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.ksub()))
 }
 
 /// Bytes per code: `ceil(m/2)` for `ksub <= 16`, `m` for `ksub <= 256`, else `2m`
@@ -145,7 +138,7 @@ pub unsafe extern "C" fn vq_pq_ksub(pq: *const vq_pq) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_code_size(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
-    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.code_size()))
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.code_size()))
 }
 
 /// Read-only view of the centroids, `[m][ksub][dsub_i]`, `ksub·dim` floats. `*out` stays
@@ -160,7 +153,7 @@ pub unsafe extern "C" fn vq_pq_centroids(pq: *const vq_pq, out: *mut *const f32,
         let h = unsafe { handle(pq) }?;
         nonnull("out", out.cast_const())?;
         nonnull("out_len", out_len.cast_const())?;
-        let c = h.pq.centroids();
+        let c = h.centroids();
         // SAFETY: both checked non-NULL; valid by contract.
         unsafe {
             write_out("out", out, c.as_ptr())?;
@@ -180,7 +173,7 @@ pub unsafe extern "C" fn vq_pq_train_params(pq: *const vq_pq, out: *mut vq_train
     guard(|| {
         // SAFETY: caller's contract.
         let h = unsafe { handle(pq) }?;
-        let t = h.training.as_ref().ok_or_else(|| {
+        let t = h.training().ok_or_else(|| {
             Failure::new(vq_status::InvalidArgument, "this quantizer has no training record (built from centroids)")
         })?;
         // SAFETY: caller's contract.
@@ -205,7 +198,7 @@ pub unsafe extern "C" fn vq_pq_encode(
         let (h, v) = unsafe { (handle(pq)?, input("vectors", vectors, vectors_len)?) };
         // SAFETY: caller's contract.
         let c = unsafe { output("codes", codes, codes_len, &[("vectors", bytes_of(v))]) }?;
-        Ok(h.pq.encode(v, c)?)
+        Ok(h.encode(v, c)?)
     })
 }
 
@@ -227,7 +220,7 @@ pub unsafe extern "C" fn vq_pq_decode(
         let (h, c) = unsafe { (handle(pq)?, input("codes", codes, codes_len)?) };
         // SAFETY: caller's contract.
         let v = unsafe { output("vectors", vectors, vectors_len, &[("codes", c)]) }?;
-        Ok(h.pq.decode(c, v)?)
+        Ok(h.decode(c, v)?)
     })
 }
 
@@ -249,7 +242,7 @@ pub unsafe extern "C" fn vq_pq_distance_table(
         let (h, q) = unsafe { (handle(pq)?, input("query", query, query_len)?) };
         // SAFETY: caller's contract.
         let t = unsafe { output("table", table, table_len, &[("query", bytes_of(q))]) }?;
-        Ok(h.pq.distance_table(q, t)?)
+        Ok(h.distance_table(q, t)?)
     })
 }
 
@@ -276,9 +269,9 @@ pub unsafe extern "C" fn vq_pq_adc_scan(
         let (h, t, c) = unsafe { (handle(pq)?, input("table", table, table_len)?, input("codes", codes, codes_len)?) };
         // SAFETY: caller's contract.
         let o = unsafe { output("out", out, out_len, &[("table", bytes_of(t)), ("codes", c)]) }?;
-        exact(codes_len, out_len, h.pq.code_size())?;
-        check_codes(&h.pq, c)?;
-        Ok(h.pq.adc_scan(t, c, o)?)
+        exact(codes_len, out_len, h.code_size())?;
+        check_codes(h, c)?;
+        Ok(h.adc_scan(t, c, o)?)
     })
 }
 
@@ -303,9 +296,9 @@ pub unsafe extern "C" fn vq_pq_distances(
         let (h, q, c) = unsafe { (handle(pq)?, input("query", query, query_len)?, input("codes", codes, codes_len)?) };
         // SAFETY: caller's contract.
         let o = unsafe { output("out", out, out_len, &[("query", bytes_of(q)), ("codes", c)]) }?;
-        exact(codes_len, out_len, h.pq.code_size())?;
-        check_codes(&h.pq, c)?;
-        Ok(h.pq.distances(q, c, o)?)
+        exact(codes_len, out_len, h.code_size())?;
+        check_codes(h, c)?;
+        Ok(h.distances(q, c, o)?)
     })
 }
 
@@ -349,8 +342,8 @@ pub unsafe extern "C" fn vq_pq_search(
         let d = unsafe { output("distances", distances, distances_len, &ins) }?;
         // SAFETY: caller's contract.
         let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ("distances", bytes_of(d))]) }?;
-        check_codes(&h.pq, c)?;
-        Ok(h.pq.search(q, c, k, d, l)?)
+        check_codes(h, c)?;
+        Ok(h.search(q, c, k, d, l)?)
     })
 }
 
@@ -363,7 +356,7 @@ pub unsafe extern "C" fn vq_pq_search(
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_search_table_len(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
-    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.pq.search_table_len()))
+    guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.search_table_len()))
 }
 
 /// `vq_pq_search` with a caller-provided scratch table: never allocates, whatever the
@@ -400,8 +393,8 @@ pub unsafe extern "C" fn vq_pq_search_with_table(
         let d = unsafe { output("distances", distances, distances_len, &ins) }?;
         // SAFETY: caller's contract.
         let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ins[2], ("distances", bytes_of(d))]) }?;
-        check_codes(&h.pq, c)?;
-        Ok(h.pq.search_with_table(t, q, c, k, d, l)?)
+        check_codes(h, c)?;
+        Ok(h.search_with_table(t, q, c, k, d, l)?)
     })
 }
 
@@ -415,7 +408,7 @@ pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq
     guard(|| {
         // SAFETY: caller's contract.
         let (h, path) = unsafe { (handle(pq)?, path_arg("path", path)?) };
-        Ok(h.pq.save(&path, h.training.as_ref())?)
+        Ok(h.save(&path)?)
     })
 }
 
@@ -437,9 +430,9 @@ pub unsafe extern "C" fn vq_pq_load(path: *const c_char, out: *mut *mut vq_pq) -
     })
 }
 
-fn from_model(f: format::ModelFile, name: &str) -> Res<PqHandle> {
+fn from_model(f: format::ModelFile, name: &str) -> Res<ProductQuantizer> {
     match f.model {
-        Model::Pq(pq) => Ok(PqHandle { pq, training: f.training }),
+        Model::Pq(pq) => Ok(pq),
         _ => Err(Failure::new(
             vq_status::WrongKind,
             format!("{name}: holds a scalar quantizer, expected a product quantizer (use vq_sq_load)"),
@@ -456,7 +449,7 @@ pub unsafe extern "C" fn vq_pq_serialized_size(pq: *const vq_pq, out: *mut usize
     guard(|| {
         // SAFETY: caller's contract.
         let h = unsafe { handle(pq) }?;
-        let n = h.pq.to_bytes(h.training.as_ref()).len();
+        let n = h.to_bytes().len();
         // SAFETY: caller's contract.
         unsafe { write_out("out", out, n) }
     })
@@ -480,7 +473,7 @@ pub unsafe extern "C" fn vq_pq_save_buffer(
         nonnull("written", written.cast_const())?;
         // SAFETY: caller's contract.
         let b = unsafe { output("buf", buf, buf_len, &[]) }?;
-        let bytes = h.pq.to_bytes(h.training.as_ref());
+        let bytes = h.to_bytes();
         copy_out(&bytes, b)?;
         // SAFETY: caller's contract.
         unsafe { write_out("written", written, bytes.len()) }

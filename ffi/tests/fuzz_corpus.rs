@@ -65,9 +65,9 @@ fn seeds() {
     let mut p = PqParams::new(3, 16);
     p.kmeans.max_iter = 2;
     let pq = ProductQuantizer::train(10, &data, &p).unwrap();
-    write("load_model", "pq-nibble", &pq.to_bytes(Some(&p.kmeans)));
+    write("load_model", "pq-nibble", &pq.to_bytes());
     let cents: Vec<f32> = (0..300 * 4).map(|i| i as f32).collect();
-    write("load_model", "pq-u16", &ProductQuantizer::from_centroids(4, 2, 300, cents).unwrap().to_bytes(None));
+    write("load_model", "pq-u16", &ProductQuantizer::from_centroids(4, 2, 300, cents).unwrap().to_bytes());
     for bits in [SqBits::B4, SqBits::B8, SqBits::B16] {
         let sq = ScalarQuantizer::train(bits, 7, &data[..70]).unwrap();
         write("load_model", &format!("sq{}", bits.bits()), &sq.to_bytes());

@@ -81,7 +81,6 @@
 //! `testing` module the helpers for tests and fuzzers.
 
 use crate::crc32c::Crc32c;
-use crate::kmeans::KMeansParams;
 use crate::{Error, ProductQuantizer, ScalarQuantizer};
 use reader::{Entry, Source};
 
@@ -128,9 +127,6 @@ pub enum Model {
 pub struct ModelFile {
     /// The quantizer.
     pub model: Model,
-    /// For a product quantizer trained by this library, the k-means setting it was trained
-    /// with (`k` = `ksub`, `threads` = 0: neither changes the result); `None` otherwise.
-    pub training: Option<KMeansParams>,
     /// Version of the library that wrote the file.
     pub library_version: String,
     /// The file's format version.
@@ -182,7 +178,7 @@ impl Kind {
         }
     }
 
-    /// The quantizer and its training record, from sections whose container, checksums and
+    /// The quantizer (with its training record), from sections whose container, checksums and
     /// `PARM` (already read, with its `dim`) have passed the reader's checks.
     fn read(
         self,
@@ -191,7 +187,7 @@ impl Kind {
         parm: &[u8],
         dim: usize,
         name: &str,
-    ) -> Result<(Model, Option<KMeansParams>), Error> {
+    ) -> Result<Model, Error> {
         match self {
             Self::Pq => pq::read(src, entries, parm, dim, name),
             Self::Sq => sq::read(src, entries, parm, dim, name),

@@ -18,10 +18,10 @@ pub(super) const REQUIRED: &[[u8; 4]] = &[*b"PARM", *b"CENT"];
 pub(super) const OPTIONAL: &[[u8; 4]] = &[HART];
 
 impl ProductQuantizer {
-    /// The model file of this quantizer, in memory. `training` is recorded beside it (pass
-    /// the `PqParams::kmeans` it was trained with, or `None` if it was built from given
-    /// centroids). See [`crate::format`] for the layout.
-    pub fn to_bytes(&self, training: Option<&KMeansParams>) -> Vec<u8> {
+    /// The model file of this quantizer, in memory, with its training record
+    /// ([`Self::training`]). See [`crate::format`] for the layout.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let training = self.training();
         let mut parm = Vec::with_capacity(PARM_LEN);
         for v in [self.dim(), self.m(), self.ksub()] {
             parm.extend_from_slice(&(v as u64).to_le_bytes());
@@ -68,8 +68,8 @@ impl ProductQuantizer {
     ///
     /// # Errors
     /// [`Error::Io`] naming the path.
-    pub fn save(&self, path: &Path, training: Option<&KMeansParams>) -> Result<(), Error> {
-        write_atomically(path, &self.to_bytes(training))
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        write_atomically(path, &self.to_bytes())
     }
 
     /// Reads a product quantizer from a model file in memory.
@@ -105,7 +105,7 @@ pub(super) fn read(
     parm: &[u8],
     dim: usize,
     name: &str,
-) -> Result<(Model, Option<KMeansParams>), Error> {
+) -> Result<Model, Error> {
     let m = to_usize(name, "m", u64_at(parm, 8))?;
     let ksub = to_usize(name, "ksub", u64_at(parm, 16))?;
     if m == 0 || m > dim {
@@ -135,9 +135,10 @@ pub(super) fn read(
         ));
     }
     let centroids = read_f32s(src, &cent, name, "invalid centroids")?;
-    let pq = ProductQuantizer::from_centroids_lazy(dim, m, ksub, centroids, false)
+    let mut pq = ProductQuantizer::from_centroids_lazy(dim, m, ksub, centroids, false)
         .map_err(|e| fmt_err(name, format!("invalid centroids: {e}")))?;
-    Ok((Model::Pq(pq), training))
+    pq.training = training;
+    Ok(Model::Pq(pq))
 }
 
 /// The training record of a product quantizer's `PARM`, `None` if it has none.

@@ -285,8 +285,8 @@ fn parse(src: &mut impl Source, name: &str) -> Result<ModelFile, Error> {
     if dim == 0 {
         return Err(fmt_err(name, "dim = 0 in PARM, expected at least 1"));
     }
-    let (model, training) = kind.read(src, &entries, parm, dim, name)?;
-    Ok(ModelFile { model, training, library_version, format_version: version })
+    let model = kind.read(src, &entries, parm, dim, name)?;
+    Ok(ModelFile { model, library_version, format_version: version })
 }
 
 /// Reads a section into `out` chunk by chunk, checksumming each chunk while it is in cache.

@@ -4,7 +4,6 @@
 use super::reader::{find, read_f32s, tag_str, u32_at, Entry, Source};
 use super::writer::{f32_bytes, write_atomically, write_file};
 use super::{fmt_err, read_bytes, read_file, Model};
-use crate::kmeans::KMeansParams;
 use crate::quantizer::Quantizer;
 use crate::{Error, ScalarQuantizer, SqBits};
 use std::path::Path;
@@ -65,7 +64,7 @@ pub(super) fn read(
     parm: &[u8],
     dim: usize,
     name: &str,
-) -> Result<(Model, Option<KMeansParams>), Error> {
+) -> Result<Model, Error> {
     let bits = SqBits::from_bits(u32_at(parm, 8)).map_err(|e| fmt_err(name, format!("in PARM: {e}")))?;
     if u32_at(parm, 12) != 0 {
         return Err(fmt_err(name, "reserved PARM field is not zero"));
@@ -85,5 +84,5 @@ pub(super) fn read(
     let vmin = ranges.pop().unwrap_or_default();
     let sq =
         ScalarQuantizer::from_ranges(bits, vmin, vmax).map_err(|e| fmt_err(name, format!("invalid ranges: {e}")))?;
-    Ok((Model::Sq(sq), None))
+    Ok(Model::Sq(sq))
 }

@@ -4,9 +4,28 @@ use super::sq::{KIND as KIND_SQ, PARM_LEN as SQ_PARM};
 use super::testing::reseal;
 use super::writer::{f32_bytes, write_file};
 use super::*;
-use crate::kmeans::{Assignment, Init};
+use crate::kmeans::{Assignment, Init, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::{PqParams, SqBits};
+
+/// The quantizer with another training record (`None`: as if built from centroids).
+fn with_record(pq: &ProductQuantizer, training: Option<KMeansParams>) -> ProductQuantizer {
+    let mut q = pq.clone();
+    q.training = training;
+    q
+}
+
+fn bare(pq: &ProductQuantizer) -> ProductQuantizer {
+    with_record(pq, None)
+}
+
+/// The training record of a file's product quantizer.
+fn record(f: ModelFile) -> Option<KMeansParams> {
+    match f.model {
+        Model::Pq(pq) => pq.training().cloned(),
+        Model::Sq(_) => panic!("a scalar quantizer has no training record"),
+    }
+}
 
 fn small_pq() -> (ProductQuantizer, PqParams) {
     let (d, n) = (10, 300);
@@ -20,17 +39,17 @@ fn small_pq() -> (ProductQuantizer, PqParams) {
 #[test]
 fn pq_round_trip_keeps_everything() {
     let (pq, p) = small_pq();
-    let bytes = pq.to_bytes(Some(&p.kmeans));
+    let bytes = pq.to_bytes();
     assert_eq!(&bytes[..8], &MAGIC);
     let f = read_bytes(&bytes).unwrap();
     assert_eq!(f.model, Model::Pq(pq.clone()));
     let mut want = p.kmeans.clone();
     want.k = 16;
-    assert_eq!(f.training, Some(want.clone()));
+    assert_eq!(record(f.clone()), Some(want.clone()));
     assert_eq!(f.library_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(f.format_version, 1);
-    assert_eq!(ProductQuantizer::from_bytes(&pq.to_bytes(None)).unwrap(), pq);
-    assert_eq!(read_bytes(&pq.to_bytes(None)).unwrap().training, None);
+    assert_eq!(ProductQuantizer::from_bytes(&bare(&pq).to_bytes()).unwrap(), pq);
+    assert_eq!(record(read_bytes(&bare(&pq).to_bytes()).unwrap()), None);
     // A loaded quantizer builds its encoder's codebook on first use and encodes alike.
     let Model::Pq(loaded) = f.model else { unreachable!("checked above") };
     let x: Vec<f32> = (0..50 * 10).map(|i| ((i * 31) % 97) as f32 / 97.0 - 0.5).collect();
@@ -46,8 +65,8 @@ fn pq_round_trip_keeps_everything() {
     ] {
         let mut t = want.clone();
         (t.init, t.assignment, t.hartigan_passes) = (init, assignment, passes);
-        let bytes = pq.to_bytes(Some(&t));
-        assert_eq!(read_bytes(&bytes).unwrap().training, Some(t));
+        let bytes = with_record(&pq, Some(t.clone())).to_bytes();
+        assert_eq!(record(read_bytes(&bytes).unwrap()), Some(t));
         // The pass count lives in an optional section, there only when non-zero.
         assert_eq!(bytes.windows(4).any(|w| w == HART), passes > 0);
     }
@@ -60,14 +79,14 @@ fn hartigan_section_is_optional_and_checked() {
         let off = u64_at(b, HEADER + 8) as usize;
         b[off..off + PQ_PARM].to_vec()
     };
-    let parm = &parm_of(&pq.to_bytes(Some(&p.kmeans)));
+    let parm = &parm_of(&pq.to_bytes());
     let cent = f32_bytes(pq.centroids());
     let file = |parm: &[u8], hart: &[u8]| write_file(KIND_PQ, &[(*b"PARM", parm), (*b"CENT", &cent), (HART, hart)]);
-    let t = read_bytes(&file(parm, &7u64.to_le_bytes())).unwrap().training.unwrap();
+    let t = record(read_bytes(&file(parm, &7u64.to_le_bytes())).unwrap()).unwrap();
     assert_eq!(t, KMeansParams { hartigan_passes: 7, ..p.kmeans.clone() });
     let e = read_bytes(&file(parm, &[7, 0, 0, 0])).unwrap_err().to_string();
     assert!(e.contains("section hart has 4 bytes, expected 8"), "{e}");
-    let untrained = &parm_of(&pq.to_bytes(None));
+    let untrained = &parm_of(&bare(&pq).to_bytes());
     let e = read_bytes(&file(untrained, &7u64.to_le_bytes())).unwrap_err().to_string();
     assert!(e.contains("without a training record"), "{e}");
     // Its checksum is checked like any other's.
@@ -80,7 +99,7 @@ fn hartigan_section_is_optional_and_checked() {
 #[test]
 fn sections_are_aligned_and_file_ends_with_the_last() {
     let (pq, _) = small_pq();
-    let bytes = pq.to_bytes(None);
+    let bytes = bare(&pq).to_bytes();
     let n = u32_at(&bytes, 20) as usize;
     let mut end = 0;
     for i in 0..n {
@@ -106,14 +125,14 @@ fn sq_round_trip_and_kind_mismatch() {
         assert!(e.contains("holds a scalar quantizer"), "{e}");
     }
     let (pq, _) = small_pq();
-    let e = ScalarQuantizer::from_bytes(&pq.to_bytes(None)).unwrap_err().to_string();
+    let e = ScalarQuantizer::from_bytes(&bare(&pq).to_bytes()).unwrap_err().to_string();
     assert!(e.contains("holds a product quantizer"), "{e}");
 }
 
 #[test]
 fn every_truncation_is_an_error() {
-    let (pq, p) = small_pq();
-    let bytes = pq.to_bytes(Some(&p.kmeans));
+    let (pq, _) = small_pq();
+    let bytes = pq.to_bytes();
     for len in 0..bytes.len() {
         let e = read_bytes(&bytes[..len]).unwrap_err();
         assert!(matches!(e, Error::Format { .. }), "len {len}: {e}");
@@ -137,7 +156,7 @@ fn every_single_bit_flip_is_detected() {
 #[test]
 fn wrong_version_endianness_and_magic_are_named() {
     let (pq, _) = small_pq();
-    let good = pq.to_bytes(None);
+    let good = bare(&pq).to_bytes();
     let mut b = good.clone();
     b[8..12].copy_from_slice(&2u32.to_le_bytes());
     assert_eq!(read_bytes(&b).unwrap_err(), Error::FormatVersion { path: "<memory>".into(), found: 2, supported: 1 });
@@ -153,7 +172,7 @@ fn wrong_version_endianness_and_magic_are_named() {
 #[test]
 fn hostile_sizes_are_rejected_before_allocating() {
     let (pq, _) = small_pq();
-    let good = pq.to_bytes(None);
+    let good = bare(&pq).to_bytes();
     // CENT claims 2^62 bytes.
     let mut b = good.clone();
     b[HEADER + DIR_ENTRY + 16..HEADER + DIR_ENTRY + 24].copy_from_slice(&(1u64 << 62).to_le_bytes());
@@ -211,10 +230,10 @@ fn large_sections_load_and_name_the_bad_element_in_any_chunk() {
     let (dim, m, ksub) = (32, 4, 65000);
     let centroids: Vec<f32> = (0..ksub * dim).map(|i| ((i * 7919) % 10007) as f32 - 5000.0).collect();
     let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids).unwrap();
-    let good = pq.to_bytes(None);
+    let good = bare(&pq).to_bytes();
     assert_eq!(ProductQuantizer::from_bytes(&good).unwrap(), pq);
     let path = std::env::temp_dir().join(format!("vq-format-large-{}.vqm", std::process::id()));
-    pq.save(&path, None).unwrap();
+    bare(&pq).save(&path).unwrap();
     let loaded = ProductQuantizer::load(&path);
     std::fs::remove_file(&path).unwrap();
     assert_eq!(loaded.unwrap(), pq);
@@ -260,13 +279,13 @@ fn optional_sections_are_skipped_required_ones_rejected() {
 
 #[test]
 fn file_round_trip_and_missing_file() {
-    let (pq, p) = small_pq();
+    let (pq, _) = small_pq();
     let dir = std::env::temp_dir().join(format!("vq-format-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("pq.vqm");
-    pq.save(&path, Some(&p.kmeans)).unwrap();
+    pq.save(&path).unwrap();
     assert_eq!(ProductQuantizer::load(&path).unwrap(), pq);
-    assert_eq!(std::fs::read(&path).unwrap(), pq.to_bytes(Some(&p.kmeans)));
+    assert_eq!(std::fs::read(&path).unwrap(), pq.to_bytes());
     let e = ProductQuantizer::load(&dir.join("none.vqm")).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();

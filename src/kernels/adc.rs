@@ -58,7 +58,7 @@ pub(crate) fn scan_one<W: Layout>(ksub: usize, cs: usize, table: &[f32], codes: 
 /// leaves the vector path. Each query's sum runs over the sub-quantizers in order, exactly
 /// as [`scan_one`] does, so both paths give the same bits and the same neighbours.
 ///
-/// `dist` and `ids` hold `nq·k` entries, heaps already started ([`TopK::new`]).
+/// `dist` and `ids` hold `nq·k` entries, heaps already started (`search::Heaps::start`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the scan's whole state; a struct would only rename it
 pub(crate) fn scan_interleaved<S: Simd, W: Layout>(

@@ -12,6 +12,7 @@
 //! differ in the last bits, so tests compare with a tolerance (see [`crate::reference`]).
 
 use crate::error::{exact_len, rows_of};
+use crate::search::{scan_blocks, Heaps, ScoreRows, BLOCK_ROWS};
 use crate::simd::Isa;
 use crate::Error;
 use pulp::{Simd, WithSimd};
@@ -167,6 +168,48 @@ pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Err
     check_batch(query, rows, out)?;
     Isa::current().dispatch(Batch { q: query, rows, out, _acc: Product });
     Ok(())
+}
+
+/// Exact search's scan: the squared distance of every query (`dim` wide) to every row, into
+/// the queries' heaps, in blocks of about 64 KiB of rows that stay in L2 while every query
+/// scores them.
+pub(crate) fn knn_scan(isa: Isa, dim: usize, queries: &[f32], rows: &[f32], heaps: &mut Heaps<'_>) {
+    isa.dispatch(Knn { dim, queries, rows, heaps });
+}
+
+struct Knn<'a, 'h> {
+    dim: usize,
+    queries: &'a [f32],
+    rows: &'a [f32],
+    heaps: &'a mut Heaps<'h>,
+}
+
+impl WithSimd for Knn<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Knn { dim, queries, rows, heaps } = self;
+        let block = (65_536 / (4 * dim)).clamp(16, BLOCK_ROWS);
+        let mut scorer = RowsOf { simd, dim, queries, rows };
+        scan_blocks(heaps, queries.len() / dim, rows.len() / dim, block, &mut scorer);
+    }
+}
+
+/// Queries against rows of raw vectors.
+struct RowsOf<'a, S> {
+    simd: S,
+    dim: usize,
+    queries: &'a [f32],
+    rows: &'a [f32],
+}
+
+impl<S: Simd> ScoreRows for RowsOf<'_, S> {
+    #[inline(always)]
+    fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]) {
+        let d = self.dim;
+        let rows = &self.rows[rows.start * d..rows.end * d];
+        batch_body::<S, SqDiff>(self.simd, &self.queries[q * d..(q + 1) * d], rows, out);
+    }
 }
 
 /// Crate-internal unchecked entry for callers that validated shapes already and dispatch

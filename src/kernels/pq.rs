@@ -9,7 +9,7 @@ use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
 use crate::kernels::nearest::{nearest_transposed, KPAD};
 use crate::pq::{subspace, ProductQuantizer};
 use crate::quantizer::Quantizer;
-use crate::search::{TopK, BLOCK_ROWS};
+use crate::search::{Heaps, BLOCK_ROWS};
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
@@ -28,53 +28,45 @@ pub(crate) fn encode(isa: Isa, pq: &ProductQuantizer, vectors: &[f32], codes: &m
     isa.dispatch(Encode { pq, vectors, codes });
 }
 
-/// Top-k of every query, one at a time, with `table` (`m·ksub` floats) as its table; heaps
-/// started by the caller.
-#[allow(clippy::too_many_arguments)]
+/// Top-k of every query into its heap, one query at a time, with `table` (`m·ksub` floats)
+/// as its table.
 pub(crate) fn search_one_by_one(
     isa: Isa,
     pq: &ProductQuantizer,
     table: &mut [f32],
     queries: &[f32],
     codes: &[u8],
-    k: usize,
-    distances: &mut [f32],
-    labels: &mut [i64],
+    heaps: &mut Heaps<'_>,
 ) {
-    isa.dispatch(SearchOneByOne { pq, table, queries, codes, k, distances, labels });
+    isa.dispatch(SearchOneByOne { pq, table, queries, codes, heaps });
 }
 
-/// Top-k of every query in batches of one per register lane, their tables interleaved in
-/// `scratch` (`search_table_len()` floats); heaps started and finished here.
-#[allow(clippy::too_many_arguments)]
+/// Top-k of every query into its heap, in batches of one query per register lane, their
+/// tables interleaved in `scratch` (`search_table_len()` floats).
 pub(crate) fn search_batched(
     isa: Isa,
     pq: &ProductQuantizer,
     scratch: &mut [f32],
     queries: &[f32],
     codes: &[u8],
-    k: usize,
-    distances: &mut [f32],
-    labels: &mut [i64],
+    heaps: &mut Heaps<'_>,
 ) {
-    isa.dispatch(BatchSearch { pq, scratch, queries, codes, k, distances, labels });
+    isa.dispatch(BatchSearch { pq, scratch, queries, codes, heaps });
 }
 
 /// The batch search: queries in groups of one per register lane, each group's distance
 /// tables interleaved into `scratch` (`m·ksub·lanes` floats), then one pass over the codes
 /// that keeps every query's top-k ([`scan_interleaved`]). Each table entry is computed as
 /// [`Table`] computes it, so the result equals the one-query path bit for bit.
-struct BatchSearch<'a> {
+struct BatchSearch<'a, 'h> {
     pq: &'a ProductQuantizer,
     scratch: &'a mut [f32],
     queries: &'a [f32],
     codes: &'a [u8],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
+    heaps: &'a mut Heaps<'h>,
 }
 
-impl WithSimd for BatchSearch<'_> {
+impl WithSimd for BatchSearch<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
@@ -82,10 +74,11 @@ impl WithSimd for BatchSearch<'_> {
     }
 }
 
-impl BatchSearch<'_> {
+impl BatchSearch<'_, '_> {
     #[inline(always)]
     fn run<S: Simd, W: Layout>(self, simd: S) {
-        let BatchSearch { pq, scratch, queries, codes, k, distances, labels } = self;
+        let BatchSearch { pq, scratch, queries, codes, heaps } = self;
+        let (distances, labels, k) = heaps.buffers();
         let (d, lanes) = (pq.dim, S::F32_LANES);
         // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
         // (where malloc puts large blocks) each would straddle two lines, which measured
@@ -109,15 +102,8 @@ impl BatchSearch<'_> {
                     }
                 }
             }
-            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
-                // Sentinels in; the scan resumes these heaps.
-                let _ = TopK::new(dq, lq);
-            }
             let (it, _) = S::as_simd_f32s(itable);
             scan_interleaved::<S, W>(simd, pq.ksub, pq.code_size(), it, codes, 0, k, ds, ls);
-            for (dq, lq) in ds.chunks_exact_mut(k).zip(ls.chunks_exact_mut(k)) {
-                TopK::resume(dq, lq).finish();
-            }
         }
     }
 }
@@ -172,34 +158,28 @@ fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]
 
 /// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
 /// stay in L1, into its heap (started by the caller).
-struct SearchOneByOne<'a> {
+struct SearchOneByOne<'a, 'h> {
     pq: &'a ProductQuantizer,
     table: &'a mut [f32],
     queries: &'a [f32],
     codes: &'a [u8],
-    k: usize,
-    distances: &'a mut [f32],
-    labels: &'a mut [i64],
+    heaps: &'a mut Heaps<'h>,
 }
 
-impl WithSimd for SearchOneByOne<'_> {
+impl WithSimd for SearchOneByOne<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let SearchOneByOne { pq, table, queries, codes, k, distances, labels } = self;
+        let SearchOneByOne { pq, table, queries, codes, heaps } = self;
         let cs = pq.code_size();
         let mut buf = [0f32; BLOCK_ROWS];
-        for ((q, d), l) in
-            queries.chunks_exact(pq.dim).zip(distances.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k))
-        {
+        for (qi, q) in queries.chunks_exact(pq.dim).enumerate() {
             table_body(simd, pq, q, table);
-            let mut top = TopK::resume(d, l);
             for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
                 let nb = cb.len() / cs;
                 scan_body(pq, table, cb, &mut buf[..nb]);
-                top.push_block(&buf[..nb], (b * BLOCK_ROWS) as i64);
+                heaps.push_block(qi, &buf[..nb], (b * BLOCK_ROWS) as i64);
             }
-            top.finish();
         }
     }
 }

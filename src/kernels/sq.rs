@@ -18,7 +18,7 @@
 
 use super::lanes::{f32_lanes, rounded_u32_lanes};
 use crate::codes::{with_layout, CodeLayout, Layout};
-use crate::search::{TopK, BLOCK_ROWS};
+use crate::search::{scan_blocks, Heaps, ScoreRows, BLOCK_ROWS};
 use crate::simd::Isa;
 use pulp::Simd;
 use pulp::WithSimd;
@@ -285,7 +285,7 @@ fn distance_rows<S: Simd, T: ReconRow, const R: usize>(simd: S, p: &Params, q: &
 
 /// Runs one SQ operation at the call's level, compiled for the quantizer's code layout:
 /// every SQ call dispatches once.
-pub(crate) fn run_op(isa: Isa, layout: CodeLayout, p: Params<'_>, d: usize, op: Op<'_>) {
+pub(crate) fn run_op(isa: Isa, layout: CodeLayout, p: Params<'_>, d: usize, op: Op<'_, '_>) {
     isa.dispatch(Dispatch { layout, p, d, op });
 }
 
@@ -297,30 +297,28 @@ const TRANSPOSED_FLOATS: usize = 8192;
 /// Queries scored together against one transposed block.
 const QB: usize = 4;
 
-pub(crate) struct SearchJob<'a> {
+pub(crate) struct SearchJob<'a, 'h> {
     pub(crate) queries: &'a [f32],
     pub(crate) codes: &'a [u8],
-    pub(crate) k: usize,
-    pub(crate) distances: &'a mut [f32],
-    pub(crate) labels: &'a mut [i64],
+    pub(crate) heaps: &'a mut Heaps<'h>,
 }
 
 /// What an SQ dispatch does; one struct so every operation dispatches once per call.
-pub(crate) enum Op<'a> {
+pub(crate) enum Op<'a, 'h> {
     Encode(&'a [f32], &'a mut [u8]),
     Decode(&'a [u8], &'a mut [f32]),
     Distances(&'a [f32], &'a [u8], &'a mut [f32]),
-    Search(SearchJob<'a>),
+    Search(SearchJob<'a, 'h>),
 }
 
-struct Dispatch<'a> {
+struct Dispatch<'a, 'h> {
     layout: CodeLayout,
     p: Params<'a>,
     d: usize,
-    op: Op<'a>,
+    op: Op<'a, 'h>,
 }
 
-impl WithSimd for Dispatch<'_> {
+impl WithSimd for Dispatch<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
@@ -329,7 +327,7 @@ impl WithSimd for Dispatch<'_> {
 }
 
 #[inline(always)]
-fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_>) {
+fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_, '_>) {
     let cs = C::code_size(d);
     match op {
         Op::Encode(x, codes) => {
@@ -356,7 +354,7 @@ fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_>) {
 /// three queries, or dimensions too large for the buffer, codes are reconstructed on the
 /// fly instead.
 #[inline(always)] // below with_simd: must inline into the target-feature context
-fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJob<'_>) {
+fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJob<'_, '_>) {
     let lanes = S::F32_LANES;
     let nq = job.queries.len() / d;
     if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
@@ -365,24 +363,40 @@ fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJ
     if nq >= QB && d * lanes <= TRANSPOSED_FLOATS {
         return search_transposed::<S, C, 1>(simd, p, d, job);
     }
-    let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+    let SearchJob { queries, codes, heaps } = job;
     let cs = C::code_size(d);
-    let mut buf = [0f32; BLOCK_ROWS];
     // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
     let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
-    for (b, cblock) in codes.chunks(block * cs).enumerate() {
-        let nb = cblock.len() / cs;
-        for ((q, dist), lab) in queries.chunks_exact(d).zip(out_d.chunks_exact_mut(k)).zip(labels.chunks_exact_mut(k)) {
-            distances(simd, p, q, &mut buf[..nb], |i| CodeRow(&cblock[i * cs..(i + 1) * cs], C::default()));
-            TopK::resume(dist, lab).push_block(&buf[..nb], (b * block) as i64);
-        }
+    let mut scorer = CodeRows::<S, C> { simd, p, d, queries, codes, layout: C::default() };
+    scan_blocks(heaps, queries.len() / d, codes.len() / cs, block, &mut scorer);
+}
+
+/// Queries against code rows reconstructed on the fly.
+struct CodeRows<'a, S, C> {
+    simd: S,
+    p: &'a Params<'a>,
+    d: usize,
+    queries: &'a [f32],
+    codes: &'a [u8],
+    layout: C,
+}
+
+impl<S: Simd, C: Layout> ScoreRows for CodeRows<'_, S, C> {
+    #[inline(always)]
+    fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]) {
+        let (d, cs) = (self.d, C::code_size(self.d));
+        let block = &self.codes[rows.start * cs..rows.end * cs];
+        let layout = self.layout;
+        distances(self.simd, self.p, &self.queries[q * d..(q + 1) * d], out, |i| {
+            CodeRow(&block[i * cs..(i + 1) * cs], layout)
+        });
     }
 }
 
 /// The transposed-block path of [`search_blocks`], `R` registers of rows per block.
 #[inline(always)]
-fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d: usize, job: SearchJob<'_>) {
-    let SearchJob { queries, codes, k, distances: out_d, labels } = job;
+fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d: usize, job: SearchJob<'_, '_>) {
+    let SearchJob { queries, codes, heaps } = job;
     let cs = C::code_size(d);
     let nq = queries.len() / d;
     let tb = R * S::F32_LANES;
@@ -398,8 +412,7 @@ fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d:
             let qs: [&[f32]; QB] = std::array::from_fn(|j| &queries[(qi + j) * d..(qi + j + 1) * d]);
             distances_block_t::<S, R, QB>(simd, qs, &dec, &mut out);
             for (j, o) in out.iter().enumerate() {
-                let r = (qi + j) * k..(qi + j + 1) * k;
-                TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&o[..nb], first);
+                heaps.push_block(qi + j, &o[..nb], first);
             }
             qi += QB;
         }
@@ -407,8 +420,7 @@ fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d:
             let one = &mut out[..1];
             let one: &mut [[f32; BLOCK_ROWS_MAX]; 1] = one.try_into().expect("one row");
             distances_block_t::<S, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
-            let r = qi * k..(qi + 1) * k;
-            TopK::resume(&mut out_d[r.clone()], &mut labels[r]).push_block(&one[0][..nb], first);
+            heaps.push_block(qi, &one[0][..nb], first);
         }
     }
 }

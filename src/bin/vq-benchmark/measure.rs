@@ -173,7 +173,7 @@ pub fn execute(
             );
             let pq = ProductQuantizer::train_with_progress(d, &ds.base, &p, &|_| bar.inc(1))
                 .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
-            model = pq.to_bytes(Some(&p.kmeans));
+            model = pq.to_bytes();
             Box::new(pq)
         }
         Config::Sq { bits } => {
