@@ -21,16 +21,41 @@ pub(crate) fn in_pool<R>(_threads: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Threads of the pool [`map`] runs on: inside [`in_pool`], that pool's.
-#[cfg(feature = "parallel")]
-pub(crate) fn current_threads() -> usize {
-    rayon::current_num_threads()
+/// The thread count a caller's `threads` setting means: 0 is every core; 1 without the
+/// `parallel` feature.
+pub(crate) fn thread_count(threads: usize) -> usize {
+    match threads {
+        _ if !cfg!(feature = "parallel") => 1,
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
 }
 
-/// Without the `parallel` feature, [`map`] runs on one thread.
-#[cfg(not(feature = "parallel"))]
-pub(crate) fn current_threads() -> usize {
-    1
+/// `f(0..n)` on `threads` threads of their own, each taking the next index as it finishes
+/// one; the results in index order. For a few long independent jobs (whole
+/// sub-quantizers), which need no work stealing: the threads end with the call, leaving no
+/// idle pool behind. A thread the OS refuses leaves its share to the others, or to the
+/// caller if it refuses them all.
+pub(crate) fn map_on_threads<R: Send>(threads: usize, n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= n {
+            break;
+        }
+        let r = f(i);
+        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    };
+    std::thread::scope(|s| {
+        let spawned = (0..threads.min(n)).filter(|_| std::thread::Builder::new().spawn_scoped(s, work).is_ok()).count();
+        if spawned == 0 {
+            work();
+        }
+    });
+    slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 
 /// `f` over `items`, on the current rayon pool when `parallel` (and the feature is on), else

@@ -187,18 +187,13 @@ impl ProductQuantizer {
             (0..m).map(|i| sub_quantizer(i, threads, &mut sub)).collect()
         };
         let threads = params.kmeans.threads;
+        let threads = parallel::thread_count(threads);
         let subs = if threads == 1 {
             in_turn(1)
+        } else if m >= threads {
+            parallel::map_on_threads(threads, m, |i| sub_quantizer(i, 1, &mut Vec::new())).into_iter().collect()
         } else {
-            parallel::in_pool(threads, || {
-                if m >= parallel::current_threads() {
-                    parallel::map(true, (0..m).collect(), |i| sub_quantizer(i, 1, &mut Vec::new()))
-                        .into_iter()
-                        .collect()
-                } else {
-                    in_turn(threads)
-                }
-            })
+            parallel::in_pool(threads, || in_turn(threads))
         };
         let mut pq = Self::from_centroids(dim, m, ksub, subs?.concat())?;
         let mut record = params.kmeans.clone();
@@ -245,6 +240,7 @@ impl ProductQuantizer {
     }
 
     /// The encoder's transposed codebooks, built on first use.
+    #[inline]
     pub(crate) fn transposed(&self) -> &[f32] {
         self.transposed.get_or_init(|| {
             let (dim, m, ksub) = (self.dim, self.m, self.ksub);
@@ -456,6 +452,7 @@ fn check_shape(dim: usize, m: usize, ksub: usize) -> Result<(), Error> {
 }
 
 /// `(first dimension, dimensions)` of sub-space `i` of `m` over `dim` dimensions.
+#[inline]
 pub(crate) fn subspace(dim: usize, m: usize, i: usize) -> (usize, usize) {
     let (q, r) = (dim / m, dim % m);
     (i * q + i.min(r), q + usize::from(i < r))

@@ -235,6 +235,9 @@ impl Isa {
 /// made on its thread, and the tag travels with them, so concurrent tests do not mix.
 #[cfg(test)]
 pub(crate) mod trace {
+    // Only the thread-pool test reads traces, and pools need the `parallel` feature.
+    #![cfg_attr(not(feature = "parallel"), allow(dead_code))]
+
     use super::{Isa, Level};
     use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -24,7 +24,6 @@ use cli::{Cli, Command, ExportArgs, InfoArgs, PlotArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    release_large_blocks_to_the_os();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -58,20 +57,6 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Large blocks (over 128 KiB: sub-space copies, codes, reconstructions) are mapped and
-/// unmapped by glibc on each allocation, rather than kept in the arena of the thread that
-/// freed them. Training runs on pool threads whose arenas glibc cannot trim while the pool's
-/// own small allocations sit at their top, so with its default (a threshold that rises to
-/// the largest block freed) freed training buffers stayed resident and `peak_rss_mib`
-/// measured the allocator's retention rather than the run's memory.
-fn release_large_blocks_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a glibc tuning parameter; called before any thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
     }
 }
 
