@@ -1,11 +1,14 @@
 //! The k-means kernels: the argmin of the assignment step, the distances of greedy
-//! k-means++ seeding, and the per-cluster sums of the update step.
+//! k-means++ seeding, the per-cluster sums of the update step, and the group scan of the
+//! coarse assignment.
 //!
 //! Each has an entry point that takes the call's [`Isa`] (so a lowered level holds on the
 //! training pool's workers) and dispatches once per block of rows. Their shapes are checked
 //! by the k-means code that calls them; the bodies index with bounds checks, so a shape
 //! error panics rather than reading out of bounds.
 
+use crate::kernels::l2::l2sq_rows;
+use crate::kernels::nearest::nearest_transposed;
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
@@ -194,6 +197,96 @@ impl WithSimd for SumRows<'_> {
                 *s += v as f64;
             }
         }
+    }
+}
+
+/// A coarse index's centroid groups as the group scan reads them (see
+/// `kmeans::coarse::CoarseIndex`): `centres` (`kc × dim`), and group `g`'s centroids as
+/// columns `start[g]..start[g + 1]` of a transposed block at `ct[start[g]·dim..]`, `ids`
+/// their centroid indices (`u32::MAX` on padding).
+pub(crate) struct Groups<'a> {
+    pub(crate) dim: usize,
+    pub(crate) centres: &'a [f32],
+    pub(crate) ct: &'a [f32],
+    pub(crate) start: &'a [usize],
+    pub(crate) ids: &'a [u32],
+}
+
+/// The nearest centroid among the `nprobe` nearest groups of each row of `rows`: `labels`,
+/// and `best = ‖x − c‖² − ‖x‖²` (`norms` holds `‖x‖²`), as the exact assignment reports it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn coarse_block(
+    isa: Isa,
+    groups: &Groups<'_>,
+    rows: &[f32],
+    nprobe: usize,
+    norms: &[f32],
+    labels: &mut [u32],
+    best: &mut [f32],
+) {
+    isa.dispatch(CoarseBlock { index: groups, rows, nprobe, norms, labels, best });
+}
+
+struct CoarseBlock<'a> {
+    index: &'a Groups<'a>,
+    rows: &'a [f32],
+    nprobe: usize,
+    norms: &'a [f32],
+    labels: &'a mut [u32],
+    best: &'a mut [f32],
+}
+
+impl WithSimd for CoarseBlock<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let ix = self.index;
+        let (dim, kc) = (ix.dim, ix.start.len() - 1);
+        let nprobe = self.nprobe.min(kc);
+        let mut centre_d = vec![0f32; kc];
+        // The probed groups, nearest first (ties to the lower group).
+        let mut probe: Vec<(f32, usize)> = Vec::with_capacity(nprobe + 1);
+        for ((row, l), (b, &xn)) in
+            self.rows.chunks_exact(dim).zip(self.labels.iter_mut()).zip(self.best.iter_mut().zip(self.norms))
+        {
+            l2sq_rows(simd, row, ix.centres, &mut centre_d);
+            probe.clear();
+            for (g, &d) in centre_d.iter().enumerate() {
+                if probe.len() == nprobe && d >= probe[nprobe - 1].0 {
+                    continue;
+                }
+                let at = probe.partition_point(|&(pd, _)| pd <= d);
+                probe.insert(at, (d, g));
+                probe.truncate(nprobe);
+            }
+            let mut found = (f32::INFINITY, u32::MAX);
+            for &(_, g) in &probe {
+                scan_group(simd, ix, g, row, &mut found);
+            }
+            if found.1 == u32::MAX {
+                // Every probed group was empty: fall back to all of them.
+                (0..kc).for_each(|g| scan_group(simd, ix, g, row, &mut found));
+            }
+            *l = found.1;
+            *b = found.0 - xn;
+        }
+    }
+}
+
+/// Offers group `g`'s nearest centroid to `found` (distance, then lower index). A function,
+/// not a closure: a closure is not inlined into the target-feature context, and its
+/// intrinsics then compile to calls (measured 30 times slower).
+#[inline(always)]
+fn scan_group<S: Simd>(simd: S, ix: &Groups<'_>, g: usize, row: &[f32], found: &mut (f32, u32)) {
+    let (a, e) = (ix.start[g], ix.start[g + 1]);
+    if a == e {
+        return;
+    }
+    let block = &ix.ct[a * ix.dim..e * ix.dim];
+    let (arg, d) = nearest_transposed::<S, 1>(simd, [row], block, e - a, e - a);
+    let id = ix.ids[a + arg[0]];
+    if d[0] < found.0 || (d[0] == found.0 && id < found.1) {
+        *found = (d[0], id);
     }
 }
 

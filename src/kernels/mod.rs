@@ -5,11 +5,13 @@
 //! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
 //! - `sq`: scalar-quantizer encode, decode and asymmetric distance;
 //! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API);
-//! - `kmeans`: the argmin, seeding distances and cluster sums of k-means;
+//! - `kmeans`: the argmin, seeding distances, cluster sums and coarse group scan of k-means;
+//! - `hartigan`: the move sweep and objective of k-means' Hartigan refinement;
 //! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
 //! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means).
 
 pub(crate) mod adc;
+pub(crate) mod hartigan;
 pub(crate) mod kmeans;
 pub mod l2;
 pub(crate) mod nearest;

@@ -15,13 +15,12 @@
 //! result depends on that row and the index alone.
 
 use super::{assign, update, Rows, ROW_BLOCK};
-use crate::kernels::l2::l2sq_rows;
-use crate::kernels::nearest::{nearest_transposed, KPAD};
+use crate::kernels::kmeans::{coarse_block, Groups};
+use crate::kernels::nearest::KPAD;
 use crate::simd::Isa;
-use pulp::{Simd, WithSimd};
 
 /// The centroids grouped under coarse centres, each group stored transposed (the layout of
-/// [`nearest_transposed`]) as its own contiguous block: one matrix of all groups would put
+/// `nearest_transposed`) as its own contiguous block: one matrix of all groups would put
 /// a group's rows a multiple of 4 KiB apart, and the scan of a group then thrashes one L1
 /// set (measured 20 times slower).
 pub(super) struct CoarseIndex {
@@ -81,11 +80,6 @@ impl CoarseIndex {
         }
         CoarseIndex { dim, centres, ct, start, ids }
     }
-
-    /// Groups (coarse centres).
-    fn groups(&self) -> usize {
-        self.start.len() - 1
-    }
 }
 
 /// The nearest centroid among the `nprobe` nearest groups of every row of `x` (`n × dim`,
@@ -105,73 +99,11 @@ pub(super) fn assign_coarse(
     let run = |r0: usize, lb: &mut [u32], bb: &mut [f32]| {
         let rows = &x[r0 * dim..(r0 + lb.len()) * dim];
         let norms = &x_norms[r0..r0 + lb.len()];
-        isa.dispatch(CoarseBlock { index, rows, nprobe, norms, labels: lb, best: bb });
+        let groups = Groups { dim, centres: &index.centres, ct: &index.ct, start: &index.start, ids: &index.ids };
+        coarse_block(isa, &groups, rows, nprobe, norms, lb, bb);
     };
     let chunks = labels.chunks_mut(ROW_BLOCK).zip(best.chunks_mut(ROW_BLOCK)).enumerate().collect();
     crate::parallel::map(parallel, chunks, |(b, (lb, bb))| run(b * ROW_BLOCK, lb, bb));
-}
-
-struct CoarseBlock<'a> {
-    index: &'a CoarseIndex,
-    rows: &'a [f32],
-    nprobe: usize,
-    norms: &'a [f32],
-    labels: &'a mut [u32],
-    best: &'a mut [f32],
-}
-
-impl WithSimd for CoarseBlock<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let ix = self.index;
-        let (dim, kc) = (ix.dim, ix.groups());
-        let nprobe = self.nprobe.min(kc);
-        let mut centre_d = vec![0f32; kc];
-        // The probed groups, nearest first (ties to the lower group).
-        let mut probe: Vec<(f32, usize)> = Vec::with_capacity(nprobe + 1);
-        for ((row, l), (b, &xn)) in
-            self.rows.chunks_exact(dim).zip(self.labels.iter_mut()).zip(self.best.iter_mut().zip(self.norms))
-        {
-            l2sq_rows(simd, row, &ix.centres, &mut centre_d);
-            probe.clear();
-            for (g, &d) in centre_d.iter().enumerate() {
-                if probe.len() == nprobe && d >= probe[nprobe - 1].0 {
-                    continue;
-                }
-                let at = probe.partition_point(|&(pd, _)| pd <= d);
-                probe.insert(at, (d, g));
-                probe.truncate(nprobe);
-            }
-            let mut found = (f32::INFINITY, u32::MAX);
-            for &(_, g) in &probe {
-                scan_group(simd, ix, g, row, &mut found);
-            }
-            if found.1 == u32::MAX {
-                // Every probed group was empty: fall back to all of them.
-                (0..kc).for_each(|g| scan_group(simd, ix, g, row, &mut found));
-            }
-            *l = found.1;
-            *b = found.0 - xn;
-        }
-    }
-}
-
-/// Offers group `g`'s nearest centroid to `found` (distance, then lower index). A function,
-/// not a closure: a closure is not inlined into the target-feature context, and its
-/// intrinsics then compile to calls (measured 30 times slower).
-#[inline(always)]
-fn scan_group<S: Simd>(simd: S, ix: &CoarseIndex, g: usize, row: &[f32], found: &mut (f32, u32)) {
-    let (a, e) = (ix.start[g], ix.start[g + 1]);
-    if a == e {
-        return;
-    }
-    let block = &ix.ct[a * ix.dim..e * ix.dim];
-    let (arg, d) = nearest_transposed::<S, 1>(simd, [row], block, e - a, e - a);
-    let id = ix.ids[a + arg[0]];
-    if d[0] < found.0 || (d[0] == found.0 && id < found.1) {
-        *found = (d[0], id);
-    }
 }
 
 #[cfg(test)]
