@@ -108,6 +108,8 @@ pub(crate) trait Layout: Copy + Default {
     }
     /// Code `i` of a row.
     fn get(row: &[u8], i: usize) -> u32;
+    /// Sets code `i` of a row whose codes start zeroed (a nibble is or-ed in).
+    fn set_zeroed(row: &mut [u8], i: usize, code: u32);
     /// Writes the codes of positions `first..first + codes.len()` into a row (`first` is
     /// even; only the low bits of each value count, see [`crate::kernels::lanes::ROUND_MAGIC`]).
     fn pack(codes: &[u32], row: &mut [u8], first: usize);
@@ -133,6 +135,10 @@ pub(crate) struct U16;
 
 impl Layout for Nibble {
     const LAYOUT: CodeLayout = CodeLayout::Nibble;
+    #[inline(always)]
+    fn set_zeroed(row: &mut [u8], i: usize, code: u32) {
+        row[i / 2] |= ((code & 0xF) as u8) << (4 - 4 * (i & 1));
+    }
     #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         ((row[i / 2] >> (4 - 4 * (i & 1))) & 0xF) as u32
@@ -161,6 +167,10 @@ impl Layout for Nibble {
 impl Layout for Byte {
     const LAYOUT: CodeLayout = CodeLayout::Byte;
     #[inline(always)]
+    fn set_zeroed(row: &mut [u8], i: usize, code: u32) {
+        row[i] = code as u8;
+    }
+    #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         row[i] as u32
     }
@@ -178,6 +188,10 @@ impl Layout for Byte {
 
 impl Layout for U16 {
     const LAYOUT: CodeLayout = CodeLayout::U16;
+    #[inline(always)]
+    fn set_zeroed(row: &mut [u8], i: usize, code: u32) {
+        row[2 * i..2 * i + 2].copy_from_slice(&(code as u16).to_le_bytes());
+    }
     #[inline(always)]
     fn get(row: &[u8], i: usize) -> u32 {
         u16::from_le_bytes([row[2 * i], row[2 * i + 1]]) as u32

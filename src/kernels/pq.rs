@@ -194,36 +194,39 @@ impl WithSimd for Encode<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let pq = self.pq;
-        let (d, cs) = (pq.dim, pq.code_size());
-        let kpad = pq.ksub.next_multiple_of(KPAD);
-        let transposed = pq.transposed();
-        self.codes.fill(0);
-        // Four vectors per pass over each codebook: every centroid register loaded feeds four
-        // vectors, which keeps a codebook larger than L1 from bounding the encoder.
-        let (x4, x1) = self.vectors.split_at(self.vectors.len() / (4 * d) * 4 * d);
-        let (c4, c1) = self.codes.split_at_mut(x4.len() / d * cs);
-        for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
-            for i in 0..pq.m {
-                let (off, ds) = subspace(d, pq.m, i);
-                let ct = &transposed[off * kpad..(off + ds) * kpad];
-                let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
-                let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
-                for (v, &c) in best.iter().enumerate() {
-                    pq.layout.set(&mut code[v * cs..(v + 1) * cs], i, c as u32);
-                }
+        with_layout!(self.pq.layout, W => encode_body::<S, W>(simd, self))
+    }
+}
+
+/// The encoder, compiled per code layout so the store of each code is one instruction.
+#[inline(always)]
+fn encode_body<S: Simd, W: Layout>(simd: S, e: Encode<'_>) {
+    let pq = e.pq;
+    let (d, cs) = (pq.dim, pq.code_size());
+    let kpad = pq.ksub.next_multiple_of(KPAD);
+    let transposed = pq.transposed();
+    e.codes.fill(0);
+    // Four vectors per pass over each codebook: every centroid register loaded feeds four
+    // vectors, which keeps a codebook larger than L1 from bounding the encoder.
+    let (x4, x1) = e.vectors.split_at(e.vectors.len() / (4 * d) * 4 * d);
+    let (c4, c1) = e.codes.split_at_mut(x4.len() / d * cs);
+    for (x, code) in x4.chunks_exact(4 * d).zip(c4.chunks_exact_mut(4 * cs)) {
+        for i in 0..pq.m {
+            let (off, ds) = subspace(d, pq.m, i);
+            let ct = &transposed[off * kpad..(off + ds) * kpad];
+            let subs: [&[f32]; 4] = std::array::from_fn(|v| &x[v * d + off..v * d + off + ds]);
+            let best = nearest_transposed::<S, 4>(simd, subs, ct, kpad, kpad).0;
+            for (v, &c) in best.iter().enumerate() {
+                W::set_zeroed(&mut code[v * cs..(v + 1) * cs], i, c as u32);
             }
         }
-        for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
-            for i in 0..pq.m {
-                let (off, ds) = subspace(d, pq.m, i);
-                let ct = &transposed[off * kpad..(off + ds) * kpad];
-                pq.layout.set(
-                    code,
-                    i,
-                    nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0] as u32,
-                );
-            }
+    }
+    for (x, code) in x1.chunks_exact(d).zip(c1.chunks_exact_mut(cs)) {
+        for i in 0..pq.m {
+            let (off, ds) = subspace(d, pq.m, i);
+            let ct = &transposed[off * kpad..(off + ds) * kpad];
+            let best = nearest_transposed::<S, 1>(simd, [&x[off..off + ds]], ct, kpad, kpad).0[0];
+            W::set_zeroed(code, i, best as u32);
         }
     }
 }
