@@ -2,8 +2,9 @@
 //! that picks, checks and makes single-row moves over one block of rows, the cost argmin
 //! that picks each row's target, and the objective of a partition.
 
-use crate::kernels::kmeans::{argmin_registers, lane_indices};
+use crate::kernels::kmeans::argmin_registers;
 use crate::kernels::l2::{pair_body, SqDiff};
+use crate::kernels::lanes::lane_indices;
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 

@@ -8,6 +8,7 @@
 //! error panics rather than reading out of bounds.
 
 use crate::kernels::l2::l2sq_rows;
+use crate::kernels::lanes::lane_indices;
 use crate::kernels::nearest::nearest_transposed;
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
@@ -78,16 +79,6 @@ impl WithSimd for ArgminRows<'_> {
             *l = arg as u32;
         }
     }
-}
-
-/// Lane `i` holds `i`.
-#[inline(always)]
-pub(crate) fn lane_indices<S: Simd>(simd: S) -> S::u32s {
-    let mut iota = simd.splat_u32s(0);
-    for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate() {
-        *v = i as u32;
-    }
-    iota
 }
 
 /// The lowest of the values in registers `value(0..count)` and its first index (counting

@@ -60,3 +60,13 @@ pub(crate) fn nibbles_to_f32s<S: Simd>(simd: S, bytes: &[u8], first: usize) -> S
         ((bytes[n / 2] >> (4 - 4 * (n & 1))) & 0xF) as f32
     })
 }
+
+/// Lane `i` holds `i`.
+#[inline(always)]
+pub(crate) fn lane_indices<S: Simd>(simd: S) -> S::u32s {
+    let mut iota = simd.splat_u32s(0);
+    for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate() {
+        *v = i as u32;
+    }
+    iota
+}

@@ -7,6 +7,7 @@
 //! matters at the small dimensions of PQ sub-spaces (a row-by-row distance spends more on
 //! its final reduction than on the arithmetic at `dsub` = 8 or 16).
 
+use crate::kernels::lanes::lane_indices;
 use pulp::Simd;
 
 /// Columns of a transposed codebook are padded to a multiple of this: four registers of the
@@ -41,10 +42,7 @@ pub(crate) fn nearest_transposed<S: Simd, const V: usize>(
     let ds = x[0].len();
     let zero = simd.splat_f32s(0.0);
     // Lane i of `iota` is i; register r of a pass covers columns c0 + r·lanes + i.
-    let mut iota = simd.splat_u32s(0);
-    for (i, v) in bytemuck::cast_slice_mut::<S::u32s, u32>(core::slice::from_mut(&mut iota)).iter_mut().enumerate() {
-        *v = i as u32;
-    }
+    let iota = lane_indices(simd);
     // Per vector and lane, the smallest distance and its first column (a strict `<` keeps
     // the earliest): one compare and two selects per register instead of a scalar scan.
     let mut mv = [simd.splat_f32s(f32::INFINITY); V];
