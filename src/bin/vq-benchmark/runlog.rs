@@ -107,6 +107,27 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// How long a writer waits for another sweep's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `f` again while SQLite answers SQLITE_BUSY without having waited (the cases its
+/// busy handler does not cover), for up to [`BUSY_TIMEOUT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            r => return r,
+        }
+    }
+}
+
 pub struct RunLog {
     conn: Connection,
     path: PathBuf,
@@ -120,23 +141,30 @@ impl RunLog {
                 .map_err(|e| format!("--db {}: cannot create {}: {e}", path.display(), dir.display()))?;
         }
         let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_err(path, e))?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)).map_err(|e| db_err(path, e))?;
-        let cols: Vec<String> = COLUMNS.iter().map(|(n, t)| format!("{} {t}", quote(n))).collect();
-        conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, {});",
-            cols.join(", ")
-        ))
-        .map_err(|e| db_err(path, e))?;
-        let have = table_columns(&conn).map_err(|e| db_err(path, e))?;
-        for (name, ty) in COLUMNS {
-            if !have.iter().any(|h| h == name) {
-                conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {} {ty};", quote(name)))
-                    .map_err(|e| db_err(path, e))?;
-            }
-        }
-        conn.execute_batch("CREATE INDEX IF NOT EXISTS runs_sweep_id ON runs(sweep_id);")
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| db_err(path, e))?;
+        // SQLite does not call the busy handler for a journal-mode change, so two sweeps
+        // that open a new log at the same moment would see "database is locked": retry.
+        retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)))
             .map_err(|e| db_err(path, e))?;
+        // One write transaction taken up front (the busy handler does wait for it), so a
+        // concurrent sweep never sees half an upgrade and never has to upgrade a read lock.
+        let cols: Vec<String> = COLUMNS.iter().map(|(n, t)| format!("{} {t}", quote(n))).collect();
+        let upgrade = || -> rusqlite::Result<()> {
+            let tx = rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, {});",
+                cols.join(", ")
+            ))?;
+            let have = table_columns(&tx)?;
+            for (name, ty) in COLUMNS {
+                if !have.iter().any(|h| h == name) {
+                    tx.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {} {ty};", quote(name)))?;
+                }
+            }
+            tx.execute_batch("CREATE INDEX IF NOT EXISTS runs_sweep_id ON runs(sweep_id);")?;
+            tx.commit()
+        };
+        retry_busy(upgrade).map_err(|e| db_err(path, e))?;
         Ok(RunLog { conn, path: path.to_path_buf() })
     }
 
@@ -156,7 +184,7 @@ impl RunLog {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         };
         let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, e))?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(|e| db_err(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| db_err(path, e))?;
         let have = table_columns(&conn).map_err(|e| format!("--db {}: not a SQLite database ({e})", path.display()))?;
         if have.is_empty() {
             return Err(format!("--db {}: has no `runs` table, expected a vq-benchmark run log", path.display()));
@@ -270,4 +298,33 @@ fn table_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('runs')")?;
     let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
     names.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Barrier;
+
+    /// Threads that open one new log at the same instant, then each insert: every open and
+    /// every insert must wait its turn rather than fail with "database is locked".
+    #[test]
+    fn simultaneous_opens_of_a_new_log_all_succeed() {
+        let tmp = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let path = tmp.path().join(format!("log{round}.db"));
+            let barrier = Barrier::new(6);
+            std::thread::scope(|s| {
+                for t in 0..6 {
+                    let (path, barrier) = (&path, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        let log = RunLog::open(path).unwrap_or_else(|e| panic!("round {round}, thread {t}: {e}"));
+                        log.insert(&Run { seed: Some(t), ..Run::default() }).unwrap();
+                    });
+                }
+            });
+            let log = RunLog::open_read(&path).unwrap();
+            assert_eq!(log.runs(&[]).unwrap().len(), 6);
+        }
+    }
 }
