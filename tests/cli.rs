@@ -386,6 +386,14 @@ fn bad_input_is_one_line_and_touches_nothing() {
         (&["plot", "--db", "nowhere.db"], "no such run log"),
         (&["export", "--sweep-id", "nope"], "no runs with this sweep id"),
         (&["gt", "--dataset", "good.fvecs", "--queries", "q16.fvecs", "-o", "gt.ivecs"], "dimension 16 differs"),
+        (&["sweep", "--shard", "4/4"], "shard index 4 is out of range, expected 0..=3"),
+        (&["sweep", "--shard", "a/3"], "'a' is not an integer"),
+        (&["sweep", "--sweep-id", "a b"], "not a sweep id"),
+        (&["sweep", "--slurm-script", "job.sh", "--shard", "0/2"], "cannot be used with"),
+        (&["sweep", "--slurm-script", "job.sh", "--slurm-shards", "9"], "more than the 6 configuration(s)"),
+        (&["merge", "not_a_db.db", "--db", "merged.db"], "not a SQLite database"),
+        (&["merge", "missing.db", "--db", "merged.db"], "no such run log"),
+        (&["merge", "logs/benchmark_runs.db", "--db", "logs/benchmark_runs.db"], "is the --db being merged into"),
     ];
     for (case, want) in cases {
         let mut a: Vec<&str> = case.to_vec();

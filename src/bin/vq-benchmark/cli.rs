@@ -39,13 +39,15 @@ pub enum Command {
     Run(RunArgs),
     /// Benchmark a Cartesian grid of configurations (default: the original tool's demo sweep).
     #[command(allow_negative_numbers = true)]
-    Sweep(SweepArgs),
+    Sweep(Box<SweepArgs>),
     /// Draw the trade-off plots and a comparison table of logged runs.
     Plot(PlotArgs),
     /// Write logged runs as CSV (the format every sweep writes).
     Export(ExportArgs),
     /// Precompute exact top-k ground truth of queries against a dataset, as an .ivecs file.
     Gt(GtArgs),
+    /// Merge run logs (e.g. the shards of a sweep) into one; merging twice adds nothing.
+    Merge(MergeArgs),
     /// Show the library version and the SIMD levels this machine runs (`VQ_SIMD` lowers them).
     Info(InfoArgs),
 }
@@ -219,8 +221,50 @@ pub struct SweepArgs {
     /// SQ bits per dimension, e.g. "4,8,16".
     #[arg(long, value_parser = sq_bits_list)]
     pub sq_bits: Option<List>,
+    /// Log the runs under this sweep id (letters, digits, `_`, `-`, `.`). Default: a fresh
+    /// one; with --shard or --resume, one derived from the grid, the settings and the
+    /// dataset, so every shard of a sweep agrees.
+    #[arg(long, value_parser = sweep_id_arg)]
+    pub sweep_id: Option<String>,
+    /// Run only share I of N of the grid (0-based, e.g. 2/4), shares balanced by estimated
+    /// cost. Each shard writes its own --db; `merge` joins them.
+    #[arg(long, value_parser = shard_spec)]
+    pub shard: Option<Shard>,
+    /// Skip the configurations already logged under the sweep id in --db.
+    #[arg(long)]
+    pub resume: bool,
+    /// Write a Slurm job-array script for this sweep (one task per shard, then a merge job
+    /// into --db) instead of running it, and print how to submit it.
+    #[arg(long, conflicts_with = "shard")]
+    pub slurm_script: Option<PathBuf>,
+    /// Tasks of the job array (default: one per configuration, at most 64).
+    #[arg(long, requires = "slurm_script", value_parser = positive)]
+    pub slurm_shards: Option<usize>,
+    /// Slurm partition to submit to (default: the cluster's default partition).
+    #[arg(long, requires = "slurm_script")]
+    pub slurm_partition: Option<String>,
+    /// Time limit of each task (sbatch --time, e.g. 2:00:00).
+    #[arg(long, requires = "slurm_script")]
+    pub slurm_time: Option<String>,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `--shard I/N`: share `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Run logs to merge (SQLite files written by vq-benchmark or the original tool).
+    #[arg(required = true)]
+    pub sources: Vec<PathBuf>,
+    /// The run log to merge into (created if missing).
+    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    pub db: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -381,6 +425,28 @@ fn sq_bits_list(s: &str) -> Result<List, String> {
     l.iter().map(|&v| sq_bits(&v.to_string()).map(|b| b as usize)).collect::<Result<_, _>>().map(List)
 }
 
+fn shard_spec(s: &str) -> Result<Shard, String> {
+    let usage = "expected I/N with integers 0 <= I < N, e.g. 0/4";
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("not a shard, {usage}"))?;
+    let parse = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("'{v}' is not an integer, {usage}"));
+    let (index, count) = (parse(i)?, parse(n)?);
+    if count == 0 {
+        return Err(format!("0 shards, {usage}"));
+    }
+    if index >= count {
+        return Err(format!("shard index {index} is out of range, expected 0..={}", count - 1));
+    }
+    Ok(Shard { index, count })
+}
+
+fn sweep_id_arg(s: &str) -> Result<String, String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if s.is_empty() || s.len() > 128 || !s.chars().all(ok) {
+        return Err("not a sweep id, expected 1 to 128 letters, digits, '_', '-' or '.'".into());
+    }
+    Ok(s.to_string())
+}
+
 fn methods(s: &str) -> Result<Methods, String> {
     let mut out = Vec::new();
     for part in s.split(',') {
@@ -413,5 +479,18 @@ mod tests {
         assert_eq!(pq_bits_list("4,8").unwrap().0, vec![4, 8]);
         assert_eq!(methods("pq,sq").unwrap().0, vec![Method::Pq, Method::Sq]);
         assert!(methods("opq").unwrap_err().contains("'opq'"));
+    }
+
+    #[test]
+    fn shard_specs_and_sweep_ids() {
+        assert_eq!(shard_spec("2/4").unwrap(), Shard { index: 2, count: 4 });
+        assert_eq!(shard_spec("0/1").unwrap(), Shard { index: 0, count: 1 });
+        assert!(shard_spec("4/4").unwrap_err().contains("index 4 is out of range, expected 0..=3"));
+        assert!(shard_spec("a/3").unwrap_err().contains("'a' is not an integer"));
+        assert!(shard_spec("3").unwrap_err().contains("expected I/N"));
+        assert!(shard_spec("0/0").unwrap_err().contains("0 shards"));
+        assert!(shard_spec("-1/3").is_err());
+        assert_eq!(sweep_id_arg("sweep_2026.a-b").unwrap(), "sweep_2026.a-b");
+        assert!(sweep_id_arg("a b").is_err() && sweep_id_arg("").is_err() && sweep_id_arg("x/y").is_err());
     }
 }

@@ -40,6 +40,7 @@ pub const HEADER: &[&str] = &[
     "git_commit",
     "package_version",
     "dataset_fingerprint",
+    "run_uid",
 ];
 
 /// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.
@@ -101,6 +102,7 @@ pub fn render(runs: &[Run]) -> String {
                 "git_commit" => opt(&r.git_commit),
                 "package_version" => opt(&r.package_version),
                 "dataset_fingerprint" => opt(&r.dataset_fingerprint),
+                "run_uid" => opt(&r.run_uid),
                 "wall_seconds" => r.wall_seconds.map(|v| v.to_string()).unwrap_or_else(|| value(m.get(h))),
                 metric => value(m.get(metric)),
             })

@@ -2,9 +2,10 @@
 //! Python tool's commands, flags, run-log table and plots (see the README's CLI section).
 //!
 //! One concept per file: `cli` (arguments), `dataset` and `formats` (loading),
-//! `measure` (one run and its metrics), `sweep` (planning and logging runs), `runlog`
-//! (SQLite), `csv`, `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output
-//! files that appear whole or not at all), `gt` (ground-truth files).
+//! `measure` (one run and its metrics), `sweep` (planning and logging runs), `shard` (a
+//! sweep split across processes), `slurm` (job-array scripts), `runlog` (SQLite), `csv`,
+//! `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output files that appear
+//! whole or not at all), `gt` (ground-truth files).
 
 mod atomic;
 mod cli;
@@ -17,13 +18,22 @@ mod plot;
 mod progress;
 mod provenance;
 mod runlog;
+mod shard;
+mod slurm;
 mod sweep;
 
 use clap::Parser;
-use cli::{Cli, Command, ExportArgs, InfoArgs, PlotArgs};
+use cli::{Cli, Command, ExportArgs, InfoArgs, MergeArgs, PlotArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Like every Unix filter, end quietly when the reader of our output goes away
+    // (`vq-benchmark export | head`): Rust ignores SIGPIPE, and `println!` then panics.
+    #[cfg(target_os = "linux")]
+    // SAFETY: restoring a signal's default disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -46,6 +56,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => plot_cmd(a),
         Command::Export(a) => export_cmd(a),
         Command::Gt(a) => gt::run(a),
+        Command::Merge(a) => merge_cmd(a),
         Command::Info(a) => {
             info_cmd(a);
             Ok(())
@@ -131,5 +142,28 @@ fn export_cmd(a: &ExportArgs) -> Result<(), String> {
         }
         None => print!("{text}"),
     }
+    Ok(())
+}
+
+/// Reads every source before writing anything, then adds all their new runs to --db in one
+/// transaction: a bad source or a failure leaves --db as it was.
+fn merge_cmd(a: &MergeArgs) -> Result<(), String> {
+    runlog::check_writable(&a.db)?;
+    let dest = std::fs::canonicalize(&a.db).ok();
+    let mut runs = Vec::new();
+    for src in &a.sources {
+        if dest.is_some() && std::fs::canonicalize(src).ok() == dest {
+            return Err(format!("merge {}: is the --db being merged into; name it once, as --db", src.display()));
+        }
+        runs.extend(runlog::RunLog::open_read(src)?.runs(&[])?);
+    }
+    let log = runlog::RunLog::open(&a.db)?;
+    let added = log.merge(&runs)?;
+    println!(
+        "Merged {} log(s) into {}: {added} run(s) added, {} already there",
+        a.sources.len(),
+        a.db.display(),
+        runs.len() - added
+    );
     Ok(())
 }

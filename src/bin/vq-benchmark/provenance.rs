@@ -49,6 +49,17 @@ pub fn sweep_id() -> String {
     format!("sweep_{}_{:08x}", compact_time(), h.finish() as u32)
 }
 
+/// A 128-bit FNV-1a hash as 32 hex digits: stable across runs, machines and Rust releases
+/// (std's hashers promise none of that), for ids derived from contents.
+pub fn stable_hash_hex(bytes: &[u8]) -> String {
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for &b in bytes {
+        h = (h ^ u128::from(b)).wrapping_mul(PRIME);
+    }
+    format!("{h:032x}")
+}
+
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
     if !out.status.success() {

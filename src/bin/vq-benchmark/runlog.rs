@@ -38,6 +38,9 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("dataset_fingerprint", "TEXT"),
     ("wall_seconds", "REAL"),
     ("tool", "TEXT"),
+    // Unique across machines, so merging shard logs is idempotent; `id` stays the
+    // original tool's integer key, renumbered by a merge.
+    ("run_uid", "TEXT"),
 ];
 
 /// One row of `runs`, column for column (`None` is SQL NULL).
@@ -61,6 +64,8 @@ pub struct Run {
     pub dataset_fingerprint: Option<String>,
     pub wall_seconds: Option<f64>,
     pub tool: Option<String>,
+    /// Filled by [`RunLog::insert`] when `None`.
+    pub run_uid: Option<String>,
 }
 
 fn db_err(path: &Path, e: rusqlite::Error) -> String {
@@ -161,7 +166,10 @@ impl RunLog {
                     tx.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {} {ty};", quote(name)))?;
                 }
             }
-            tx.execute_batch("CREATE INDEX IF NOT EXISTS runs_sweep_id ON runs(sweep_id);")?;
+            tx.execute_batch(
+                "CREATE INDEX IF NOT EXISTS runs_sweep_id ON runs(sweep_id);
+             CREATE UNIQUE INDEX IF NOT EXISTS runs_run_uid ON runs(run_uid);",
+            )?;
             tx.commit()
         };
         retry_busy(upgrade).map_err(|e| db_err(path, e))?;
@@ -192,36 +200,98 @@ impl RunLog {
         Ok(RunLog { conn, path: path.to_path_buf() })
     }
 
-    /// Inserts one finished run (its own transaction); returns its id.
-    pub fn insert(&self, run: &Run) -> Result<i64, String> {
-        let names: Vec<String> = COLUMNS.iter().map(|(n, _)| quote(n)).collect();
-        let marks: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!("INSERT INTO runs ({}) VALUES ({})", names.join(", "), marks.join(", "));
-        use rusqlite::types::Value as V;
-        let s = |v: &Option<String>| v.clone().map_or(V::Null, V::Text);
-        let vals: Vec<V> = vec![
-            s(&run.timestamp),
-            s(&run.git_branch),
-            s(&run.git_commit),
-            s(&run.package_version),
-            s(&run.method),
-            s(&run.dataset),
-            s(&run.cli_command),
-            s(&run.metrics_json),
-            s(&run.config_json),
-            s(&run.sweep_id),
-            s(&run.simd_level),
-            s(&run.cpu_model),
-            run.threads.map_or(V::Null, V::Integer),
-            run.seed.map_or(V::Null, V::Integer),
-            s(&run.dataset_fingerprint),
-            run.wall_seconds.map_or(V::Null, V::Real),
-            s(&run.tool),
-        ];
-        self.conn.execute(&sql, params_from_iter(vals)).map_err(|e| db_err(&self.path, e))?;
-        Ok(self.conn.last_insert_rowid())
+    /// Inserts one finished run (its own transaction); returns its id and its `run_uid`
+    /// (the run's own, or a fresh one).
+    pub fn insert(&self, run: &Run) -> Result<(i64, String), String> {
+        let uid = run.run_uid.clone().unwrap_or_else(new_run_uid);
+        let run = Run { run_uid: Some(uid.clone()), ..run.clone() };
+        self.conn.execute(&insert_sql("INSERT"), params_from_iter(values(&run))).map_err(|e| db_err(&self.path, e))?;
+        Ok((self.conn.last_insert_rowid(), uid))
     }
 
+    /// Adds the runs whose `run_uid` the log does not hold yet, all in one transaction (a
+    /// failure adds none); returns how many were added. A run without a uid (written by the
+    /// original tool or an older vq) gets one derived from its contents, so merging the same
+    /// log twice adds nothing.
+    pub fn merge(&self, runs: &[Run]) -> Result<usize, String> {
+        let add = || -> rusqlite::Result<usize> {
+            let tx = rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)?;
+            let mut added = 0;
+            {
+                let mut stmt = tx.prepare(&insert_sql("INSERT OR IGNORE"))?;
+                for run in runs {
+                    let uid = run.run_uid.clone().unwrap_or_else(|| content_uid(run));
+                    let run = Run { run_uid: Some(uid), ..run.clone() };
+                    added += stmt.execute(params_from_iter(values(&run)))?;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        };
+        retry_busy(add).map_err(|e| db_err(&self.path, e))
+    }
+}
+
+/// `INSERT … INTO runs` of every column but `id`, which SQLite numbers.
+fn insert_sql(verb: &str) -> String {
+    let names: Vec<String> = COLUMNS.iter().map(|(n, _)| quote(n)).collect();
+    let marks: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+    format!("{verb} INTO runs ({}) VALUES ({})", names.join(", "), marks.join(", "))
+}
+
+/// A run's values in [`COLUMNS`] order.
+fn values(run: &Run) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    let s = |v: &Option<String>| v.clone().map_or(V::Null, V::Text);
+    let vals: Vec<V> = vec![
+        s(&run.timestamp),
+        s(&run.git_branch),
+        s(&run.git_commit),
+        s(&run.package_version),
+        s(&run.method),
+        s(&run.dataset),
+        s(&run.cli_command),
+        s(&run.metrics_json),
+        s(&run.config_json),
+        s(&run.sweep_id),
+        s(&run.simd_level),
+        s(&run.cpu_model),
+        run.threads.map_or(V::Null, V::Integer),
+        run.seed.map_or(V::Null, V::Integer),
+        s(&run.dataset_fingerprint),
+        run.wall_seconds.map_or(V::Null, V::Real),
+        s(&run.tool),
+        s(&run.run_uid),
+    ];
+    debug_assert_eq!(vals.len(), COLUMNS.len());
+    vals
+}
+
+/// 128 random bits as hex: the OS-seeded hashers of std, the clock and the process id.
+fn new_run_uid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(now);
+        h.write_u32(std::process::id());
+        h.write_u64(salt);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
+/// A uid for a run logged without one: a hash of every column, so it is the same each time
+/// the run is merged.
+fn content_uid(run: &Run) -> String {
+    let mut text = String::new();
+    for v in values(run) {
+        text.push_str(&format!("{v:?}\u{1f}"));
+    }
+    format!("content-{}", crate::provenance::stable_hash_hex(text.as_bytes()))
+}
+
+impl RunLog {
     /// Runs of the given sweeps (every run when empty), oldest first. Columns an older
     /// database lacks read as NULL.
     pub fn runs(&self, sweep_ids: &[String]) -> Result<Vec<Run>, String> {
@@ -269,6 +339,7 @@ impl RunLog {
                     dataset_fingerprint: text(15)?,
                     wall_seconds: r.get::<_, Option<f64>>(16).ok().flatten(),
                     tool: text(17)?,
+                    run_uid: text(18)?,
                 })
             })
             .map_err(|e| db_err(&self.path, e))?;

@@ -6,12 +6,12 @@
 //! log is created or touched and before any output file is written. A bad input therefore
 //! exits with one line and leaves the database and the output files as they were.
 
-use crate::cli::{Common, Method, RunArgs, SweepArgs, DEFAULT_PQ_CHUNKS, DEFAULT_PQ_CLUSTERS, DEFAULT_SQ_BITS};
+use crate::cli::{Common, Method, RunArgs, Shard, SweepArgs, DEFAULT_PQ_CHUNKS, DEFAULT_PQ_CLUSTERS, DEFAULT_SQ_BITS};
 use crate::dataset::{self, Dataset, Spec, Truth};
 use crate::measure::{self, Config, Settings};
 use crate::progress::Progress;
 use crate::runlog::{self, Run, RunLog};
-use crate::{atomic, csv, provenance};
+use crate::{atomic, csv, provenance, shard};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -61,10 +61,34 @@ pub fn run_one(a: &RunArgs) -> Result<(), String> {
 
 pub fn run_sweep(a: &SweepArgs) -> Result<(), String> {
     let configs = grid(a)?;
-    execute(&a.common, configs, Some(provenance::sweep_id()))
+    if let Some(script) = &a.slurm_script {
+        return crate::slurm::write_script(a, &configs, script);
+    }
+    let plan = SweepPlan { id: a.sweep_id.clone(), shard: a.shard, resume: a.resume };
+    execute(&a.common, configs, Some(plan))
 }
 
-fn settings(c: &Common) -> Settings {
+/// How a `sweep` names and splits its runs (`run` has none).
+struct SweepPlan {
+    id: Option<String>,
+    shard: Option<Shard>,
+    resume: bool,
+}
+
+/// The dataset the flags name.
+pub fn spec(c: &Common) -> Spec<'_> {
+    Spec {
+        dataset: &c.dataset,
+        num_samples: c.num_samples,
+        dim: c.dim,
+        num_queries: c.num_queries,
+        queries: c.queries.as_deref(),
+        data_seed: c.data_seed,
+        seed: c.seed,
+    }
+}
+
+pub fn settings(c: &Common) -> Settings {
     Settings {
         threads: c.threads,
         seed: c.seed,
@@ -81,34 +105,18 @@ fn settings(c: &Common) -> Settings {
     }
 }
 
-fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result<(), String> {
+fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(), String> {
     let quiet = c.quiet;
     let progress = Progress::new(quiet);
     let s = settings(c);
     // 1. Paths: checked, not created.
     runlog::check_writable(&c.db)?;
-    let csv_path: Option<PathBuf> = match (&c.csv, &sweep_id) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(id)) => Some(c.db.parent().unwrap_or(std::path::Path::new("")).join(format!("{id}.csv"))),
-        (None, None) => None,
-    };
-    if let Some(p) = &csv_path {
-        atomic::check_output("--csv", p)?;
-    }
     if let Some(dir) = &c.save_models {
         atomic::check_dir("--save-models", dir)?;
     }
     // 2. Data, then every configuration against it.
-    let ds = dataset::load(&Spec {
-        dataset: &c.dataset,
-        num_samples: c.num_samples,
-        dim: c.dim,
-        num_queries: c.num_queries,
-        queries: c.queries.as_deref(),
-        data_seed: c.data_seed,
-        seed: c.seed,
-    })?;
-    for &cfg in &configs {
+    let ds = dataset::load(&spec(c))?;
+    for &cfg in &grid {
         measure::validate(cfg, &ds, &s)?;
     }
     // 3. Ground truth, read or computed, before anything is logged.
@@ -117,9 +125,50 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
         (Some(_), Some(p)) => Some(dataset::read_truth(p, &ds)?),
         (Some(k), None) => Some(dataset::exact_truth(&ds, k, s.threads, &progress)?),
     };
-    if let Some(id) = &sweep_id {
+    // 4. The sweep's id and this process's share of it.
+    let mut shared = serde_json::Map::new();
+    extend_config(&mut shared, c, &s, &ds, truth.as_ref());
+    let sweep_id = plan.as_ref().map(|p| match (&p.id, p.shard.is_some() || p.resume) {
+        (Some(id), _) => id.clone(),
+        (None, true) => shard::derived_sweep_id(&grid, &results_settings(&shared), &ds.fingerprint),
+        (None, false) => provenance::sweep_id(),
+    });
+    let mut configs = grid.clone();
+    if let Some(sh) = plan.as_ref().and_then(|p| p.shard) {
+        let nq = ds.n_queries();
+        let costs: Vec<f64> = grid.iter().map(|&g| shard::estimated_cost(g, ds.n_base(), ds.dim, nq, &s)).collect();
+        configs = shard::share(&costs, sh).into_iter().map(|i| grid[i]).collect();
+    }
+    // Runs this sweep already logged in --db: kept in the CSV, and with --resume not re-run.
+    let mut done: Vec<Run> = Vec::new();
+    if let (Some(id), Some(p)) = (&sweep_id, &plan) {
+        if p.resume && c.db.is_file() && std::fs::metadata(&c.db).is_ok_and(|m| m.len() > 0) {
+            done = RunLog::open_read(&c.db)?.runs(std::slice::from_ref(id))?;
+            configs.retain(|&cfg| !done.iter().any(|r| is_run_of(r, cfg)));
+        }
+    }
+    let csv_path: Option<PathBuf> = match (&c.csv, &sweep_id, plan.as_ref().and_then(|p| p.shard)) {
+        (Some(p), _, _) => Some(p.clone()),
+        (None, Some(id), sh) => {
+            let name = match sh {
+                Some(sh) => format!("{id}_shard{}of{}.csv", sh.index, sh.count),
+                None => format!("{id}.csv"),
+            };
+            Some(c.db.parent().unwrap_or(std::path::Path::new("")).join(name))
+        }
+        (None, None, _) => None,
+    };
+    if let Some(p) = &csv_path {
+        atomic::check_output("--csv", p)?;
+    }
+    if let (Some(id), Some(p)) = (&sweep_id, &plan) {
+        let share = match p.shard {
+            Some(sh) => format!(", shard {}/{} of {} in the grid", sh.index, sh.count, grid.len()),
+            None => String::new(),
+        };
+        let resumed = if done.is_empty() { String::new() } else { format!(", {} already logged", done.len()) };
         println!(
-            "Sweep {id}: {} configuration(s) on {} ({} base vectors, {} queries, dim {}); plot with: vq-benchmark plot --sweep-id {id}",
+            "Sweep {id}: {} configuration(s) to run{share}{resumed} on {} ({} base vectors, {} queries, dim {}); plot with: vq-benchmark plot --sweep-id {id}",
             configs.len(),
             ds.name,
             ds.n_base(),
@@ -132,7 +181,7 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
     let cpu = provenance::cpu_model();
     let cli_command = provenance::command_line();
     let mut log: Option<RunLog> = None;
-    let mut done: Vec<Run> = Vec::new();
+    let ran_before = done.len();
     let sweep_bar = progress.bar("sweep", configs.len() as u64);
     for &cfg in &configs {
         sweep_bar.set_message(cfg.label());
@@ -166,11 +215,13 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
             dataset_fingerprint: Some(ds.fingerprint.clone()),
             wall_seconds: Some(out.wall_seconds),
             tool: Some(format!("vq-benchmark {} (Rust)", env!("CARGO_PKG_VERSION"))),
+            run_uid: None,
         };
         if log.is_none() {
             log = Some(RunLog::open(&c.db)?);
         }
-        run.id = log.as_ref().expect("opened above").insert(&run)?;
+        let (id, uid) = log.as_ref().expect("opened above").insert(&run)?;
+        (run.id, run.run_uid) = (id, Some(uid));
         done.push(run);
         if let Some(p) = &csv_path {
             atomic::write(p, csv::render(&done).as_bytes())?;
@@ -185,7 +236,7 @@ fn execute(c: &Common, configs: Vec<Config>, sweep_id: Option<String>) -> Result
     if let Some(p) = &csv_path {
         println!("CSV: {}", p.display());
     }
-    println!("Run log: {} ({} run(s) added)", c.db.display(), done.len());
+    println!("Run log: {} ({} run(s) added)", c.db.display(), done.len() - ran_before);
     if let Some(id) = &sweep_id {
         println!("Sweep {id} finished; plot with: vq-benchmark plot --sweep-id {id}");
     }
@@ -219,6 +270,25 @@ fn extend_config(
     config.insert("seed".into(), json!(s.seed));
     config.insert("threads".into(), json!(dataset::effective_threads(s.threads)));
     config.insert("search_threads".into(), json!(1));
+}
+
+/// The shared settings that decide a sweep's results (the thread counts do not).
+fn results_settings(shared: &serde_json::Map<String, Value>) -> Value {
+    let mut m = shared.clone();
+    m.remove("threads");
+    m.remove("search_threads");
+    Value::Object(m)
+}
+
+/// Whether a logged run is configuration `cfg` (its method and the method's own keys).
+fn is_run_of(run: &Run, cfg: Config) -> bool {
+    let c = csv::object(&run.config_json);
+    let key = |k: &str| c.get(k).and_then(Value::as_u64);
+    run.method.as_deref() == Some(cfg.method().name())
+        && match cfg {
+            Config::Pq { m, ksub } => key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64),
+            Config::Sq { bits } => key("num_bits") == Some(u64::from(bits)),
+        }
 }
 
 /// The end-of-sweep table: one line per run.
