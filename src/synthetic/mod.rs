@@ -31,6 +31,11 @@
 //!
 //! This module uses only `std` and is not on the hot path: it allocates, and it is meant
 //! for benchmarks, examples and tests.
+//!
+//! [`GaussianMixture`] makes clustered data of any size, row by row, for scale tests.
+
+mod mixture;
+pub use mixture::GaussianMixture;
 
 /// Number of 32-bit words in the MT19937 state.
 const N: usize = 624;
