@@ -73,4 +73,4 @@ pub use kmeans::{KMeans, KMeansParams};
 pub use pq::{PqParams, ProductQuantizer};
 pub use quantizer::Quantizer;
 pub use simd::{level as simd_level, Level};
-pub use sq::{ScalarQuantizer, SqBits};
+pub use sq::{RangeAccumulator, ScalarQuantizer, SqBits};

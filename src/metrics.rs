@@ -1,5 +1,10 @@
 //! Quality metrics with the original Python tool's definitions, so figures compare one to
 //! one with its run logs. These allocate and are not on the hot path.
+//!
+//! The reconstruction error and the pairwise distortion also come as accumulators fed
+//! batch after batch ([`MseAccumulator`], [`PairwiseSample`]), for data that does not fit
+//! in memory. The whole-array functions are those accumulators fed once, so a streamed
+//! evaluation gives the same bits as an in-memory one.
 
 use crate::error::{exact_len, rows_of};
 use crate::Error;
@@ -54,13 +59,48 @@ pub fn rank_distortion_at_k(
 /// # Errors
 /// Differing lengths, ragged rows, or no rows.
 pub fn reconstruction_mse(dim: usize, original: &[f32], reconstructed: &[f32]) -> Result<f64, Error> {
-    let n = rows_of("original", original.len(), dim)?;
-    exact_len("reconstructed", reconstructed.len(), original.len())?;
-    if n == 0 {
-        return Err(Error::Empty { what: "original" });
+    let mut acc = MseAccumulator::new(dim);
+    acc.add(original, reconstructed)?;
+    acc.mse()
+}
+
+/// [`reconstruction_mse`] over batches: one running f64 sum in row order, so any batching
+/// gives the bits of one call over the whole array.
+#[derive(Debug, Clone)]
+pub struct MseAccumulator {
+    dim: usize,
+    sum: f64,
+    rows: usize,
+}
+
+impl MseAccumulator {
+    /// An empty accumulator for rows of `dim` values.
+    pub fn new(dim: usize) -> Self {
+        MseAccumulator { dim, sum: 0.0, rows: 0 }
     }
-    let sum: f64 = original.iter().zip(reconstructed).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
-    Ok(sum / n as f64)
+
+    /// Adds the next rows and their reconstructions.
+    ///
+    /// # Errors
+    /// Differing lengths or ragged rows.
+    pub fn add(&mut self, original: &[f32], reconstructed: &[f32]) -> Result<(), Error> {
+        let n = rows_of("original", original.len(), self.dim)?;
+        exact_len("reconstructed", reconstructed.len(), original.len())?;
+        self.sum = original.iter().zip(reconstructed).fold(self.sum, |s, (&a, &b)| s + (a as f64 - b as f64).powi(2));
+        self.rows += n;
+        Ok(())
+    }
+
+    /// The mean over the rows added of each row's sum of squared errors.
+    ///
+    /// # Errors
+    /// No rows were added.
+    pub fn mse(&self) -> Result<f64, Error> {
+        if self.rows == 0 {
+            return Err(Error::Empty { what: "original" });
+        }
+        Ok(self.sum / self.rows as f64)
+    }
 }
 
 /// Mean squared error of each dimension over all vectors, into `out` (`dim` entries).
@@ -115,33 +155,111 @@ pub fn pairwise_distortion(
 ) -> Result<PairwiseDistortion, Error> {
     let n = rows_of("original", original.len(), dim)?;
     exact_len("reconstructed", reconstructed.len(), original.len())?;
-    if n < 2 {
-        return Err(Error::OutOfRange { what: "vector count", got: n.to_string(), accepted: ">= 2 for pairs" });
-    }
-    if num_pairs == 0 {
-        return Err(Error::OutOfRange { what: "num_pairs", got: "0".into(), accepted: ">= 1" });
-    }
-    let dist = |x: &[f32], i: usize, j: usize| -> f64 {
-        let (a, b) = (&x[i * dim..(i + 1) * dim], &x[j * dim..(j + 1) * dim]);
-        a.iter().zip(b).map(|(&p, &q)| (p as f64 - q as f64).powi(2)).sum::<f64>().sqrt()
-    };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut ratios = Vec::with_capacity(num_pairs);
-    for _ in 0..num_pairs {
-        let i = rng.random_range(0..n);
-        let j = (i + rng.random_range(1..n)) % n; // uniform over the other n − 1 indices
-        let d = dist(original, i, j);
-        if d > 0.0 {
-            ratios.push((dist(reconstructed, i, j) / d - 1.0).abs());
+    let mut sample = PairwiseSample::new(dim, n, num_pairs, seed)?;
+    sample.add(0, original, reconstructed)?;
+    sample.finish()
+}
+
+/// [`pairwise_distortion`] over batches: the pairs are drawn up front (the same draws as
+/// the whole-array function), and only the rows they name are kept as the batches pass, so
+/// memory is `2 · num_pairs` rows whatever the data's size.
+#[derive(Debug, Clone)]
+pub struct PairwiseSample {
+    dim: usize,
+    /// The drawn pairs, in draw order.
+    pairs: Vec<(usize, usize)>,
+    /// The distinct rows the pairs name, ascending.
+    rows: Vec<usize>,
+    /// Each of `rows`, original then reconstructed, once seen (`dim` values each).
+    original: Vec<f32>,
+    reconstructed: Vec<f32>,
+    seen: Vec<bool>,
+}
+
+impl PairwiseSample {
+    /// Draws `num_pairs` seeded pairs of distinct indices among `n` rows of `dim` values.
+    ///
+    /// # Errors
+    /// `n < 2` or `num_pairs = 0`.
+    pub fn new(dim: usize, n: usize, num_pairs: usize, seed: u64) -> Result<Self, Error> {
+        if n < 2 {
+            return Err(Error::OutOfRange { what: "vector count", got: n.to_string(), accepted: ">= 2 for pairs" });
         }
+        if num_pairs == 0 {
+            return Err(Error::OutOfRange { what: "num_pairs", got: "0".into(), accepted: ">= 1" });
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let pairs: Vec<(usize, usize)> = (0..num_pairs)
+            .map(|_| {
+                let i = rng.random_range(0..n);
+                (i, (i + rng.random_range(1..n)) % n) // uniform over the other n − 1 indices
+            })
+            .collect();
+        let mut rows: Vec<usize> = pairs.iter().flat_map(|&(i, j)| [i, j]).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let len = rows.len() * dim;
+        Ok(PairwiseSample {
+            dim,
+            seen: vec![false; rows.len()],
+            rows,
+            pairs,
+            original: vec![0.0; len],
+            reconstructed: vec![0.0; len],
+        })
     }
-    if ratios.is_empty() {
-        return Err(Error::Empty { what: "pairs at non-zero distance" });
+
+    /// Keeps the pair rows among rows `first_row, first_row + 1, …` given here.
+    ///
+    /// # Errors
+    /// Differing lengths or ragged rows.
+    pub fn add(&mut self, first_row: usize, original: &[f32], reconstructed: &[f32]) -> Result<(), Error> {
+        let n = rows_of("original", original.len(), self.dim)?;
+        exact_len("reconstructed", reconstructed.len(), original.len())?;
+        let d = self.dim;
+        let from = self.rows.partition_point(|&r| r < first_row);
+        for (k, &r) in self.rows.iter().enumerate().skip(from).take_while(|&(_, &r)| r < first_row + n) {
+            let at = (r - first_row) * d;
+            self.original[k * d..(k + 1) * d].copy_from_slice(&original[at..at + d]);
+            self.reconstructed[k * d..(k + 1) * d].copy_from_slice(&reconstructed[at..at + d]);
+            self.seen[k] = true;
+        }
+        Ok(())
     }
-    ratios.sort_by(f64::total_cmp);
-    let m = ratios.len();
-    let mean = ratios.iter().sum::<f64>() / m as f64;
-    let median = if m % 2 == 1 { ratios[m / 2] } else { 0.5 * (ratios[m / 2 - 1] + ratios[m / 2]) };
-    let std = (ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / m as f64).sqrt();
-    Ok(PairwiseDistortion { mean, median, max: ratios[m - 1], std, pairs: m })
+
+    /// The distortion over the pairs at non-zero distance.
+    ///
+    /// # Errors
+    /// A pair row was never added, or every pair is at distance 0.
+    pub fn finish(&self) -> Result<PairwiseDistortion, Error> {
+        if let Some(k) = self.seen.iter().position(|&s| !s) {
+            return Err(Error::OutOfRange {
+                what: "pairwise sample",
+                got: format!("row {} never added", self.rows[k]),
+                accepted: "every row the pairs name",
+            });
+        }
+        let d = self.dim;
+        let slot = |r: usize| self.rows.binary_search(&r).expect("every pair row is kept");
+        let dist = |x: &[f32], i: usize, j: usize| -> f64 {
+            let (a, b) = (&x[slot(i) * d..(slot(i) + 1) * d], &x[slot(j) * d..(slot(j) + 1) * d]);
+            a.iter().zip(b).map(|(&p, &q)| (p as f64 - q as f64).powi(2)).sum::<f64>().sqrt()
+        };
+        let mut ratios = Vec::with_capacity(self.pairs.len());
+        for &(i, j) in &self.pairs {
+            let dd = dist(&self.original, i, j);
+            if dd > 0.0 {
+                ratios.push((dist(&self.reconstructed, i, j) / dd - 1.0).abs());
+            }
+        }
+        if ratios.is_empty() {
+            return Err(Error::Empty { what: "pairs at non-zero distance" });
+        }
+        ratios.sort_by(f64::total_cmp);
+        let m = ratios.len();
+        let mean = ratios.iter().sum::<f64>() / m as f64;
+        let median = if m % 2 == 1 { ratios[m / 2] } else { 0.5 * (ratios[m / 2 - 1] + ratios[m / 2]) };
+        let std = (ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / m as f64).sqrt();
+        Ok(PairwiseDistortion { mean, median, max: ratios[m - 1], std, pairs: m })
+    }
 }

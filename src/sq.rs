@@ -86,6 +86,61 @@ impl SqBits {
     }
 }
 
+/// Training on data that does not fit in memory: the per-dimension ranges gathered batch
+/// after batch. [`ScalarQuantizer::train`] is this fed once, so both give the same
+/// quantizer.
+#[derive(Debug, Clone)]
+pub struct RangeAccumulator {
+    dim: usize,
+    vmin: Vec<f32>,
+    vmax: Vec<f32>,
+    rows: usize,
+}
+
+impl RangeAccumulator {
+    /// An empty accumulator for rows of `dim` values.
+    ///
+    /// # Errors
+    /// `dim = 0`.
+    pub fn new(dim: usize) -> Result<Self, Error> {
+        if dim == 0 {
+            return Err(Error::OutOfRange { what: "dim", got: "0".into(), accepted: ">= 1" });
+        }
+        Ok(RangeAccumulator { dim, vmin: vec![f32::INFINITY; dim], vmax: vec![f32::NEG_INFINITY; dim], rows: 0 })
+    }
+
+    /// Widens the ranges to cover the next rows.
+    ///
+    /// # Errors
+    /// Ragged rows, a NaN or an infinity ([`Error::NonFinite`], indexed from the first row
+    /// ever added).
+    pub fn add(&mut self, data: &[f32]) -> Result<(), Error> {
+        let n = rows_of("training data", data.len(), self.dim)?;
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite { what: "training data", index: self.rows * self.dim + i });
+        }
+        for row in data.chunks_exact(self.dim) {
+            for ((lo, hi), &x) in self.vmin.iter_mut().zip(self.vmax.iter_mut()).zip(row) {
+                *lo = lo.min(x);
+                *hi = hi.max(x);
+            }
+        }
+        self.rows += n;
+        Ok(())
+    }
+
+    /// The quantizer of the ranges seen.
+    ///
+    /// # Errors
+    /// No rows were added ([`Error::Empty`]).
+    pub fn finish(self, bits: SqBits) -> Result<ScalarQuantizer, Error> {
+        if self.rows == 0 {
+            return Err(Error::Empty { what: "training data" });
+        }
+        ScalarQuantizer::from_ranges(bits, self.vmin, self.vmax)
+    }
+}
+
 /// A trained scalar quantizer. Immutable once trained: share it freely across threads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalarQuantizer {
@@ -104,22 +159,9 @@ impl ScalarQuantizer {
     /// `dim = 0` ([`Error::OutOfRange`]), an empty or ragged `data` ([`Error::Empty`],
     /// [`Error::NotWholeRows`]), a NaN or infinity ([`Error::NonFinite`]).
     pub fn train(bits: SqBits, dim: usize, data: &[f32]) -> Result<Self, Error> {
-        let n = rows_of("training data", data.len(), dim)?;
-        if n == 0 {
-            return Err(Error::Empty { what: "training data" });
-        }
-        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { what: "training data", index: i });
-        }
-        let mut vmin = data[..dim].to_vec();
-        let mut vmax = vmin.clone();
-        for row in data.chunks_exact(dim).skip(1) {
-            for ((lo, hi), &x) in vmin.iter_mut().zip(vmax.iter_mut()).zip(row) {
-                *lo = lo.min(x);
-                *hi = hi.max(x);
-            }
-        }
-        Self::from_ranges(bits, vmin, vmax)
+        let mut ranges = RangeAccumulator::new(dim)?;
+        ranges.add(data)?;
+        ranges.finish(bits)
     }
 
     /// Builds a quantizer from known per-dimension ranges (for example loaded from a file).
