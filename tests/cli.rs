@@ -37,7 +37,7 @@ fn sweep_id(stdout: &str) -> String {
 }
 
 fn write_fvecs(path: &Path, data: &[f32], dim: usize) {
-    vq::vecs::write_fvecs(path, data, dim).unwrap();
+    vq::data::texmex::write_fvecs(path, data, dim).unwrap();
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn files_ground_truth_and_formats_agree() {
             "-q",
         ],
     );
-    let (ids, k) = vq::vecs::read_ivecs(&dir.join("gt.ivecs")).unwrap();
+    let (ids, k) = vq::data::texmex::read_ivecs(&dir.join("gt.ivecs")).unwrap();
     assert_eq!((k, ids.len()), (100, nq * 100));
     let (mut dist, mut want) = (vec![0f32; nq * 100], vec![0i64; nq * 100]);
     vq::search::knn(d, &queries, &base, 100, &mut dist, &mut want).unwrap();

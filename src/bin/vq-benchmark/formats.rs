@@ -48,15 +48,15 @@ pub fn read_vectors(path: &Path, max_rows: Option<usize>) -> Result<Matrix, Stri
     let vq_err = |e: vq::Error| e.to_string();
     let m = match ext(path).as_str() {
         "fvecs" => {
-            let (data, dim) = vq::vecs::read_fvecs_rows(path, max_rows).map_err(vq_err)?;
+            let (data, dim) = vq::data::texmex::read_fvecs_rows(path, max_rows).map_err(vq_err)?;
             Matrix { data, dim }
         }
         "ivecs" => {
-            let (data, dim) = vq::vecs::read_ivecs_rows(path, max_rows).map_err(vq_err)?;
+            let (data, dim) = vq::data::texmex::read_ivecs_rows(path, max_rows).map_err(vq_err)?;
             Matrix { data: data.into_iter().map(|v| v as f32).collect(), dim }
         }
         "bvecs" => {
-            let (data, dim) = vq::vecs::read_bvecs_rows(path, max_rows).map_err(vq_err)?;
+            let (data, dim) = vq::data::texmex::read_bvecs_rows(path, max_rows).map_err(vq_err)?;
             Matrix { data: data.into_iter().map(f32::from).collect(), dim }
         }
         "fbin" => read_bin(path, 4, max_rows, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))?,
@@ -88,7 +88,7 @@ pub fn read_vectors(path: &Path, max_rows: Option<usize>) -> Result<Matrix, Stri
 pub fn read_ids(path: &Path) -> Result<IdMatrix, String> {
     match ext(path).as_str() {
         "ivecs" => {
-            let (data, k) = vq::vecs::read_ivecs(path).map_err(|e| e.to_string())?;
+            let (data, k) = vq::data::texmex::read_ivecs(path).map_err(|e| e.to_string())?;
             Ok(IdMatrix { data: data.into_iter().map(i64::from).collect(), k })
         }
         "ibin" => {
@@ -113,11 +113,11 @@ fn bin_header(path: &Path, elem: usize, max_rows: Option<usize>) -> Result<(usiz
     }
     let n = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
     let d = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-    if d == 0 || d > vq::vecs::MAX_DIM {
+    if d == 0 || d > vq::data::texmex::MAX_DIM {
         return Err(format!(
             "{}: header dimension {d} is out of range, expected 1..={}",
             path.display(),
-            vq::vecs::MAX_DIM
+            vq::data::texmex::MAX_DIM
         ));
     }
     let want = (n as u128) * (d as u128) * (elem as u128) + 8;
@@ -179,8 +179,8 @@ fn read_npy(path: &Path, max_rows: Option<usize>) -> Result<Matrix, String> {
     let [n, d] = shape[..] else {
         return Err(format!("{p}: .npy array has shape ({shape_src}), expected 2-D (rows, dimension)"));
     };
-    if d == 0 || d > vq::vecs::MAX_DIM {
-        return Err(format!("{p}: dimension {d} is out of range, expected 1..={}", vq::vecs::MAX_DIM));
+    if d == 0 || d > vq::data::texmex::MAX_DIM {
+        return Err(format!("{p}: dimension {d} is out of range, expected 1..={}", vq::data::texmex::MAX_DIM));
     }
     let (elem, little, is_f64) = match descr {
         "<f4" => (4, true, false),
