@@ -12,7 +12,7 @@ use vq::kmeans::{Init, KMeans, KMeansParams};
 
 fn data(d: usize) -> Vec<f32> {
     if let Ok(dir) = std::env::var("VQ_BENCH_W5_DIR") {
-        let (x, dd) = vq::vecs::read_fvecs(&std::path::Path::new(&dir).join(format!("w5_d{d}.fvecs"))).unwrap();
+        let (x, dd) = vq::data::texmex::read_fvecs(&std::path::Path::new(&dir).join(format!("w5_d{d}.fvecs"))).unwrap();
         assert_eq!(dd, d);
         return x;
     }

@@ -72,6 +72,17 @@ pub enum Error {
         /// What is wrong, with the offending value.
         message: String,
     },
+    /// Rows asked of a data file run past its end.
+    RowRange {
+        /// The file (or folder of shards).
+        path: String,
+        /// The first row asked for.
+        start: usize,
+        /// How many rows were asked for.
+        count: usize,
+        /// The rows the file has.
+        rows: usize,
+    },
     /// A model file has a format version this library does not read.
     FormatVersion {
         /// The file.
@@ -112,6 +123,10 @@ impl fmt::Display for Error {
             }
             Error::Io { path, message } => write!(f, "{path}: {message}"),
             Error::Format { path, message } => write!(f, "{path}: {message}"),
+            Error::RowRange { path, start, count, rows } => write!(
+                f,
+                "{path}: {count} row(s) from row {start} asked for, but it has {rows} rows; accepted: start + count <= {rows}"
+            ),
             Error::FormatVersion { path, found, supported } => write!(
                 f,
                 "{path}: model format version {found} is not supported; this library reads version {supported}"

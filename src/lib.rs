@@ -47,10 +47,13 @@
 //!
 //! Code layouts in [`codes`]; SIMD levels in [`simd`]; every SIMD kernel under
 //! `src/kernels/`, one file per family; top-k selection in [`search`]; the model file's
-//! byte layout in [`format`].
+//! byte layout in [`format`]; data set files (TEXMEX, big-ann, NumPy, folders of shards)
+//! in `data` (the default `data` feature).
 
 pub mod codes;
 mod crc32c;
+#[cfg(feature = "data")]
+pub mod data;
 pub mod error;
 pub mod format;
 pub mod kernels;
@@ -66,7 +69,6 @@ pub mod search;
 pub mod simd;
 pub mod sq;
 pub mod synthetic;
-pub mod vecs;
 
 pub use error::Error;
 pub use kmeans::{KMeans, KMeansParams};

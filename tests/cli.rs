@@ -37,7 +37,7 @@ fn sweep_id(stdout: &str) -> String {
 }
 
 fn write_fvecs(path: &Path, data: &[f32], dim: usize) {
-    vq::vecs::write_fvecs(path, data, dim).unwrap();
+    vq::data::texmex::write_fvecs(path, data, dim).unwrap();
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn files_ground_truth_and_formats_agree() {
             "-q",
         ],
     );
-    let (ids, k) = vq::vecs::read_ivecs(&dir.join("gt.ivecs")).unwrap();
+    let (ids, k) = vq::data::texmex::read_ivecs(&dir.join("gt.ivecs")).unwrap();
     assert_eq!((k, ids.len()), (100, nq * 100));
     let (mut dist, mut want) = (vec![0f32; nq * 100], vec![0i64; nq * 100]);
     vq::search::knn(d, &queries, &base, 100, &mut dist, &mut want).unwrap();
@@ -286,6 +286,28 @@ fn files_ground_truth_and_formats_agree() {
     let (ra, rb) = (row("a.db"), row("b.db"));
     assert_eq!(ra, rb, "same data from .fvecs and .npy, truth computed or read: same run");
     assert!(ra.0.starts_with(&format!("vqfp1:{n}x{d}+{nq}:")));
+
+    // The same rows as a folder of float16 .npy shards (the values are f16-exact multiples
+    // of 1/256): the same dataset, read across the shard boundary.
+    let rounded: Vec<f32> = base.iter().map(|v| (v * 256.0).round() / 256.0).collect();
+    write_fvecs(&dir.join("rounded.fvecs"), &rounded, d);
+    std::fs::create_dir(dir.join("shards")).unwrap();
+    for (i, rows) in [&rounded[..150 * d], &rounded[150 * d..]].into_iter().enumerate() {
+        let mut npy = vq::data::npy_header("<f2", (rows.len() / d) as u64, d);
+        npy.extend(rows.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()));
+        std::fs::write(dir.join(format!("shards/part-{i}.npy")), npy).unwrap();
+    }
+    for (data, db) in [("rounded.fvecs", "r1.db"), ("shards", "r2.db")] {
+        let mut a = vec!["sweep", "--dataset", data, "--db", db];
+        a.extend_from_slice(&common_args);
+        ok(dir, &a);
+    }
+    assert_eq!(row("r1.db"), row("r2.db"), "a folder of shards reads as the file of its rows");
+    let bytes: i64 = Connection::open(dir.join("r2.db"))
+        .unwrap()
+        .query_row("SELECT json_extract(metrics_json, '$.dataset_bytes_read') FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bytes as usize, n * d * 2 + nq * (4 + d * 4), "the shards and q.fvecs, each row once");
 
     // Without --queries, rows are held out of the base.
     ok(
@@ -332,6 +354,15 @@ fn bad_input_is_one_line_and_touches_nothing() {
     std::fs::write(dir.join("truncated.fvecs"), &good[..good.len() - 7]).unwrap();
     std::fs::write(dir.join("garbage.fbin"), b"\x05\x00\x00\x00\x04\x00\x00\x00abc").unwrap();
     std::fs::write(dir.join("not_a_db.db"), b"plain text, not SQLite").unwrap();
+    std::fs::create_dir(dir.join("mixed")).unwrap();
+    write_fvecs(&dir.join("mixed/a.fvecs"), &common::floats(10 * d, 3, 1.0), d);
+    write_fvecs(&dir.join("mixed/b.fvecs"), &common::floats(10 * 16, 4, 1.0), 16);
+    let mut npy = vq::data::npy_header("<i8", 2, 2);
+    npy.extend_from_slice(&[0; 32]);
+    std::fs::write(dir.join("ints.npy"), npy).unwrap();
+    let mut nan = common::floats(n * d, 5, 1.0);
+    nan[250 * d + 3] = f32::NAN;
+    write_fvecs(&dir.join("nan.fvecs"), &nan, d);
 
     let snapshot = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
         let mut files = Vec::new();
@@ -379,6 +410,9 @@ fn bad_input_is_one_line_and_touches_nothing() {
         (&["sweep", "--dataset", "good.fvecs", "--num-queries", "300"], "leaves no base vectors"),
         (&["sweep", "--dataset", "huggingface"], "reads local files only"),
         (&["sweep", "--dataset", "good.txt"], "no such file"),
+        (&["sweep", "--dataset", "mixed"], "dimension 16 differs from"),
+        (&["sweep", "--dataset", "ints.npy"], "dtype '<i8' is not supported as vectors, accepted: <f4 >f4"),
+        (&["sweep", "--dataset", "nan.fvecs"], "row 250 holds a non-finite value (NaN at dimension 3)"),
         (&["sweep", "--db", "not_a_db.db"], "not a SQLite database"),
         (&["sweep", "--csv", "logs"], "is a directory"),
         (&["sweep", "--save-models", "out.csv"], "exists and is not a directory"),

@@ -10,16 +10,19 @@
 //! | SQ4       | 0.937 / 0.946 / 1.358e-2   | 0.938 / 0.944 / 1.545e-2     |
 //! | SQ8       | 1.000 / 0.997 / 5.31e-5    | 0.998 / 0.9965 / 5.35e-5     |
 //! | SQ16/fp16 | 1.000 / 1.000 / 8.1e-10    | 1.000 / 0.9998 / 4.3e-8      |
+// The fixture is read through vq::data (the default `data` feature).
+#![cfg(feature = "data")]
 
 use std::path::Path;
+use vq::data::texmex;
 use vq::metrics::{recall_at_k, reconstruction_mse};
-use vq::{search, vecs, Quantizer, ScalarQuantizer, SqBits};
+use vq::{search, Quantizer, ScalarQuantizer, SqBits};
 
 fn fixture() -> (Vec<f32>, Vec<f32>, Vec<i64>, usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let (base, d) = vecs::read_fvecs(&dir.join("minilm_base_2k.fvecs")).unwrap();
-    let (queries, dq) = vecs::read_fvecs(&dir.join("minilm_query_100.fvecs")).unwrap();
-    let (gt, k) = vecs::read_ivecs(&dir.join("minilm_gt_100.ivecs")).unwrap();
+    let (base, d) = texmex::read_fvecs(&dir.join("minilm_base_2k.fvecs")).unwrap();
+    let (queries, dq) = texmex::read_fvecs(&dir.join("minilm_query_100.fvecs")).unwrap();
+    let (gt, k) = texmex::read_ivecs(&dir.join("minilm_gt_100.ivecs")).unwrap();
     assert_eq!((d, dq, k, base.len() / d, queries.len() / d), (384, 384, 100, 2000, 100));
     (base, queries, gt.into_iter().map(i64::from).collect(), d)
 }

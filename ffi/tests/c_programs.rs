@@ -12,8 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use vq::data::texmex;
 use vq::metrics::recall_at_k;
-use vq::{vecs, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::{PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// What the Rust standard library needs when linked statically into a C program
 /// (`rustc --print native-static-libs` on Linux/glibc).
@@ -159,9 +160,9 @@ fn value(stdout: &str, key: &str) -> f64 {
 /// The Rust library's recall@10 on the same data with the same settings as lifecycle.c.
 fn rust_recalls() -> (f64, f64) {
     let dir = fixture();
-    let (base, d) = vecs::read_fvecs(&dir.join("minilm_base_2k.fvecs")).unwrap();
-    let (queries, _) = vecs::read_fvecs(&dir.join("minilm_query_100.fvecs")).unwrap();
-    let (gt, _) = vecs::read_ivecs(&dir.join("minilm_gt_100.ivecs")).unwrap();
+    let (base, d) = texmex::read_fvecs(&dir.join("minilm_base_2k.fvecs")).unwrap();
+    let (queries, _) = texmex::read_fvecs(&dir.join("minilm_query_100.fvecs")).unwrap();
+    let (gt, _) = texmex::read_ivecs(&dir.join("minilm_gt_100.ivecs")).unwrap();
     let gt: Vec<i64> = gt.into_iter().map(i64::from).collect();
     let (nb, nq, k) = (base.len() / d, queries.len() / d, 10);
     let mut p = PqParams::new(48, 256);

@@ -86,8 +86,9 @@ pub enum InitArg {
 /// Flags shared by `run` and `sweep`: the dataset, the metrics and where results go.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
-    /// `dummy` (the original tool's Gaussian N(0,1) set, seed 42) or a file: .fvecs, .ivecs,
-    /// .bvecs, .fbin, .u8bin, .i8bin, .ibin, .npy (f32 or f64, 2-D).
+    /// `dummy` (the original tool's Gaussian N(0,1) set, seed 42), a file (.fvecs, .ivecs,
+    /// .bvecs, .fbin, .u8bin, .i8bin, .ibin, .npy of float32/float64/float16/uint8/int8,
+    /// 2-D) or a folder of such files read as one dataset in name order (shards).
     #[arg(long, default_value = "dummy")]
     pub dataset: String,
     /// Rows of the dummy set; for a file, read only its first N rows (default: all).
@@ -99,7 +100,8 @@ pub struct Common {
     /// Query vectors (same formats). Without it, --num-queries rows are held out of the base.
     #[arg(long)]
     pub queries: Option<PathBuf>,
-    /// Exact neighbour ids of --queries in the dataset (.ivecs or .ibin, e.g. from `gt`).
+    /// Exact neighbour ids of --queries in the dataset (.ivecs, .ibin, or .npy of int32 or
+    /// int64; e.g. from `gt`).
     #[arg(long, requires = "queries")]
     pub ground_truth: Option<PathBuf>,
     /// Queries held out of the base when --queries is not given.
@@ -305,7 +307,7 @@ pub struct InfoArgs {
 
 #[derive(Args, Debug)]
 pub struct GtArgs {
-    /// The base vectors (a file, or dummy).
+    /// The base vectors (a file, a folder of shards, or dummy).
     #[arg(long)]
     pub dataset: String,
     /// The query vectors.

@@ -10,10 +10,12 @@
 //!   never also a base vector (that would make every query its own nearest neighbour).
 //!
 //! Everything is loaded and checked here, before the run log or any output is opened.
+//! Files are read through `vq::data`: only the rows used (`--num-samples`), once, straight
+//! into the base and query buffers, each batch checked for NaN and infinity as it arrives.
 
-use crate::formats::{self, Matrix};
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
+use vq::data::{self, VectorSource};
 
 /// Where the queries came from (recorded in `config_json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub struct Dataset {
     /// Hash of the base and query values and their shapes.
     pub fingerprint: String,
     pub load_seconds: f64,
+    /// Bytes read from the dataset and query files (0 for `dummy`).
+    pub bytes_read: u64,
 }
 
 impl Dataset {
@@ -79,6 +83,7 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
                     `np.save('emb.npy', np.asarray(ds['embedding'], dtype=np.float32))`, then pass --dataset emb.npy"
             .into());
     }
+    let mut bytes_read = 0;
     let (name, dim, base, queries, source) = if spec.dataset == "dummy" {
         let n = spec.num_samples.unwrap_or(DUMMY_ROWS);
         let d = spec.dim.unwrap_or(DUMMY_DIM);
@@ -98,30 +103,39 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
             return Err(format!(
                 "--dataset {}: no such file; expected `dummy` or a path to {}",
                 spec.dataset,
-                formats::VECTOR_FORMATS
+                data::FORMATS
             ));
         }
-        let m = formats::read_vectors(&path, spec.num_samples)?;
-        check_dim(&path, &m, spec.dim)?;
-        if spec.queries.is_some() {
-            (spec.dataset.to_string(), m.dim, m.data, Vec::new(), QuerySource::File)
-        } else {
-            let d = m.dim;
-            let (base, queries) = hold_out(&path, m, spec.num_queries, spec.seed)?;
-            (spec.dataset.to_string(), d, base, queries, QuerySource::HeldOut)
+        let src = data::open(&path).map_err(|e| e.to_string())?;
+        check_dim(&src, spec.dim)?;
+        let n = spec.num_samples.map_or(src.rows(), |m| m.min(src.rows()));
+        if n == 0 {
+            return Err(format!("{}: holds no vectors, expected at least one", src.name()));
         }
+        let (base, queries) = if spec.queries.is_some() {
+            (read_range(&src, 0, n)?, Vec::new())
+        } else {
+            hold_out(&src, n, spec.num_queries, spec.seed)?
+        };
+        bytes_read += src.bytes_read();
+        (spec.dataset.to_string(), src.dim(), base, queries, QuerySource::HeldOut)
     };
     let (queries, source) = match spec.queries {
         Some(qp) => {
-            let q = formats::read_vectors(qp, None)?;
-            if q.dim != dim {
+            let q = data::open(qp).map_err(|e| e.to_string())?;
+            if q.dim() != dim {
                 return Err(format!(
                     "--queries {}: dimension {} differs from the dataset's {dim}; queries must have the dataset's dimension",
                     qp.display(),
-                    q.dim
+                    q.dim()
                 ));
             }
-            (q.data, QuerySource::File)
+            if q.rows() == 0 {
+                return Err(format!("{}: holds no vectors, expected at least one", q.name()));
+            }
+            let rows = read_range(&q, 0, q.rows())?;
+            bytes_read += q.bytes_read();
+            (rows, QuerySource::File)
         }
         None => (queries, source),
     };
@@ -134,53 +148,101 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
         query_source: source,
         fingerprint,
         load_seconds: t0.elapsed().as_secs_f64(),
+        bytes_read,
     })
 }
 
-fn check_dim(path: &Path, m: &Matrix, want: Option<usize>) -> Result<(), String> {
+fn check_dim(src: &VectorSource, want: Option<usize>) -> Result<(), String> {
     match want {
-        Some(d) if d != m.dim => Err(format!(
+        Some(d) if d != src.dim() => Err(format!(
             "--dataset {}: the file has dimension {}, but --dim {d} was given (omit --dim to take the file's)",
-            path.display(),
-            m.dim
+            src.name(),
+            src.dim()
         )),
         _ => Ok(()),
     }
 }
 
-/// Takes `nq` seeded-random rows out of `m` as queries; the rest, in file order, is the base.
-fn hold_out(path: &Path, m: Matrix, nq: usize, seed: u64) -> Result<(Vec<f32>, Vec<f32>), String> {
-    let n = m.rows();
+/// A zeroed buffer for `rows` rows, or a message saying they do not fit in memory.
+fn alloc_rows(src: &VectorSource, rows: usize) -> Result<Vec<f32>, String> {
+    let too_big = || {
+        format!(
+            "{}: {rows} rows of dimension {} ({} GiB as f32) do not fit in memory; read fewer with --num-samples",
+            src.name(),
+            src.dim(),
+            (rows as u128 * src.dim() as u128 * 4) >> 30
+        )
+    };
+    let len = rows.checked_mul(src.dim()).ok_or_else(too_big)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| too_big())?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
+/// Rows read per call: big enough that a call's overhead is noise, small enough that a bad
+/// value is reported soon.
+const BATCH_ROWS: usize = 4096;
+
+/// Reads rows `start..start + out.len() / dim` into `out` in batches, each checked finite.
+fn read_into(src: &VectorSource, start: usize, out: &mut [f32]) -> Result<(), String> {
+    for (b, batch) in out.chunks_mut(BATCH_ROWS * src.dim()).enumerate() {
+        let row = start + b * BATCH_ROWS;
+        src.read_rows(row, batch).map_err(|e| e.to_string())?;
+        src.check_finite(row, batch).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Rows `start..start + rows` of `src`, checked finite.
+fn read_range(src: &VectorSource, start: usize, rows: usize) -> Result<Vec<f32>, String> {
+    let mut out = alloc_rows(src, rows)?;
+    read_into(src, start, &mut out)?;
+    Ok(out)
+}
+
+/// The `nq` rows of `0..n` drawn (seeded) as queries, ascending: a Fisher–Yates shuffle's
+/// first `nq` picks, kept sparse so the draw costs O(nq) memory whatever `n` is (the same
+/// picks as shuffling an array of all `n` indices).
+fn draw_queries(n: usize, nq: usize, seed: u64) -> Vec<usize> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5155_4552_5945_5321);
+    let mut moved = std::collections::HashMap::<usize, usize>::new();
+    let mut picked = Vec::with_capacity(nq);
+    for i in 0..nq {
+        let j = rng.random_range(i..n);
+        let at_i = moved.get(&i).copied().unwrap_or(i);
+        let at_j = moved.get(&j).copied().unwrap_or(j);
+        moved.insert(j, at_i);
+        picked.push(at_j);
+    }
+    picked.sort_unstable();
+    picked
+}
+
+/// Takes `nq` seeded-random rows of the first `n` as queries; the rest, in file order, is
+/// the base. Each row is read once, into its final buffer.
+fn hold_out(src: &VectorSource, n: usize, nq: usize, seed: u64) -> Result<(Vec<f32>, Vec<f32>), String> {
     if nq >= n {
         return Err(format!(
             "--num-queries {nq} leaves no base vectors: {} has {n} rows; expected 1..={}",
-            path.display(),
+            src.name(),
             n.saturating_sub(1)
         ));
     }
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5155_4552_5945_5321);
-    let mut idx: Vec<usize> = (0..n).collect();
-    for i in 0..nq {
-        let j = rng.random_range(i..n);
-        idx.swap(i, j);
+    let d = src.dim();
+    let picked = draw_queries(n, nq, seed);
+    let mut base = alloc_rows(src, n - nq)?;
+    let mut queries = alloc_rows(src, nq)?;
+    let mut filled = 0;
+    let mut next = 0;
+    for (&q, query) in picked.iter().zip(queries.chunks_exact_mut(d)) {
+        read_into(src, next, &mut base[filled..filled + (q - next) * d])?;
+        filled += (q - next) * d;
+        read_into(src, q, query)?;
+        next = q + 1;
     }
-    let mut is_query = vec![false; n];
-    let mut picked = idx[..nq].to_vec();
-    picked.sort_unstable();
-    for &i in &picked {
-        is_query[i] = true;
-    }
-    let d = m.dim;
-    let mut base = Vec::with_capacity((n - nq) * d);
-    let mut queries = Vec::with_capacity(nq * d);
-    for (row, &q) in m.data.chunks_exact(d).zip(&is_query) {
-        if q {
-            queries.extend_from_slice(row);
-        } else {
-            base.extend_from_slice(row);
-        }
-    }
+    read_into(src, next, &mut base[filled..])?;
     Ok((base, queries))
 }
 
@@ -263,8 +325,8 @@ pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) 
 /// the base.
 pub fn read_truth(path: &Path, ds: &Dataset) -> Result<Truth, String> {
     let t0 = std::time::Instant::now();
-    let m = formats::read_ids(path)?;
-    let rows = m.data.len() / m.k;
+    let (ids, k) = data::read_ids(path).map_err(|e| e.to_string())?;
+    let rows = ids.len() / k;
     if rows != ds.n_queries() {
         return Err(format!(
             "--ground-truth {}: {rows} rows, but there are {} queries; expected one row per query",
@@ -272,16 +334,16 @@ pub fn read_truth(path: &Path, ds: &Dataset) -> Result<Truth, String> {
             ds.n_queries()
         ));
     }
-    if let Some(pos) = m.data.iter().position(|&id| id < 0 || id as usize >= ds.n_base()) {
+    if let Some(pos) = ids.iter().position(|&id| id < 0 || id as usize >= ds.n_base()) {
         return Err(format!(
             "--ground-truth {}: id {} (row {}) is outside the base, expected 0..{}",
             path.display(),
-            m.data[pos],
-            pos / m.k,
+            ids[pos],
+            pos / k,
             ds.n_base()
         ));
     }
-    Ok(Truth { ids: m.data, k: m.k, seconds: t0.elapsed().as_secs_f64(), source: path.display().to_string() })
+    Ok(Truth { ids, k, seconds: t0.elapsed().as_secs_f64(), source: path.display().to_string() })
 }
 
 /// `0` means every core.
@@ -309,15 +371,56 @@ mod tests {
         assert!(f.starts_with("vqfp1:2x2+0:"));
     }
 
+    /// The original array-shuffle draw, which the sparse one must reproduce exactly (runs
+    /// logged before it used these rows as queries).
+    fn dense_draw(n: usize, nq: usize, seed: u64) -> Vec<usize> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5155_4552_5945_5321);
+        let mut idx: Vec<usize> = (0..n).collect();
+        for i in 0..nq {
+            let j = rng.random_range(i..n);
+            idx.swap(i, j);
+        }
+        let mut picked = idx[..nq].to_vec();
+        picked.sort_unstable();
+        picked
+    }
+
+    #[test]
+    fn sparse_draw_equals_the_array_shuffle() {
+        for (n, nq, seed) in [(50, 7, 1), (10, 9, 3), (1000, 100, 42), (5, 0, 2), (100_000, 1000, 7)] {
+            assert_eq!(draw_queries(n, nq, seed), dense_draw(n, nq, seed), "n={n} nq={nq}");
+        }
+    }
+
     #[test]
     fn held_out_queries_are_not_in_the_base() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.fbin");
         let n = 50;
         let data: Vec<f32> = (0..n * 2).map(|v| v as f32).collect();
-        let (base, q) = hold_out(Path::new("x"), Matrix { data, dim: 2 }, 7, 1).unwrap();
+        let mut w = vq::data::VectorWriter::create(&path, 2).unwrap();
+        w.write_rows(&data).unwrap();
+        w.finish().unwrap();
+        let src = vq::data::open(&path).unwrap();
+        let (base, q) = hold_out(&src, n, 7, 1).unwrap();
         assert_eq!((base.len(), q.len()), ((n - 7) * 2, 14));
-        for row in q.chunks_exact(2) {
-            assert!(!base.chunks_exact(2).any(|b| b == row));
-        }
-        assert!(hold_out(Path::new("x"), Matrix { data: vec![0.0; 6], dim: 2 }, 3, 1).is_err());
+        let picked = draw_queries(n, 7, 1);
+        let want_q: Vec<f32> = picked.iter().flat_map(|&r| data[r * 2..r * 2 + 2].to_vec()).collect();
+        assert_eq!(q, want_q);
+        let want_base: Vec<f32> = data
+            .chunks_exact(2)
+            .enumerate()
+            .filter(|(r, _)| !picked.contains(r))
+            .flat_map(|(_, row)| row.to_vec())
+            .collect();
+        assert_eq!(base, want_base);
+        assert_eq!(src.bytes_read(), (n * 2 * 4) as u64, "each row read once");
+        // Only the first 20 rows are read when 20 are used.
+        let src = vq::data::open(&path).unwrap();
+        let (base, _) = hold_out(&src, 20, 3, 1).unwrap();
+        assert_eq!(base.len(), 17 * 2);
+        assert_eq!(src.bytes_read(), 20 * 2 * 4);
+        assert!(hold_out(&src, 3, 3, 1).is_err());
     }
 }

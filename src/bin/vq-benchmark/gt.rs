@@ -23,7 +23,9 @@ pub fn run(a: &GtArgs) -> Result<(), String> {
     let progress = Progress::new(a.quiet);
     let truth = dataset::exact_truth(&ds, a.k, a.threads, &progress)?;
     let ids: Vec<i32> = truth.ids.iter().map(|&i| i as i32).collect();
-    crate::atomic::write_with(&a.output, |tmp| vq::vecs::write_ivecs(tmp, &ids, truth.k).map_err(|e| e.to_string()))?;
+    crate::atomic::write_with(&a.output, |tmp| {
+        vq::data::texmex::write_ivecs(tmp, &ids, truth.k).map_err(|e| e.to_string())
+    })?;
     println!(
         "Wrote the exact top-{} of {} queries among {} vectors (dim {}) to {} in {:.2} s",
         truth.k,

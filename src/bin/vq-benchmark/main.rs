@@ -1,17 +1,18 @@
 //! `vq-benchmark`: the compression-vs-quality sweep tool, compatible with the original
 //! Python tool's commands, flags, run-log table and plots (see the README's CLI section).
 //!
-//! One concept per file: `cli` (arguments), `dataset` and `formats` (loading),
-//! `measure` (one run and its metrics), `sweep` (planning and logging runs), `shard` (a
-//! sweep split across processes), `slurm` (job-array scripts), `runlog` (SQLite), `csv`,
-//! `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output files that appear
-//! whole or not at all), `gt` (ground-truth files).
+//! One concept per file: `cli` (arguments), `dataset` (loading, through `vq::data`),
+//! `measure` (one run and its metrics), `evaluate` (the passes over the data that measure
+//! every configuration), `fingerprint`, `memory`, `sweep` (planning and logging runs),
+//! `shard` (a sweep split across processes), `slurm` (job-array scripts), `runlog`
+//! (SQLite), `csv`, `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output
+//! files that appear whole or not at all), `gt` (ground-truth files), `gen` (synthetic
+//! datasets).
 
 mod atomic;
 mod cli;
 mod csv;
 mod dataset;
-mod formats;
 mod gt;
 mod measure;
 mod plot;

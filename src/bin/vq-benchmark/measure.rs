@@ -269,6 +269,7 @@ pub fn execute(
         metrics.insert("ground_truth_seconds".into(), json!(t.seconds));
     }
     metrics.insert("dataset_load_seconds".into(), json!(ds.load_seconds));
+    metrics.insert("dataset_bytes_read".into(), json!(ds.bytes_read));
     let wall = t_run.elapsed().as_secs_f64();
     metrics.insert("wall_seconds".into(), json!(wall));
     metrics.insert("num_base".into(), json!(n));

@@ -1,4 +1,6 @@
-//! Reading and writing TEXMEX vector files (`.fvecs`, `.ivecs`, `.bvecs`).
+//! TEXMEX vector files (`.fvecs`, `.ivecs`, `.bvecs`): random access to rows for
+//! [`VectorSource`](super::VectorSource), and whole-file reading and writing of typed
+//! values (ground-truth ids, bytes) for tests, tools and the ground-truth writer.
 //!
 //! The public ANN benchmark sets (SIFT1M, GIST1M, Deep1B, BIGANN, and the real-data set
 //! bundled in `tests/data/`) ship their base, query and ground-truth vectors in the
@@ -19,23 +21,24 @@
 //! bytes that were actually read (never sized from a dimension or count taken on trust
 //! from the file), so a corrupt or hostile file cannot trigger a huge allocation.
 //!
-//! Files are read as a stream in chunks of about 1 MiB, so reading the first rows of a
-//! huge file ([`read_fvecs_rows`] and friends) touches only those rows, and the `parse_*`
-//! functions run exactly the same code over bytes in memory (for fuzzing and tests).
-//! Values are not inspected: a NaN in an `.fvecs` file is returned as is (training
-//! rejects non-finite data itself).
+//! Opened as a [`VectorSource`](super::VectorSource), a file's length must be a whole
+//! number of rows of row 0's dimension (checked when opened); each row's own dimension is
+//! checked when the row is read. The `read_*` functions below stream a file in chunks of
+//! about 1 MiB instead, so reading the first rows of a huge file ([`read_fvecs_rows`] and
+//! friends) touches only those rows, and the `parse_*` functions run exactly the same code
+//! over bytes in memory (for fuzzing and tests). Values are not inspected: a NaN in an
+//! `.fvecs` file is returned as is (training rejects non-finite data itself).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use crate::Error;
+use std::sync::atomic::AtomicU64;
 
-/// The largest dimension a vector file may declare (2^20 = 1,048,576).
-///
-/// Real data sets stay far below it (GIST has 960); the bound exists so that a corrupt
-/// dimension field is reported as such instead of being taken for a giant vector.
-pub const MAX_DIM: usize = 1 << 20;
+use super::dtype::{decode, Dtype, Encoding};
+use super::source::{format_err as path_format_err, read_at, Layout, Part, BLOCK_BYTES};
+pub use super::MAX_DIM;
+use crate::Error;
 
 /// How many bytes of rows a reader pulls from its source at a time (at least one row).
 const CHUNK_BYTES: usize = 1 << 20;
@@ -93,6 +96,38 @@ fn io_err(name: &str, what: &str, e: std::io::Error) -> Error {
     Error::Io { path: name.to_string(), message: format!("{what}: {e}") }
 }
 
+/// Row `row` declares dimension `d` where row 0 declared `dim`.
+fn dim_mismatch(row: usize, offset: u64, d: i32, dim: usize, ext: &str) -> String {
+    format!(
+        "row {row} at byte offset {offset} declares dimension {d}, expected {dim} (the dimension of row 0); all rows of a {ext} file must have the same dimension"
+    )
+}
+
+/// The last row, at `offset`, has only `tail` of its `row_bytes` bytes.
+fn truncated(row: usize, offset: u64, tail: u64, row_bytes: u64, dim: usize, size: usize) -> String {
+    format!(
+        "the last vector (row {row} at byte offset {offset}) is truncated: {tail} byte(s), expected {row_bytes} (a 4-byte dimension and {dim} values of {size} byte(s))"
+    )
+}
+
+/// Why a file of `len` bytes cannot hold row 0's dimension field, if it cannot.
+fn too_short(len: u64, size: usize) -> Option<String> {
+    match len {
+        0 => Some(format!(
+            "the file is empty, expected at least one vector (an i32 dimension followed by its {size}-byte values)"
+        )),
+        1..=3 => {
+            Some(format!("the file is {len} byte(s) long, expected at least 4 for the first vector's i32 dimension"))
+        }
+        _ => None,
+    }
+}
+
+/// The first dimension field, outside `1..=MAX_DIM`.
+fn bad_first_dim(first: i32) -> String {
+    format!("row 0 at byte offset 0 declares dimension {first}, expected 1..={MAX_DIM}")
+}
+
 /// The byte offset of row `row` in a file of `row_bytes`-byte rows (u64: files may
 /// exceed `usize` on 32-bit hosts).
 fn offset_of(row: usize, row_bytes: usize) -> u64 {
@@ -112,30 +147,12 @@ fn read_stream<T: Elem, R: Read>(
     let read_err = |e| io_err(name, "read failed", e);
     let mut chunk: Vec<u8> = Vec::new();
     (&mut source).take(4).read_to_end(&mut chunk).map_err(read_err)?;
-    if chunk.is_empty() {
-        return Err(format_err(
-            name,
-            format!(
-                "the file is empty, expected at least one vector (an i32 dimension followed by its {}-byte values)",
-                T::SIZE
-            ),
-        ));
-    }
-    if chunk.len() < 4 {
-        return Err(format_err(
-            name,
-            format!(
-                "the file is {} byte(s) long, expected at least 4 for the first vector's i32 dimension",
-                chunk.len()
-            ),
-        ));
+    if let Some(msg) = too_short(chunk.len() as u64, T::SIZE) {
+        return Err(format_err(name, msg));
     }
     let first = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     if first <= 0 || first as usize > MAX_DIM {
-        return Err(format_err(
-            name,
-            format!("row 0 at byte offset 0 declares dimension {first}, expected 1..={MAX_DIM}"),
-        ));
+        return Err(format_err(name, bad_first_dim(first)));
     }
     let dim = first as usize;
     let row_bytes = 4 + dim * T::SIZE;
@@ -166,14 +183,7 @@ fn read_stream<T: Elem, R: Read>(
             let r = rows_done + i;
             let d = i32::from_le_bytes([row[0], row[1], row[2], row[3]]);
             if d != first {
-                return Err(format_err(
-                    name,
-                    format!(
-                        "row {r} at byte offset {} declares dimension {d}, expected {dim} (the dimension of row 0); all rows of a {} file must have the same dimension",
-                        offset_of(r, row_bytes),
-                        T::EXT
-                    ),
-                ));
+                return Err(format_err(name, dim_mismatch(r, offset_of(r, row_bytes), d, dim, T::EXT)));
             }
             out.extend(row[4..].chunks_exact(T::SIZE).map(T::from_le));
         }
@@ -187,23 +197,11 @@ fn read_stream<T: Elem, R: Read>(
                 if tail.len() >= 4 {
                     let d = i32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
                     if d != first {
-                        return Err(format_err(
-                            name,
-                            format!(
-                                "row {rows_done} at byte offset {at} declares dimension {d}, expected {dim} (the dimension of row 0); all rows of a {} file must have the same dimension",
-                                T::EXT
-                            ),
-                        ));
+                        return Err(format_err(name, dim_mismatch(rows_done, at, d, dim, T::EXT)));
                     }
                 }
-                return Err(format_err(
-                    name,
-                    format!(
-                        "the last vector (row {rows_done} at byte offset {at}) is truncated: {} byte(s), expected {row_bytes} (a 4-byte dimension and {dim} values of {} byte(s))",
-                        tail.len(),
-                        T::SIZE
-                    ),
-                ));
+                let msg = truncated(rows_done, at, tail.len() as u64, row_bytes as u64, dim, T::SIZE);
+                return Err(format_err(name, msg));
             }
             break;
         }
@@ -227,7 +225,7 @@ fn parse_bytes<T: Elem>(bytes: &[u8], name: &str, max_rows: Option<usize>) -> Re
 /// Checks `data` and `dim` for writing and returns the row count.
 fn check_write<T>(data: &[T], dim: usize) -> Result<usize, Error> {
     if dim == 0 || dim > MAX_DIM {
-        return Err(Error::OutOfRange { what: "dim", got: dim.to_string(), accepted: "1..=1048576 (vecs::MAX_DIM)" });
+        return Err(Error::OutOfRange { what: "dim", got: dim.to_string(), accepted: "1..=1048576 (data::MAX_DIM)" });
     }
     if data.is_empty() {
         // An empty file could not be read back: it carries no dimension.
@@ -259,6 +257,77 @@ fn write_path<T: Elem>(path: &Path, data: &[T], dim: usize) -> Result<(), Error>
     write_rows(&mut w, data, dim).map_err(|e| io_err(&name, "write failed", e))?;
     // into_inner flushes and reports a failed final write.
     w.into_inner().map_err(|e| io_err(&name, "write failed", e.into_error()))?;
+    Ok(())
+}
+
+/// The file extension of a TEXMEX file of `dtype` values, for messages.
+fn ext_of(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::I32 => i32::EXT,
+        Dtype::U8 => u8::EXT,
+        _ => f32::EXT,
+    }
+}
+
+/// Opens a TEXMEX file for random access: row 0's dimension, and a length that is a whole
+/// number of rows of it.
+pub(crate) fn open_part(path: &Path, file: File, len: u64, dtype: Dtype) -> Result<Part, Error> {
+    let size = dtype.size();
+    if let Some(msg) = too_short(len, size) {
+        return Err(path_format_err(path, msg));
+    }
+    let mut head = [0u8; 4];
+    read_at(path, &file, &mut head, 0)?;
+    let first = i32::from_le_bytes(head);
+    if first <= 0 || first as usize > MAX_DIM {
+        return Err(path_format_err(path, bad_first_dim(first)));
+    }
+    let dim = first as usize;
+    let row_bytes = 4 + (dim * size) as u64;
+    let rows = len / row_bytes;
+    let tail = len % row_bytes;
+    if tail != 0 {
+        return Err(path_format_err(path, truncated(rows as usize, rows * row_bytes, tail, row_bytes, dim, size)));
+    }
+    let rows = usize::try_from(rows)
+        .map_err(|_| path_format_err(path, format!("{rows} rows do not fit this host's usize")))?;
+    Ok(Part { path: path.to_path_buf(), file, rows, dim, enc: Encoding::le(dtype), layout: Layout::Texmex })
+}
+
+/// Reads rows `first..first + out.len() / dim` of a TEXMEX part, checking each row's own
+/// dimension field: whole rows per 64 KiB block, or one row in pieces when a row is larger.
+pub(crate) fn read_rows(part: &Part, first: usize, out: &mut [f32], counter: &AtomicU64) -> Result<(), Error> {
+    let dim = part.dim;
+    let row_bytes = part.row_bytes() as usize;
+    let check = |row: usize, head: [u8; 4]| {
+        let d = i32::from_le_bytes(head);
+        if d as i64 != dim as i64 {
+            let msg = dim_mismatch(row, offset_of(row, row_bytes), d, dim, ext_of(part.enc.dtype));
+            return Err(path_format_err(&part.path, msg));
+        }
+        Ok(())
+    };
+    if row_bytes <= BLOCK_BYTES {
+        let per_block = BLOCK_BYTES / row_bytes;
+        let mut block = [0u8; BLOCK_BYTES];
+        for (b, out) in out.chunks_mut(per_block * dim).enumerate() {
+            let row0 = first + b * per_block;
+            let bytes = &mut block[..out.len() / dim * row_bytes];
+            part.read_at(bytes, offset_of(row0, row_bytes), counter)?;
+            for (i, (row, out)) in bytes.chunks_exact(row_bytes).zip(out.chunks_exact_mut(dim)).enumerate() {
+                check(row0 + i, [row[0], row[1], row[2], row[3]])?;
+                decode(part.enc, &row[4..], out);
+            }
+        }
+    } else {
+        for (i, out) in out.chunks_exact_mut(dim).enumerate() {
+            let at = offset_of(first + i, row_bytes);
+            let mut head = [0u8; 4];
+            part.read_at(&mut head, at, counter)?;
+            check(first + i, head)?;
+            part.read_values(at + 4, out, counter)?;
+        }
+    }
     Ok(())
 }
 
@@ -429,7 +498,7 @@ mod tests {
         fn new(ext: &str) -> Self {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let name = format!("vq-vecs-test-{}-{n}{ext}", std::process::id());
+            let name = format!("vq-texmex-test-{}-{n}{ext}", std::process::id());
             TempPath(std::env::temp_dir().join(name))
         }
     }
@@ -669,7 +738,7 @@ mod tests {
 
     #[test]
     fn io_errors_name_the_path() {
-        let missing = std::env::temp_dir().join("vq-vecs-test-no-such-dir/none.fvecs");
+        let missing = std::env::temp_dir().join("vq-texmex-test-no-such-dir/none.fvecs");
         match read_fvecs(&missing) {
             Err(Error::Io { path, message }) => {
                 assert!(path.ends_with("none.fvecs"));
