@@ -20,14 +20,17 @@
 //!
 //! Distance kernels, encode, decode, asymmetric distances and top-k search write into
 //! buffers the caller provides, so they can run on a search engine's own threads without
-//! contending on the allocator. Exactly two things allocate on those paths:
+//! contending on the allocator. Exactly three things allocate on those paths:
 //!
 //! - a product quantizer's `search` and `distances` keep distance tables over 32 KiB in a
 //!   per-thread buffer made by the thread's first such call and reused after it, and
 //!   allocate per call only for tables over 1 MiB (`m·ksub > 262144`);
 //!   [`ProductQuantizer::search_with_table`] takes the caller's buffer and never allocates;
 //! - a product quantizer loaded from a model file builds its encoder's copy of the
-//!   codebook on its first `encode`.
+//!   codebook on its first `encode`;
+//! - exact [`search::knn`] with [`exact::PRODUCT_MIN_QUERIES`] queries or more runs as
+//!   matrix products ([`exact::ExactSearch`]), whose heaps, query copy and packing buffers
+//!   are allocated for the call; with fewer queries it allocates nothing.
 //!
 //! Training, the quality metrics and `encode_parallel` (a thread pool) allocate; they are
 //! not on the hot path. A test with a counting global allocator holds the hot path to this.
@@ -46,15 +49,17 @@
 //! ## Where things live
 //!
 //! Code layouts in [`codes`]; SIMD levels in [`simd`]; every SIMD kernel under
-//! `src/kernels/`, one file per family; top-k selection in [`search`]; the model file's
-//! byte layout in [`format`]; data set files (TEXMEX, big-ann, NumPy, folders of shards)
-//! in `data` (the default `data` feature).
+//! `src/kernels/`, one file per family; top-k selection in [`search`]; exact search (the
+//! engine of `knn` and of ground truth) in [`exact`]; the model file's byte layout in
+//! [`format`]; data set files (TEXMEX, big-ann, NumPy, folders of shards) in `data` (the
+//! default `data` feature).
 
 pub mod codes;
 mod crc32c;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod error;
+pub mod exact;
 pub mod format;
 pub mod kernels;
 pub mod kmeans;

@@ -58,6 +58,21 @@ pub(crate) fn map_on_threads<R: Send>(threads: usize, n: usize, f: impl Fn(usize
     slots.into_iter().filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 
+/// `f(worker)` for every worker, each on a thread of its own (the first on the caller's),
+/// for workers that share their work through a counter and keep their own state (exact
+/// search's heaps). A thread the OS refuses leaves its worker idle and its share of the
+/// work to the others; the caller's thread always works.
+pub(crate) fn on_threads<W: Send>(workers: &mut [W], f: impl Fn(&mut W) + Sync) {
+    let Some((first, rest)) = workers.split_first_mut() else { return };
+    let f = &f;
+    std::thread::scope(|s| {
+        for w in rest {
+            let _ = std::thread::Builder::new().spawn_scoped(s, move || f(w));
+        }
+        f(first);
+    });
+}
+
 /// `f` over `items`, on the current rayon pool when `parallel` (and the feature is on), else
 /// in order on this thread; the results in item order either way. Every parallel loop of
 /// the crate computes each item's result alone, so the thread count changes no bit.

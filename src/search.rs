@@ -1,4 +1,5 @@
-//! Top-k selection into caller buffers, and exact (brute-force) k-nearest-neighbour search.
+//! Top-k selection into caller buffers, shared by every search of the crate; and
+//! [`knn`], exact k-nearest-neighbour search (whose engine lives in [`crate::exact`]).
 //!
 //! [`TopK`] keeps the k best `(distance, id)` pairs as a max-heap laid directly in the
 //! caller's two output slices: it starts full of sentinels `(+∞, −1)` and never grows, so it
@@ -8,7 +9,6 @@
 //! increasing order, a candidate only needs a strict `<` against the current worst.
 
 use crate::error::{exact_len, rows_of};
-use crate::simd::Isa;
 use crate::Error;
 
 /// Rows scored per block: small enough that the distances stay in L1, large enough to
@@ -133,6 +133,12 @@ impl<'a> Heaps<'a> {
         Heaps { distances, labels, k }
     }
 
+    /// Heaps left in `distances` and `labels` by an earlier `Heaps` (or filled with
+    /// sentinels by [`Heaps::start`]), to offer more rows to.
+    pub(crate) fn resume(distances: &'a mut [f32], labels: &'a mut [i64], k: usize) -> Self {
+        Heaps { distances, labels, k }
+    }
+
     /// Offers query `q` the distance `dist[i]` of row `first_id + i`, for every `i`.
     #[inline(always)]
     pub(crate) fn push_block(&mut self, q: usize, dist: &[f32], first_id: i64) {
@@ -161,17 +167,24 @@ pub(crate) trait ScoreRows {
     fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]);
 }
 
-/// Every query's top-k over `n` rows scored in blocks of `block` rows (at most
-/// [`BLOCK_ROWS`]): blocks outer and queries inner, so a block stays in cache while every
-/// query scores it, and the distances of one block and query stay in L1.
+/// Every query's top-k over `n` rows, ids from `first_id`, scored in blocks of `block` rows
+/// (at most [`BLOCK_ROWS`]): blocks outer and queries inner, so a block stays in cache
+/// while every query scores it, and the distances of one block and query stay in L1.
 #[inline(always)]
-pub(crate) fn scan_blocks(heaps: &mut Heaps<'_>, nq: usize, n: usize, block: usize, scorer: &mut impl ScoreRows) {
+pub(crate) fn scan_blocks(
+    heaps: &mut Heaps<'_>,
+    nq: usize,
+    n: usize,
+    first_id: i64,
+    block: usize,
+    scorer: &mut impl ScoreRows,
+) {
     let mut buf = [0f32; BLOCK_ROWS];
     for start in (0..n).step_by(block) {
         let out = &mut buf[..block.min(n - start)];
         for q in 0..nq {
             scorer.score(q, start..start + out.len(), out);
-            heaps.push_block(q, out, start as i64);
+            heaps.push_block(q, out, first_id + start as i64);
         }
     }
 }
@@ -184,45 +197,30 @@ pub(crate) fn check_search(
     distances: &[f32],
     labels: &[i64],
 ) -> Result<usize, Error> {
+    let nq = check_queries(dim, queries, k)?;
+    exact_len("distances", distances.len(), nq * k)?;
+    exact_len("labels", labels.len(), nq * k)?;
+    Ok(nq)
+}
+
+/// Checks the queries of a search and its `k`: `k ≥ 1`, whole rows, `nq·k` representable,
+/// every value finite; returns `nq`.
+pub(crate) fn check_queries(dim: usize, queries: &[f32], k: usize) -> Result<usize, Error> {
     if k == 0 {
         return Err(Error::OutOfRange { what: "k", got: "0".into(), accepted: ">= 1" });
     }
     let nq = rows_of("queries", queries.len(), dim)?;
     // k comes from the caller (a C host may pass anything): nq·k must not wrap, or a wrapped
     // product could match a short buffer.
-    let want = nq.checked_mul(k).ok_or_else(|| Error::OutOfRange {
+    nq.checked_mul(k).ok_or_else(|| Error::OutOfRange {
         what: "k",
         got: format!("{k} for {nq} queries (nq·k overflows)"),
         accepted: "nq·k within the address space",
     })?;
-    exact_len("distances", distances.len(), want)?;
-    exact_len("labels", labels.len(), want)?;
     if let Some(i) = queries.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite { what: "queries", index: i });
     }
     Ok(nq)
 }
 
-/// Exact k-nearest neighbours by squared L2 of each query among `rows` (both `dim` wide):
-/// `k = distances.len() / nq` results per query, ascending, ties to the lower id, `(+∞, −1)`
-/// where there are fewer than k rows. Rows are scanned in blocks that stay in cache while
-/// every query visits them, so the data is read from memory once per call, not once per query.
-///
-/// # Errors
-/// [`Error::NotWholeRows`], [`Error::BufferLength`], `k = 0`
-/// ([`Error::OutOfRange`]), a non-finite query ([`Error::NonFinite`]).
-pub fn knn(
-    dim: usize,
-    queries: &[f32],
-    rows: &[f32],
-    k: usize,
-    distances: &mut [f32],
-    labels: &mut [i64],
-) -> Result<(), Error> {
-    rows_of("rows", rows.len(), dim)?;
-    check_search(dim, queries, k, distances, labels)?;
-    let mut heaps = Heaps::start(distances, labels, k);
-    crate::kernels::l2::knn_scan(Isa::current(), dim, queries, rows, &mut heaps);
-    heaps.finish();
-    Ok(())
-}
+pub use crate::exact::knn;

@@ -337,6 +337,15 @@ mod tests {
                 }),
             ));
         }
+        let xe = x.clone();
+        runs.push((
+            "exact search",
+            Box::new(move || {
+                use crate::exact::{ExactSearch, Metric};
+                let mut s = ExactSearch::new(dim, &xe[..16 * dim], 5, Metric::L2, 2).unwrap();
+                s.add(&xe, 0).unwrap();
+            }),
+        ));
         let pq = ProductQuantizer::train(dim, &x, &PqParams::new(2, 16)).unwrap();
         let codes = vec![0u8; n * pq.code_size()];
         runs.push(("encode_parallel", Box::new(move || pq.encode_parallel(&x, &mut codes.clone(), 2).unwrap())));

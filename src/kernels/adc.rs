@@ -19,6 +19,7 @@
 //! up front where a caller wants an error instead.
 
 use crate::codes::Layout;
+use crate::kernels::lanes::any;
 use crate::search::TopK;
 use pulp::Simd;
 
@@ -124,10 +125,4 @@ pub(crate) fn scan_interleaved<S: Simd, W: Layout>(
             offer(s, first_id + r as i64, &mut thr);
         }
     }
-}
-
-/// Whether any lane of a mask is set (masks are registers or bit masks depending on level).
-#[inline(always)]
-fn any<M: bytemuck::NoUninit>(mask: M) -> bool {
-    bytemuck::bytes_of(&mask).iter().fold(0u8, |a, &b| a | b) != 0
 }

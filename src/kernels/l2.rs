@@ -170,9 +170,9 @@ pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Err
     Ok(())
 }
 
-/// Exact search's scan: the squared distance of every query (`dim` wide) to every row, into
-/// the queries' heaps, in blocks of about 64 KiB of rows that stay in L2 while every query
-/// scores them.
+/// Exact search's direct scan: the squared distance of every query (`dim` wide) to every
+/// row, into the queries' heaps (ids from 0). [`crate::exact`] uses it where a matrix
+/// product does not pay (few queries).
 pub(crate) fn knn_scan(isa: Isa, dim: usize, queries: &[f32], rows: &[f32], heaps: &mut Heaps<'_>) {
     isa.dispatch(Knn { dim, queries, rows, heaps });
 }
@@ -188,27 +188,43 @@ impl WithSimd for Knn<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let Knn { dim, queries, rows, heaps } = self;
-        let block = (65_536 / (4 * dim)).clamp(16, BLOCK_ROWS);
-        let mut scorer = RowsOf { simd, dim, queries, rows };
-        scan_blocks(heaps, queries.len() / dim, rows.len() / dim, block, &mut scorer);
+        scan_rows(simd, SqDiff, self.dim, self.queries, self.rows, 0, self.heaps);
     }
 }
 
+/// The body of [`knn_scan`] for any accumulation (`SqDiff`: squared L2; `Product` with
+/// negated queries: inner product as a smaller-is-better score), ids from `first_id`: rows
+/// in blocks of about 64 KiB that stay in L2 while every query scores them.
+#[inline(always)]
+pub(crate) fn scan_rows<S: Simd, A: Accumulate>(
+    simd: S,
+    acc: A,
+    dim: usize,
+    queries: &[f32],
+    rows: &[f32],
+    first_id: i64,
+    heaps: &mut Heaps<'_>,
+) {
+    let block = (65_536 / (4 * dim)).clamp(16, BLOCK_ROWS);
+    let mut scorer = RowsOf { simd, dim, queries, rows, _acc: acc };
+    scan_blocks(heaps, queries.len() / dim, rows.len() / dim, first_id, block, &mut scorer);
+}
+
 /// Queries against rows of raw vectors.
-struct RowsOf<'a, S> {
+struct RowsOf<'a, S, A> {
     simd: S,
     dim: usize,
     queries: &'a [f32],
     rows: &'a [f32],
+    _acc: A,
 }
 
-impl<S: Simd> ScoreRows for RowsOf<'_, S> {
+impl<S: Simd, A: Accumulate> ScoreRows for RowsOf<'_, S, A> {
     #[inline(always)]
     fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]) {
         let d = self.dim;
         let rows = &self.rows[rows.start * d..rows.end * d];
-        batch_body::<S, SqDiff>(self.simd, &self.queries[q * d..(q + 1) * d], rows, out);
+        batch_body::<S, A>(self.simd, &self.queries[q * d..(q + 1) * d], rows, out);
     }
 }
 

@@ -70,3 +70,9 @@ pub(crate) fn lane_indices<S: Simd>(simd: S) -> S::u32s {
     }
     iota
 }
+
+/// Whether any lane of a mask is set (masks are registers or bit masks depending on level).
+#[inline(always)]
+pub(crate) fn any<M: bytemuck::NoUninit>(mask: M) -> bool {
+    bytemuck::bytes_of(&mask).iter().fold(0u8, |a, &b| a | b) != 0
+}

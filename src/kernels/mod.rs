@@ -8,9 +8,13 @@
 //! - `kmeans`: the argmin, seeding distances, cluster sums and coarse group scan of k-means;
 //! - `hartigan`: the move sweep and objective of k-means' Hartigan refinement;
 //! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
-//! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means).
+//! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means);
+//! - `gemm`: the matrix product (`matrixmultiply`'s SGEMM) of k-means assignment and exact search;
+//! - `exact`: exact search's sweep: blocks of rows through the product, the filter, exact rescoring.
 
 pub(crate) mod adc;
+pub(crate) mod exact;
+pub(crate) mod gemm;
 pub(crate) mod hartigan;
 pub(crate) mod kmeans;
 pub mod l2;

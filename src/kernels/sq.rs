@@ -368,7 +368,7 @@ fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJ
     // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
     let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
     let mut scorer = CodeRows::<S, C> { simd, p, d, queries, codes, layout: C::default() };
-    scan_blocks(heaps, queries.len() / d, codes.len() / cs, block, &mut scorer);
+    scan_blocks(heaps, queries.len() / d, codes.len() / cs, 0, block, &mut scorer);
 }
 
 /// Queries against code rows reconstructed on the fly.

@@ -31,6 +31,7 @@ mod coarse;
 mod hartigan;
 
 use crate::error::rows_of;
+use crate::kernels::gemm::{products, Rows};
 use crate::kernels::kmeans::{argmin_rows, dist_rows_many, sum_rows, tile_pool};
 use crate::kernels::l2::l2sq_batch_at;
 use crate::kernels::nearest::transpose_into;
@@ -391,16 +392,6 @@ fn plus_plus(isa: Isa, x: &[f32], dim: usize, k: usize, trials: usize, rng: &mut
     centroids
 }
 
-/// The rows `assign` scores, in either layout (both give the same bits: packing only
-/// moves data).
-#[derive(Clone, Copy)]
-enum Rows<'a> {
-    /// `n × dim`, row after row.
-    RowMajor(&'a [f32]),
-    /// `dim × n`: dimension `j` of row `i` at `j·n + i`.
-    ColMajor(&'a [f32]),
-}
-
 /// Nearest centroid of every row: `labels[i]`, and `best[i] = ‖c‖² − 2 x·c` for it (add
 /// `‖x‖²` for the squared distance). With `parallel` (and the feature), blocks go to the
 /// current rayon pool: the caller's, built once per training call.
@@ -429,56 +420,6 @@ fn assign(isa: Isa, x: Rows<'_>, dim: usize, centroids: &[f32], parallel: bool, 
     let mut scores = Vec::new();
     for (b, (lb, bb)) in chunks {
         block(b * ROW_BLOCK, lb, bb, &mut scores);
-    }
-}
-
-/// `scores[i·w + j] = −2·x_{r0+i}·c_{cols.start+j}` (`w = cols.len()`) for the
-/// `scores.len() / w` rows from `r0` of the `n` rows `x`, `ct` being the `k` centroids as a
-/// `dim × k` row-major matrix: the matrix product behind every assignment. Each product is
-/// computed alike whatever the range, so splitting the columns changes no bit.
-#[allow(clippy::too_many_arguments)]
-fn products(
-    x: Rows<'_>,
-    n: usize,
-    dim: usize,
-    r0: usize,
-    ct: &[f32],
-    k: usize,
-    cols: std::ops::Range<usize>,
-    scores: &mut [f32],
-) {
-    let w = cols.len();
-    let rows = scores.len() / w.max(1);
-    let (data, row_stride, col_stride) = match x {
-        Rows::RowMajor(d) => (d, dim, 1),
-        Rows::ColMajor(d) => (d, 1, n),
-    };
-    assert!(
-        data.len() == n * dim && r0 + rows <= n && ct.len() == dim * k && cols.end <= k && scores.len() == rows * w,
-        "products: shapes disagree"
-    );
-    // SAFETY: row `r0 + i`, dimension `j` of `data` is at `(r0 + i)·row_stride +
-    // j·col_stride`, inside `data` for every `i < rows ≤ n − r0` and `j < dim` (checked
-    // above); column `cols.start + c` of row `j` of `ct` is at `j·k + cols.start + c`, inside
-    // `ct` for `c < w`, `j < dim` as `cols.end ≤ k`; `scores` is `rows × w` row-major; all
-    // three are live for the call and `scores` is unaliased.
-    unsafe {
-        matrixmultiply::sgemm(
-            rows,
-            dim,
-            w,
-            -2.0,
-            data.as_ptr().add(r0 * row_stride),
-            row_stride as isize,
-            col_stride as isize,
-            ct.as_ptr().add(cols.start),
-            k as isize,
-            1,
-            0.0,
-            scores.as_mut_ptr(),
-            w as isize,
-            1,
-        );
     }
 }
 

@@ -279,45 +279,28 @@ pub struct Truth {
     pub source: String,
 }
 
-/// Exact top-`k` of each query by brute force (`vq::search::knn`), queries split over
-/// `threads` threads; identical to one thread.
+/// Exact top-`k` of each query (`vq::exact::ExactSearch`, the engine of `vq::search::knn`)
+/// on `threads` threads; identical to one thread. The base goes in in chunks so the bar
+/// moves (in base rows).
 pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Truth, String> {
     let t0 = std::time::Instant::now();
     let (d, nq) = (ds.dim, ds.n_queries());
     let k = k.min(ds.n_base());
+    let fail = |e: vq::Error| format!("ground truth: {e}");
+    let mut search = vq::exact::ExactSearch::new(d, &ds.queries, k, vq::exact::Metric::L2, effective_threads(threads))
+        .map_err(fail)?;
+    // About 100 MB of rows per chunk at d = 384: each is thousands of the engine's blocks,
+    // so its threads stay busy to the end of a chunk.
+    const CHUNK_ROWS: usize = 65_536;
+    let bar = progress.bar("ground truth", ds.n_base() as u64);
+    for (c, chunk) in ds.base.chunks(CHUNK_ROWS * d).enumerate() {
+        search.add(chunk, (c * CHUNK_ROWS) as i64).map_err(fail)?;
+        bar.set_position((c * CHUNK_ROWS + chunk.len() / d) as u64);
+    }
+    bar.finish_and_clear();
     let mut ids = vec![0i64; nq * k];
     let mut dist = vec![0f32; nq * k];
-    let threads = effective_threads(threads).min(nq.max(1));
-    // Blocks of 16 queries: progress moves, and a thread's queries share each block of rows.
-    const QB: usize = 16;
-    let bar = progress.bar("ground truth", nq as u64);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let blocks: Vec<(&[f32], &mut [f32], &mut [i64])> = ds
-        .queries
-        .chunks(QB * d)
-        .zip(dist.chunks_mut(QB * k))
-        .zip(ids.chunks_mut(QB * k))
-        .map(|((q, dd), ii)| (q, dd, ii))
-        .collect();
-    let work = std::sync::Mutex::new(blocks.into_iter().enumerate().collect::<Vec<_>>());
-    let err = std::sync::Mutex::new(None::<String>);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let item = work.lock().expect("work queue").pop();
-                let Some((_, (q, dd, ii))) = item else { break };
-                if let Err(e) = vq::search::knn(d, q, &ds.base, k, dd, ii) {
-                    *err.lock().expect("error slot") = Some(e.to_string());
-                }
-                let done = next.fetch_add(q.len() / d, std::sync::atomic::Ordering::Relaxed) + q.len() / d;
-                bar.set_position(done as u64);
-            });
-        }
-    });
-    bar.finish_and_clear();
-    if let Some(e) = err.into_inner().expect("error slot") {
-        return Err(format!("ground truth: {e}"));
-    }
+    search.results(&mut dist, &mut ids).map_err(fail)?;
     Ok(Truth { ids, k, seconds: t0.elapsed().as_secs_f64(), source: "computed".into() })
 }
 
