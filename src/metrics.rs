@@ -156,13 +156,19 @@ pub fn pairwise_distortion(
     let n = rows_of("original", original.len(), dim)?;
     exact_len("reconstructed", reconstructed.len(), original.len())?;
     let mut sample = PairwiseSample::new(dim, n, num_pairs, seed)?;
-    sample.add(0, original, reconstructed)?;
-    sample.finish()
+    sample.add(0, original)?;
+    let mut rec = Vec::with_capacity(sample.rows().len() * dim);
+    for &r in sample.rows() {
+        rec.extend_from_slice(&reconstructed[r * dim..(r + 1) * dim]);
+    }
+    sample.finish(&rec)
 }
 
 /// [`pairwise_distortion`] over batches: the pairs are drawn up front (the same draws as
-/// the whole-array function), and only the rows they name are kept as the batches pass, so
-/// memory is `2 · num_pairs` rows whatever the data's size.
+/// the whole-array function), and only the original rows they name are kept as the batches
+/// pass, so memory is at most `2 · num_pairs` rows whatever the data's size. One sample
+/// serves any number of quantizers: each gives the reconstructions of [`PairwiseSample::rows`]
+/// to [`PairwiseSample::finish`] (decoded from its codes of those rows).
 #[derive(Debug, Clone)]
 pub struct PairwiseSample {
     dim: usize,
@@ -170,9 +176,8 @@ pub struct PairwiseSample {
     pairs: Vec<(usize, usize)>,
     /// The distinct rows the pairs name, ascending.
     rows: Vec<usize>,
-    /// Each of `rows`, original then reconstructed, once seen (`dim` values each).
+    /// Each of `rows` once seen (`dim` values each).
     original: Vec<f32>,
-    reconstructed: Vec<f32>,
     seen: Vec<bool>,
 }
 
@@ -199,39 +204,38 @@ impl PairwiseSample {
         rows.sort_unstable();
         rows.dedup();
         let len = rows.len() * dim;
-        Ok(PairwiseSample {
-            dim,
-            seen: vec![false; rows.len()],
-            rows,
-            pairs,
-            original: vec![0.0; len],
-            reconstructed: vec![0.0; len],
-        })
+        Ok(PairwiseSample { dim, seen: vec![false; rows.len()], rows, pairs, original: vec![0.0; len] })
+    }
+
+    /// The distinct rows the pairs name, ascending.
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
     }
 
     /// Keeps the pair rows among rows `first_row, first_row + 1, …` given here.
     ///
     /// # Errors
-    /// Differing lengths or ragged rows.
-    pub fn add(&mut self, first_row: usize, original: &[f32], reconstructed: &[f32]) -> Result<(), Error> {
+    /// Ragged rows.
+    pub fn add(&mut self, first_row: usize, original: &[f32]) -> Result<(), Error> {
         let n = rows_of("original", original.len(), self.dim)?;
-        exact_len("reconstructed", reconstructed.len(), original.len())?;
         let d = self.dim;
         let from = self.rows.partition_point(|&r| r < first_row);
         for (k, &r) in self.rows.iter().enumerate().skip(from).take_while(|&(_, &r)| r < first_row + n) {
             let at = (r - first_row) * d;
             self.original[k * d..(k + 1) * d].copy_from_slice(&original[at..at + d]);
-            self.reconstructed[k * d..(k + 1) * d].copy_from_slice(&reconstructed[at..at + d]);
             self.seen[k] = true;
         }
         Ok(())
     }
 
-    /// The distortion over the pairs at non-zero distance.
+    /// The distortion over the pairs at non-zero distance, given the reconstructions of
+    /// [`PairwiseSample::rows`], in that order.
     ///
     /// # Errors
-    /// A pair row was never added, or every pair is at distance 0.
-    pub fn finish(&self) -> Result<PairwiseDistortion, Error> {
+    /// `reconstructed` not one row per sample row, a pair row never added, or every pair
+    /// at distance 0.
+    pub fn finish(&self, reconstructed: &[f32]) -> Result<PairwiseDistortion, Error> {
+        exact_len("reconstructed", reconstructed.len(), self.original.len())?;
         if let Some(k) = self.seen.iter().position(|&s| !s) {
             return Err(Error::OutOfRange {
                 what: "pairwise sample",
@@ -249,7 +253,7 @@ impl PairwiseSample {
         for &(i, j) in &self.pairs {
             let dd = dist(&self.original, i, j);
             if dd > 0.0 {
-                ratios.push((dist(&self.reconstructed, i, j) / dd - 1.0).abs());
+                ratios.push((dist(reconstructed, i, j) / dd - 1.0).abs());
             }
         }
         if ratios.is_empty() {

@@ -303,11 +303,18 @@ fn files_ground_truth_and_formats_agree() {
         ok(dir, &a);
     }
     assert_eq!(row("r1.db"), row("r2.db"), "a folder of shards reads as the file of its rows");
-    let bytes: i64 = Connection::open(dir.join("r2.db"))
+    let (bytes, passes): (i64, i64) = Connection::open(dir.join("r2.db"))
         .unwrap()
-        .query_row("SELECT json_extract(metrics_json, '$.dataset_bytes_read') FROM runs", [], |r| r.get(0))
+        .query_row(
+            "SELECT json_extract(metrics_json, '$.dataset_bytes_read'), json_extract(metrics_json, '$.dataset_passes') FROM runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
-    assert_eq!(bytes as usize, n * d * 2 + nq * (4 + d * 4), "the shards and q.fvecs, each row once");
+    // PQ 4x16 trains on every row (the base is smaller than its 16 × 256 sample): the
+    // rows of the quick fingerprint (at most 257), the training sample, and one pass.
+    assert_eq!(passes, 1);
+    assert_eq!(bytes as usize, (n.min(257) + n + n) * d * 2, "the shards: fingerprint rows, sample, one pass");
 
     // Without --queries, rows are held out of the base.
     ok(

@@ -32,10 +32,11 @@ proptest! {
         let mut sample = PairwiseSample::new(d, n, pairs, seed).unwrap();
         for (lo, hi) in batches(n, &cuts) {
             mse.add(&x[lo * d..hi * d], &y[lo * d..hi * d]).unwrap();
-            sample.add(lo, &x[lo * d..hi * d], &y[lo * d..hi * d]).unwrap();
+            sample.add(lo, &x[lo * d..hi * d]).unwrap();
         }
+        let rec: Vec<f32> = sample.rows().iter().flat_map(|&r| y[r * d..(r + 1) * d].to_vec()).collect();
         prop_assert_eq!(mse.mse().unwrap().to_bits(), reconstruction_mse(d, &x, &y).unwrap().to_bits());
-        prop_assert_eq!(sample.finish().unwrap(), pairwise_distortion(d, &x, &y, pairs, seed).unwrap());
+        prop_assert_eq!(sample.finish(&rec).unwrap(), pairwise_distortion(d, &x, &y, pairs, seed).unwrap());
     }
 }
 
@@ -44,11 +45,13 @@ fn a_pair_row_never_added_is_an_error() {
     let (d, n) = (4, 50);
     let x = floats(n * d, 5, 1.0);
     let mut sample = PairwiseSample::new(d, n, 100, 7).unwrap();
-    sample.add(0, &x[..40 * d], &x[..40 * d]).unwrap();
-    let err = sample.finish().unwrap_err().to_string();
+    sample.add(0, &x[..40 * d]).unwrap();
+    let same: Vec<f32> = sample.rows().iter().flat_map(|&r| x[r * d..(r + 1) * d].to_vec()).collect();
+    let err = sample.finish(&same).unwrap_err().to_string();
     assert!(err.contains("never added"), "{err}");
-    sample.add(40, &x[40 * d..], &x[40 * d..]).unwrap();
-    assert_eq!(sample.finish().unwrap().max, 0.0);
+    sample.add(40, &x[40 * d..]).unwrap();
+    assert_eq!(sample.finish(&same).unwrap().max, 0.0);
+    assert!(sample.finish(&same[d..]).is_err());
     assert!(MseAccumulator::new(3).mse().is_err());
     assert!(MseAccumulator::new(3).add(&[1.0; 4], &[1.0; 4]).is_err());
 }

@@ -51,7 +51,7 @@ fn ok_with(dir: &Path, extra: &[&str]) -> String {
 type Logged = (String, Map<String, Value>, Map<String, Value>);
 
 /// `(config_json, quality metrics)` of every run, keyed and sorted by configuration; the
-/// quality metrics are every metric but timings, rates and memory.
+/// quality metrics are every metric but timings, rates, memory and what was read.
 fn results(db: &Path) -> Vec<Logged> {
     let conn = Connection::open(db).unwrap();
     let mut stmt = conn.prepare("SELECT method, config_json, metrics_json FROM runs").unwrap();
@@ -62,7 +62,11 @@ fn results(db: &Path) -> Vec<Logged> {
             let (method, c, m) = r.unwrap();
             let config: Map<String, Value> = serde_json::from_str(&c).unwrap();
             let mut metrics: Map<String, Value> = serde_json::from_str(&m).unwrap();
-            metrics.retain(|k, _| !["seconds", "qps", "per_second", "rss"].iter().any(|t| k.contains(t)));
+            metrics.retain(|k, _| {
+                !["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"]
+                    .iter()
+                    .any(|t| k.contains(t))
+            });
             let key = format!(
                 "{method} {:?} {:?} {:?}",
                 config.get("num_chunks"),

@@ -28,7 +28,11 @@ fn results(db: &Path) -> Vec<(String, Map<String, Value>, Map<String, Value>)> {
             let (c, m) = r.unwrap();
             let config: Map<String, Value> = serde_json::from_str(&c).unwrap();
             let mut metrics: Map<String, Value> = serde_json::from_str(&m).unwrap();
-            metrics.retain(|k, _| !["seconds", "qps", "per_second", "rss"].iter().any(|t| k.contains(t)));
+            metrics.retain(|k, _| {
+                !["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"]
+                    .iter()
+                    .any(|t| k.contains(t))
+            });
             (format!("{:?} {:?}", config["num_chunks"], config["num_clusters"]), config, metrics)
         })
         .collect();

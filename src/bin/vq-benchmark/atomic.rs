@@ -14,12 +14,13 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Calls `fill(tmp)` to write a temporary file, then renames it to `path`; removes the
-/// temporary file if `fill` fails.
+/// temporary file if `fill` fails. The temporary file keeps `path`'s extension, so writers
+/// that choose a format by extension write the right one.
 pub fn write_with(path: &Path, fill: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create directory: {e}", dir.display()))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let tmp: PathBuf = dir.join(format!(".tmp{}.{name}", std::process::id()));
     if let Err(e) = fill(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);

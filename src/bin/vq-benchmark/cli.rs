@@ -48,6 +48,9 @@ pub enum Command {
     Gt(GtArgs),
     /// Merge run logs (e.g. the shards of a sweep) into one; merging twice adds nothing.
     Merge(MergeArgs),
+    /// Write a seeded Gaussian-mixture dataset of any size (base and held-out queries) to
+    /// .fbin or .npy, streaming, for scale tests without a download.
+    Gen(GenArgs),
     /// Show the library version and the SIMD levels this machine runs (`VQ_SIMD` lowers them).
     Info(InfoArgs),
 }
@@ -157,6 +160,18 @@ pub struct Common {
     /// Training rows per centroid at most (FAISS: 256); more rows are subsampled.
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_points_per_centroid: usize,
+    /// Rows each configuration trains on at most, drawn at random with --seed (default:
+    /// what the quantizer needs, PQ ksub × --max-points-per-centroid and SQ every row; the
+    /// whole base, in order, when it is smaller). Recorded in `config_json`.
+    #[arg(long, value_parser = positive)]
+    pub train_size: Option<usize>,
+    /// Base rows per batch of a pass over the data (default: about 16 MiB of vectors).
+    #[arg(long, value_parser = positive)]
+    pub batch_size: Option<usize>,
+    /// Read the whole base into memory first instead of batch by batch (same figures; for
+    /// comparing the two, or data on slow storage that fits in memory).
+    #[arg(long)]
+    pub in_memory: bool,
     /// SQLite run log.
     #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
@@ -260,6 +275,40 @@ pub struct Shard {
 }
 
 #[derive(Args, Debug)]
+pub struct GenArgs {
+    /// The base vectors' file: .fbin or .npy (float32).
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// The queries' file (default: `<output stem>_queries.<ext>` beside --output).
+    #[arg(long)]
+    pub queries_output: Option<PathBuf>,
+    /// Base rows.
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
+    pub num_samples: usize,
+    /// Query rows, drawn from the same mixture and not in the base.
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub num_queries: usize,
+    /// Dimension.
+    #[arg(long, default_value_t = 384, value_parser = positive)]
+    pub dim: usize,
+    /// Mixture components: centres with N(0, 1) coordinates.
+    #[arg(long, default_value_t = 1024, value_parser = positive)]
+    pub clusters: usize,
+    /// Standard deviation of each coordinate around its centre.
+    #[arg(long, default_value_t = 0.5, value_parser = positive_f32)]
+    pub spread: f32,
+    /// Seed: the same seed and sizes give the same files, bit for bit.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct MergeArgs {
     /// Run logs to merge (SQLite files written by vq-benchmark or the original tool).
     #[arg(required = true)]
@@ -352,6 +401,13 @@ pub fn positive(s: &str) -> Result<usize, String> {
         Ok(v) if v >= 1 => Ok(v as usize),
         Ok(v) => Err(format!("{v} is not allowed, expected an integer >= 1")),
         Err(_) => Err(format!("'{s}' is not an integer, expected an integer >= 1")),
+    }
+}
+
+fn positive_f32(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number > 0")),
     }
 }
 

@@ -9,10 +9,13 @@
 //!   drawn at random (seeded) are taken out of it. Unlike the original tool, a query is
 //!   never also a base vector (that would make every query its own nearest neighbour).
 //!
-//! Everything is loaded and checked here, before the run log or any output is opened.
-//! Files are read through `vq::data`: only the rows used (`--num-samples`), once, straight
-//! into the base and query buffers, each batch checked for NaN and infinity as it arrives.
+//! A file's base is not loaded: the passes of `evaluate` read it batch by batch through
+//! `vq::data` (only the rows used, `--num-samples`; each batch checked for NaN and
+//! infinity as it arrives), so a sweep's memory does not grow with the file. The queries
+//! are read here, and the shape and every configuration are checked before the run log or
+//! any output is opened. `--in-memory` reads the base into memory first instead.
 
+use crate::evaluate::{BaseRows, TruthBuilder};
 use crate::progress::Progress;
 use std::path::{Path, PathBuf};
 use vq::data::{self, VectorSource};
@@ -57,22 +60,126 @@ pub struct Dataset {
     /// `dummy` or the path as given: the `dataset` column.
     pub name: String,
     pub dim: usize,
-    pub base: Vec<f32>,
+    base: Base,
     pub queries: Vec<f32>,
     pub query_source: QuerySource,
-    /// Hash of the base and query values and their shapes.
-    pub fingerprint: String,
+    /// A hash of the shape, the queries and a sample of base rows: cheap to take before any
+    /// pass, for ids derived from the data (the full `dataset_fingerprint` is taken by the
+    /// first pass).
+    pub quick_fingerprint: String,
     pub load_seconds: f64,
-    /// Bytes read from the dataset and query files (0 for `dummy`).
-    pub bytes_read: u64,
+}
+
+/// Where the base rows are.
+enum Base {
+    /// The rows, and the bytes read from a file to get them (0 for `dummy`).
+    Memory(Vec<f32>, u64),
+    /// Rows `0..rows` of the file, less the held-out ones (ascending).
+    File { src: VectorSource, rows: usize, held: Vec<usize> },
 }
 
 impl Dataset {
     pub fn n_base(&self) -> usize {
-        self.base.len() / self.dim
+        match &self.base {
+            Base::Memory(v, _) => v.len() / self.dim,
+            Base::File { rows, held, .. } => rows - held.len(),
+        }
     }
     pub fn n_queries(&self) -> usize {
         self.queries.len() / self.dim
+    }
+
+    /// Reads the whole base into memory (`--in-memory`).
+    pub fn into_memory(self) -> Result<Dataset, String> {
+        let Base::File { src, .. } = &self.base else { return Ok(self) };
+        let mut all = alloc_rows(src, self.n_base())?;
+        BaseRows::read(&self, 0, &mut all)?;
+        let read = src.bytes_read();
+        Ok(Dataset { base: Base::Memory(all, read), ..self })
+    }
+
+    /// The file row of base row `i`: `i` plus the held-out rows at or before it.
+    fn file_row(held: &[usize], i: usize) -> usize {
+        // Held rows before file row f: partition_point(h < f). Base row i is the file row f
+        // with f − held_before(f) = i and f not held: the smallest such f.
+        let mut f = i;
+        loop {
+            let next = i + held.partition_point(|&h| h <= f);
+            if next == f {
+                return f;
+            }
+            f = next;
+        }
+    }
+}
+
+impl BaseRows for Dataset {
+    fn rows(&self) -> usize {
+        self.n_base()
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn read(&self, first: usize, out: &mut [f32]) -> Result<(), String> {
+        let d = self.dim;
+        match &self.base {
+            Base::Memory(v, _) => {
+                let src = v.get(first * d..first * d + out.len()).ok_or("base rows out of range")?;
+                out.copy_from_slice(src);
+                Ok(())
+            }
+            Base::File { src, held, .. } => {
+                // Runs of consecutive file rows between held-out rows.
+                let mut f = Self::file_row(held, first);
+                let mut h = held.partition_point(|&x| x < f);
+                let mut done = 0;
+                while done < out.len() {
+                    let run_end = held.get(h).copied().unwrap_or(usize::MAX);
+                    let rows = (run_end - f).min((out.len() - done) / d);
+                    let part = &mut out[done..done + rows * d];
+                    src.read_rows(f, part).map_err(|e| e.to_string())?;
+                    src.check_finite(f, part).map_err(|e| e.to_string())?;
+                    done += rows * d;
+                    f += rows;
+                    while held.get(h) == Some(&f) {
+                        f += 1;
+                        h += 1;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn gather(&self, rows: &[usize], out: &mut [f32]) -> Result<(), String> {
+        let d = self.dim;
+        let mut at = 0;
+        while at < rows.len() {
+            // A run of consecutive base rows is one read.
+            let mut end = at + 1;
+            while end < rows.len() && rows[end] == rows[end - 1] + 1 {
+                end += 1;
+            }
+            BaseRows::read(self, rows[at], &mut out[at * d..end * d])?;
+            at = end;
+        }
+        Ok(())
+    }
+
+    fn bytes_read(&self) -> u64 {
+        match &self.base {
+            Base::Memory(_, read) => *read,
+            Base::File { src, .. } => src.bytes_read(),
+        }
+    }
+
+    fn in_memory(&self) -> Option<&[f32]> {
+        match &self.base {
+            Base::Memory(v, _) => Some(v),
+            Base::File { .. } => None,
+        }
     }
 }
 
@@ -83,7 +190,6 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
                     `np.save('emb.npy', np.asarray(ds['embedding'], dtype=np.float32))`, then pass --dataset emb.npy"
             .into());
     }
-    let mut bytes_read = 0;
     let (name, dim, base, queries, source) = if spec.dataset == "dummy" {
         let n = spec.num_samples.unwrap_or(DUMMY_ROWS);
         let d = spec.dim.unwrap_or(DUMMY_DIM);
@@ -96,7 +202,7 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
             ));
         }
         let (base, queries) = vq::synthetic::gaussian_demo(n, d, nq, spec.data_seed);
-        ("dummy".to_string(), d, base, queries, QuerySource::Stream)
+        ("dummy".to_string(), d, Base::Memory(base, 0), queries, QuerySource::Stream)
     } else {
         let path = PathBuf::from(spec.dataset);
         if !path.exists() {
@@ -112,13 +218,26 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
         if n == 0 {
             return Err(format!("{}: holds no vectors, expected at least one", src.name()));
         }
-        let (base, queries) = if spec.queries.is_some() {
-            (read_range(&src, 0, n)?, Vec::new())
+        let d = src.dim();
+        if spec.queries.is_some() {
+            (spec.dataset.to_string(), d, Base::File { src, rows: n, held: Vec::new() }, Vec::new(), QuerySource::File)
         } else {
-            hold_out(&src, n, spec.num_queries, spec.seed)?
-        };
-        bytes_read += src.bytes_read();
-        (spec.dataset.to_string(), src.dim(), base, queries, QuerySource::HeldOut)
+            let nq = spec.num_queries;
+            if nq >= n {
+                return Err(format!(
+                    "--num-queries {nq} leaves no base vectors: {} has {n} rows; expected 1..={}",
+                    src.name(),
+                    n.saturating_sub(1)
+                ));
+            }
+            let held = draw_queries(n, nq, spec.seed);
+            let mut queries = alloc_rows(&src, nq)?;
+            for (&r, q) in held.iter().zip(queries.chunks_exact_mut(d)) {
+                src.read_rows(r, q).map_err(|e| e.to_string())?;
+                src.check_finite(r, q).map_err(|e| e.to_string())?;
+            }
+            (spec.dataset.to_string(), d, Base::File { src, rows: n, held }, queries, QuerySource::HeldOut)
+        }
     };
     let (queries, source) = match spec.queries {
         Some(qp) => {
@@ -134,22 +253,33 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
                 return Err(format!("{}: holds no vectors, expected at least one", q.name()));
             }
             let rows = read_range(&q, 0, q.rows())?;
-            bytes_read += q.bytes_read();
             (rows, QuerySource::File)
         }
         None => (queries, source),
     };
-    let fingerprint = fingerprint(dim, &base, &queries);
-    Ok(Dataset {
-        name,
-        dim,
-        base,
-        queries,
-        query_source: source,
-        fingerprint,
-        load_seconds: t0.elapsed().as_secs_f64(),
-        bytes_read,
-    })
+    let mut ds =
+        Dataset { name, dim, base, queries, query_source: source, quick_fingerprint: String::new(), load_seconds: 0.0 };
+    ds.quick_fingerprint = quick_fingerprint(&ds)?;
+    ds.load_seconds = t0.elapsed().as_secs_f64();
+    Ok(ds)
+}
+
+/// Base rows the quick fingerprint reads: evenly spaced, first and last included.
+const QUICK_ROWS: usize = 257;
+
+/// `vqq1:` + a hash of the shape, every query value and [`QUICK_ROWS`] base rows.
+fn quick_fingerprint(ds: &Dataset) -> Result<String, String> {
+    let n = ds.n_base();
+    let picks: Vec<usize> = if n <= QUICK_ROWS {
+        (0..n).collect()
+    } else {
+        (0..QUICK_ROWS).map(|i| i * (n - 1) / (QUICK_ROWS - 1)).collect()
+    };
+    let mut rows = vec![0f32; picks.len() * ds.dim];
+    ds.gather(&picks, &mut rows)?;
+    let full = crate::fingerprint::of(ds.dim, &rows, &ds.queries);
+    let hash = full.rsplit(':').next().unwrap_or_default();
+    Ok(format!("vqq1:{}x{}+{}:{hash}", n, ds.dim, ds.n_queries()))
 }
 
 fn check_dim(src: &VectorSource, want: Option<usize>) -> Result<(), String> {
@@ -220,56 +350,6 @@ fn draw_queries(n: usize, nq: usize, seed: u64) -> Vec<usize> {
     picked
 }
 
-/// Takes `nq` seeded-random rows of the first `n` as queries; the rest, in file order, is
-/// the base. Each row is read once, into its final buffer.
-fn hold_out(src: &VectorSource, n: usize, nq: usize, seed: u64) -> Result<(Vec<f32>, Vec<f32>), String> {
-    if nq >= n {
-        return Err(format!(
-            "--num-queries {nq} leaves no base vectors: {} has {n} rows; expected 1..={}",
-            src.name(),
-            n.saturating_sub(1)
-        ));
-    }
-    let d = src.dim();
-    let picked = draw_queries(n, nq, seed);
-    let mut base = alloc_rows(src, n - nq)?;
-    let mut queries = alloc_rows(src, nq)?;
-    let mut filled = 0;
-    let mut next = 0;
-    for (&q, query) in picked.iter().zip(queries.chunks_exact_mut(d)) {
-        read_into(src, next, &mut base[filled..filled + (q - next) * d])?;
-        filled += (q - next) * d;
-        read_into(src, q, query)?;
-        next = q + 1;
-    }
-    read_into(src, next, &mut base[filled..])?;
-    Ok((base, queries))
-}
-
-/// A stable 64-bit hash of the shapes and the exact bits of every value, so two runs can be
-/// told to have used the same data (`vqfp1:` names this hash's version).
-pub fn fingerprint(dim: usize, base: &[f32], queries: &[f32]) -> String {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |w: u64| {
-        h = (h ^ w).wrapping_mul(K).rotate_left(31);
-    };
-    mix(dim as u64);
-    mix(base.len() as u64);
-    mix(queries.len() as u64);
-    for part in [base, queries] {
-        let mut pairs = part.chunks_exact(2);
-        for p in &mut pairs {
-            mix(u64::from(p[0].to_bits()) | (u64::from(p[1].to_bits()) << 32));
-        }
-        for v in pairs.remainder() {
-            mix(u64::from(v.to_bits()));
-        }
-    }
-    let h = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    format!("vqfp1:{}x{}+{}:{:016x}", base.len() / dim, dim, queries.len() / dim, h ^ (h >> 32))
-}
-
 /// Exact neighbours of every query (`k` per query, ascending, ties to the lower id).
 pub struct Truth {
     pub ids: Vec<i64>,
@@ -279,29 +359,58 @@ pub struct Truth {
     pub source: String,
 }
 
-/// Exact top-`k` of each query (`vq::exact::ExactSearch`, the engine of `vq::search::knn`)
-/// on `threads` threads; identical to one thread. The base goes in in chunks so the bar
-/// moves (in base rows).
-pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Truth, String> {
-    let t0 = std::time::Instant::now();
-    let (d, nq) = (ds.dim, ds.n_queries());
+/// The exact top-`k` of every query, computed as a pass streams the base through the
+/// library's exact search (`vq::exact`: a distance matrix product with an exact re-check,
+/// on every thread, identical to one thread).
+pub struct TruthPass {
+    search: vq::exact::ExactSearch,
+    dim: usize,
+    bar: indicatif::ProgressBar,
+    seconds: f64,
+}
+
+/// A [`TruthPass`] over `ds`'s queries.
+pub fn truth_pass(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Box<TruthPass>, String> {
     let k = k.min(ds.n_base());
-    let fail = |e: vq::Error| format!("ground truth: {e}");
-    let mut search = vq::exact::ExactSearch::new(d, &ds.queries, k, vq::exact::Metric::L2, effective_threads(threads))
-        .map_err(fail)?;
-    // About 100 MB of rows per chunk at d = 384: each is thousands of the engine's blocks,
-    // so its threads stay busy to the end of a chunk.
-    const CHUNK_ROWS: usize = 65_536;
+    let t = std::time::Instant::now();
+    let search = vq::exact::ExactSearch::new(ds.dim, &ds.queries, k, vq::exact::Metric::L2, effective_threads(threads))
+        .map_err(|e| format!("ground truth: {e}"))?;
     let bar = progress.bar("ground truth", ds.n_base() as u64);
-    for (c, chunk) in ds.base.chunks(CHUNK_ROWS * d).enumerate() {
-        search.add(chunk, (c * CHUNK_ROWS) as i64).map_err(fail)?;
-        bar.set_position((c * CHUNK_ROWS + chunk.len() / d) as u64);
+    Ok(Box::new(TruthPass { search, dim: ds.dim, bar, seconds: t.elapsed().as_secs_f64() }))
+}
+
+impl TruthBuilder for TruthPass {
+    fn add(&mut self, first: usize, rows: &[f32]) -> Result<(), String> {
+        let t = std::time::Instant::now();
+        self.search.add(rows, first as i64).map_err(|e| format!("ground truth: {e}"))?;
+        self.seconds += t.elapsed().as_secs_f64();
+        self.bar.inc((rows.len() / self.dim) as u64);
+        Ok(())
     }
-    bar.finish_and_clear();
-    let mut ids = vec![0i64; nq * k];
-    let mut dist = vec![0f32; nq * k];
-    search.results(&mut dist, &mut ids).map_err(fail)?;
-    Ok(Truth { ids, k, seconds: t0.elapsed().as_secs_f64(), source: "computed".into() })
+
+    fn finish(self: Box<Self>) -> Result<Truth, String> {
+        let t = std::time::Instant::now();
+        let (nq, k) = (self.search.queries(), self.search.k());
+        let mut dist = vec![0f32; nq * k];
+        let mut ids = vec![0i64; nq * k];
+        self.search.results(&mut dist, &mut ids).map_err(|e| format!("ground truth: {e}"))?;
+        self.bar.finish_and_clear();
+        Ok(Truth { ids, k, seconds: self.seconds + t.elapsed().as_secs_f64(), source: "computed".into() })
+    }
+}
+
+/// The exact top-`k` of every query in one pass of its own over the base (`gt`).
+pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Truth, String> {
+    let mut pass = truth_pass(ds, k, threads, progress)?;
+    let batch = ((16 << 20) / (4 * ds.dim)).clamp(256, 65_536);
+    let mut buf = vec![0f32; batch.min(ds.n_base()) * ds.dim];
+    for first in (0..ds.n_base()).step_by(batch) {
+        let rows = batch.min(ds.n_base() - first);
+        let x = &mut buf[..rows * ds.dim];
+        ds.read(first, x)?;
+        pass.add(first, x)?;
+    }
+    pass.finish()
 }
 
 /// Reads `--ground-truth` and checks it against the dataset: one row per query, ids inside
@@ -342,18 +451,6 @@ pub fn effective_threads(threads: usize) -> usize {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fingerprint_sees_every_bit_and_the_split() {
-        let a = [1.0f32, 2.0, 3.0, 4.0];
-        let f = fingerprint(2, &a, &[]);
-        assert_eq!(f, fingerprint(2, &a, &[]));
-        let mut b = a;
-        b[3] = f32::from_bits(b[3].to_bits() ^ 1);
-        assert_ne!(f, fingerprint(2, &b, &[]));
-        assert_ne!(f, fingerprint(2, &a[..2], &a[2..]));
-        assert!(f.starts_with("vqfp1:2x2+0:"));
-    }
-
     /// The original array-shuffle draw, which the sparse one must reproduce exactly (runs
     /// logged before it used these rows as queries).
     fn dense_draw(n: usize, nq: usize, seed: u64) -> Vec<usize> {
@@ -376,34 +473,83 @@ mod tests {
         }
     }
 
+    fn write(path: &Path, data: &[f32], dim: usize) {
+        let mut w = vq::data::VectorWriter::create(path, dim).unwrap();
+        w.write_rows(data).unwrap();
+        w.finish().unwrap();
+    }
+
+    fn spec(path: &Path, num_samples: Option<usize>, nq: usize) -> Spec<'_> {
+        Spec {
+            dataset: path.to_str().unwrap(),
+            num_samples,
+            dim: None,
+            num_queries: nq,
+            queries: None,
+            data_seed: 0,
+            seed: 1,
+        }
+    }
+
     #[test]
-    fn held_out_queries_are_not_in_the_base() {
+    fn held_out_queries_are_not_in_the_streamed_base() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("x.fbin");
         let n = 50;
         let data: Vec<f32> = (0..n * 2).map(|v| v as f32).collect();
-        let mut w = vq::data::VectorWriter::create(&path, 2).unwrap();
-        w.write_rows(&data).unwrap();
-        w.finish().unwrap();
-        let src = vq::data::open(&path).unwrap();
-        let (base, q) = hold_out(&src, n, 7, 1).unwrap();
-        assert_eq!((base.len(), q.len()), ((n - 7) * 2, 14));
+        write(&path, &data, 2);
+        let ds = load(&spec(&path, None, 7)).unwrap();
         let picked = draw_queries(n, 7, 1);
         let want_q: Vec<f32> = picked.iter().flat_map(|&r| data[r * 2..r * 2 + 2].to_vec()).collect();
-        assert_eq!(q, want_q);
+        assert_eq!(ds.queries, want_q);
         let want_base: Vec<f32> = data
             .chunks_exact(2)
             .enumerate()
             .filter(|(r, _)| !picked.contains(r))
             .flat_map(|(_, row)| row.to_vec())
             .collect();
-        assert_eq!(base, want_base);
-        assert_eq!(src.bytes_read(), (n * 2 * 4) as u64, "each row read once");
-        // Only the first 20 rows are read when 20 are used.
-        let src = vq::data::open(&path).unwrap();
-        let (base, _) = hold_out(&src, 20, 3, 1).unwrap();
-        assert_eq!(base.len(), 17 * 2);
-        assert_eq!(src.bytes_read(), 20 * 2 * 4);
-        assert!(hold_out(&src, 3, 3, 1).is_err());
+        assert_eq!(ds.n_base(), n - 7);
+        // At load: the queries, and the base rows of the quick fingerprint (all 43 here).
+        assert_eq!(ds.bytes_read(), ((7 + 43) * 2 * 4) as u64);
+        // Every range, and every gather, reads exactly those rows.
+        for first in 0..ds.n_base() {
+            for len in 1..=ds.n_base() - first {
+                let mut out = vec![0f32; len * 2];
+                ds.read(first, &mut out).unwrap();
+                assert_eq!(out, want_base[first * 2..(first + len) * 2], "rows {first}..+{len}");
+            }
+        }
+        let rows = [0, 1, 2, 9, 10, 30, 42];
+        let mut out = vec![0f32; rows.len() * 2];
+        ds.gather(&rows, &mut out).unwrap();
+        let want: Vec<f32> = rows.iter().flat_map(|&r| want_base[r * 2..r * 2 + 2].to_vec()).collect();
+        assert_eq!(out, want);
+        let mem = load(&spec(&path, None, 7)).unwrap().into_memory().unwrap();
+        let mut all = vec![0f32; mem.n_base() * 2];
+        mem.read(0, &mut all).unwrap();
+        assert_eq!(all, want_base);
+        assert_eq!(mem.quick_fingerprint, ds.quick_fingerprint);
+        // --num-samples 20: only the first 20 rows are part of the data.
+        let ds = load(&spec(&path, Some(20), 3)).unwrap();
+        assert_eq!(ds.n_base(), 17);
+        let mut all = vec![0f32; 17 * 2];
+        ds.read(0, &mut all).unwrap();
+        assert!(all.iter().all(|&v| v < 40.0));
+        assert!(load(&spec(&path, Some(3), 3)).is_err());
+    }
+
+    #[test]
+    fn a_non_finite_value_is_named_when_its_batch_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.fbin");
+        let mut data: Vec<f32> = (0..40).map(|v| v as f32).collect();
+        data[31] = f32::NAN;
+        write(&path, &data, 2);
+        // Found by the quick fingerprint at load, or by the pass that reads its batch.
+        let err = match load(&spec(&path, None, 1)) {
+            Err(e) => e,
+            Ok(ds) => ds.read(0, &mut vec![0f32; ds.n_base() * 2]).unwrap_err(),
+        };
+        assert!(err.contains("row 15 holds a non-finite value"), "{err}");
     }
 }

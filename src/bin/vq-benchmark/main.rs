@@ -13,8 +13,12 @@ mod atomic;
 mod cli;
 mod csv;
 mod dataset;
+mod evaluate;
+mod fingerprint;
+mod gen;
 mod gt;
 mod measure;
+mod memory;
 mod plot;
 mod progress;
 mod provenance;
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export_cmd(a),
         Command::Gt(a) => gt::run(a),
         Command::Merge(a) => merge_cmd(a),
+        Command::Gen(a) => gen::run(a),
         Command::Info(a) => {
             info_cmd(a);
             Ok(())

@@ -1,5 +1,5 @@
-//! One benchmark run: train a quantizer, encode the base, and measure what a researcher
-//! compares quantizers by, with the original tool's metric names where it had them.
+//! One benchmark run's configuration and what it is measured by, with the original tool's
+//! metric names where it had them (the passes that produce the figures are in `evaluate`).
 //!
 //! Quality: `compression_ratio`, `reconstruction_distortion` (the original's MSE: the mean
 //! over vectors of each vector's sum of squared errors), `pairwise_distortion_*` (|d̂/d − 1|
@@ -8,13 +8,10 @@
 //! times of every step, encode throughput and single-thread `search_qps`.
 
 use crate::cli::{InitArg, Method};
-use crate::dataset::{effective_threads, Dataset, Truth};
-use crate::progress::Progress;
+use crate::dataset::effective_threads;
 use serde_json::{json, Map, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 use vq::kmeans::Init;
-use vq::{PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::PqParams;
 
 /// One configuration of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +52,10 @@ pub struct Settings {
     pub rank: bool,
     pub num_pairs: usize,
     pub rank_k: usize,
+    /// `--train-size`: rows every configuration trains on at most.
+    pub train_size: Option<usize>,
+    /// `--batch-size`: base rows per batch of a pass (`None`: [`Settings::batch_rows`] picks).
+    pub batch_size: Option<usize>,
 }
 
 impl Settings {
@@ -71,7 +72,25 @@ impl Settings {
         (k > 0).then(|| k.min(n_base))
     }
 
-    fn pq_params(&self, m: usize, ksub: usize) -> PqParams {
+    /// Rows `cfg` trains on among `n`: `--train-size`, else what the quantizer needs (PQ:
+    /// `ksub × max_points_per_centroid`, FAISS's cap; SQ: every row), never more than `n`.
+    pub fn train_rows(&self, cfg: Config, n: usize) -> usize {
+        let want = match (self.train_size, cfg) {
+            (Some(t), _) => t,
+            (None, Config::Pq { ksub, .. }) => ksub.saturating_mul(self.max_points_per_centroid),
+            (None, Config::Sq { .. }) => n,
+        };
+        want.min(n)
+    }
+
+    /// Base rows per batch: `--batch-size`, else about 16 MiB of f32 rows (a batch and its
+    /// reconstruction stay in the last-level cache of most servers while every quantizer
+    /// encodes it), 256 to 65,536 rows.
+    pub fn batch_rows(&self, dim: usize) -> usize {
+        self.batch_size.unwrap_or_else(|| ((16 << 20) / (4 * dim.max(1))).clamp(256, 65_536))
+    }
+
+    pub fn pq_params(&self, m: usize, ksub: usize) -> PqParams {
         let mut p = PqParams::new(m, ksub);
         p.kmeans.max_iter = self.kmeans_iters;
         p.kmeans.tol = self.kmeans_tol;
@@ -88,20 +107,28 @@ impl Settings {
     }
 }
 
-/// Checks a configuration against the dataset before anything runs, naming the flag.
-pub fn validate(cfg: Config, ds: &Dataset, s: &Settings) -> Result<(), String> {
-    let n = ds.n_base();
+/// Checks a configuration against the data's shape (`n` base rows of dimension `d`) before
+/// anything runs, naming the flag.
+pub fn validate(cfg: Config, n: usize, d: usize, s: &Settings) -> Result<(), String> {
+    if let Some(t) = s.train_size {
+        if t > n {
+            return Err(format!("--train-size {t} is more than the {n} base vectors; expected 1..={n}"));
+        }
+    }
     match cfg {
         Config::Pq { m, ksub } => {
-            if m > ds.dim {
-                return Err(format!(
-                    "--pq-chunks/--num-chunks {m} is more than the dimension {}; expected 1..={}",
-                    ds.dim, ds.dim
-                ));
+            if m > d {
+                return Err(format!("--pq-chunks/--num-chunks {m} is more than the dimension {d}; expected 1..={d}"));
             }
             if ksub > n {
                 return Err(format!(
                     "--pq-clusters/--num-clusters {ksub} is more than the {n} training vectors; expected 2..={n} (or more vectors)"
+                ));
+            }
+            if let Some(t) = s.train_size.filter(|&t| t < ksub) {
+                return Err(format!(
+                    "--train-size {t} is fewer than the {ksub} centroids of {}; expected {ksub}..={n}",
+                    cfg.label()
                 ));
             }
         }
@@ -118,6 +145,10 @@ pub fn validate(cfg: Config, ds: &Dataset, s: &Settings) -> Result<(), String> {
 
 /// A finished run: its metrics and configuration, as JSON objects in a fixed key order.
 pub struct Outcome {
+    pub config_label: String,
+    pub method: Method,
+    /// The full `dataset_fingerprint`, taken by the first pass.
+    pub fingerprint: String,
     pub metrics: Map<String, Value>,
     pub config: Map<String, Value>,
     pub wall_seconds: f64,
@@ -125,29 +156,12 @@ pub struct Outcome {
     pub model: Vec<u8>,
 }
 
-/// Runs one configuration.
-pub fn execute(
-    cfg: Config,
-    ds: &Dataset,
-    truth: Option<&Truth>,
-    s: &Settings,
-    progress: &Progress,
-) -> Result<Outcome, String> {
-    let t_run = Instant::now();
-    let (d, n) = (ds.dim, ds.n_base());
-    let threads = effective_threads(s.threads);
+/// A configuration's own `config_json` keys: the method's (`num_chunks`, `num_clusters` or
+/// `num_bits`) first, then how it was trained.
+pub fn describe(cfg: Config, s: &Settings, n: usize) -> Map<String, Value> {
     let mut config = Map::new();
-    let mut metrics = Map::new();
-
-    // Train.
-    let bar = match cfg {
-        Config::Pq { m, .. } => progress.bar("training", m as u64),
-        Config::Sq { .. } => progress.spinner("training", String::new()),
-    };
-    bar.set_message(cfg.label());
-    let t = Instant::now();
-    let model: Vec<u8>;
-    let quantizer: Box<dyn Quantizer + Sync> = match cfg {
+    let train_rows = s.train_rows(cfg, n);
+    match cfg {
         Config::Pq { m, ksub } => {
             let p = s.pq_params(m, ksub);
             config.insert("num_chunks".into(), json!(m));
@@ -168,43 +182,40 @@ pub fn execute(
                     "sub_quantizer_seeds": "seed + i for sub-quantizer i",
                     "parallel": "sub-quantizers over threads when m >= threads, else each k-means over threads",
                     "max_points_per_centroid": p.kmeans.max_points_per_centroid,
-                    "training_rows": n.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
+                    "training_rows": train_rows.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
                 }),
             );
-            let pq = ProductQuantizer::train_with_progress(d, &ds.base, &p, &|_| bar.inc(1))
-                .map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
-            model = pq.to_bytes();
-            Box::new(pq)
         }
         Config::Sq { bits } => {
             config.insert("num_bits".into(), json!(bits));
-            let b = SqBits::from_bits(bits).map_err(|e| e.to_string())?;
-            let sq =
-                ScalarQuantizer::train(b, d, &ds.base).map_err(|e| format!("{}: training failed: {e}", cfg.label()))?;
-            model = sq.to_bytes();
-            Box::new(sq)
         }
-    };
-    let train_seconds = t.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    }
+    config.insert("train_size".into(), json!(train_rows));
+    config.insert(
+        "train_sample".into(),
+        json!(if train_rows >= n {
+            "every base row, in order".to_string()
+        } else {
+            format!("{train_rows} base rows drawn with --seed {}", s.seed)
+        }),
+    );
+    config
+}
 
-    // Encode, in blocks spread over the threads (codes identical to one thread).
-    let cs = quantizer.code_size();
-    let mut codes = vec![0u8; n * cs];
-    let t = Instant::now();
-    encode_parallel(quantizer.as_ref(), &ds.base, &mut codes, threads, progress, &cfg.label())?;
-    let encode_seconds = t.elapsed().as_secs_f64();
+/// The quality and cost figures of a run, in the order the CSV and the docs list them.
+pub struct Figures {
+    pub code_size: usize,
+    pub compression_ratio: f64,
+    pub mse: f64,
+    pub mean_sq_norm: f64,
+    pub pairwise: Option<vq::metrics::PairwiseDistortion>,
+}
 
-    // Decode and reconstruction error.
-    let t = Instant::now();
-    let mut rec = vec![0f32; ds.base.len()];
-    quantizer.decode(&codes, &mut rec).map_err(|e| e.to_string())?;
-    let decode_seconds = t.elapsed().as_secs_f64();
-    let mse = vq::metrics::reconstruction_mse(d, &ds.base, &rec).map_err(|e| e.to_string())?;
-    let mean_sq_norm = ds.base.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / n as f64;
-
-    metrics.insert("compression_ratio".into(), json!(quantizer.compression_ratio()));
-    metrics.insert("bytes_per_vector".into(), json!(cs));
+/// The metrics every run has, before the search's and the timings.
+pub fn quality_metrics(cfg: Config, d: usize, f: &Figures) -> Map<String, Value> {
+    let mut metrics = Map::new();
+    metrics.insert("compression_ratio".into(), json!(f.compression_ratio));
+    metrics.insert("bytes_per_vector".into(), json!(f.code_size));
     // The information a code carries: what a bit-packed layout would store (a 7-bit PQ
     // sub-code takes a whole byte in vq's layout, so compression_ratio counts it as 8).
     let bits = match cfg {
@@ -213,122 +224,54 @@ pub fn execute(
     };
     metrics.insert("bits_per_vector".into(), json!(bits));
     metrics.insert("compression_ratio_packed".into(), json!((32 * d) as f64 / bits as f64));
-    metrics.insert("reconstruction_distortion".into(), json!(mse));
-    metrics.insert("mse_per_dimension".into(), json!(mse / d as f64));
-    metrics.insert("relative_distortion".into(), json!(if mean_sq_norm > 0.0 { mse / mean_sq_norm } else { 0.0 }));
-
-    if s.pairwise {
-        let p = vq::metrics::pairwise_distortion(d, &ds.base, &rec, s.num_pairs, s.seed).map_err(|e| e.to_string())?;
+    metrics.insert("reconstruction_distortion".into(), json!(f.mse));
+    metrics.insert("mse_per_dimension".into(), json!(f.mse / d as f64));
+    metrics
+        .insert("relative_distortion".into(), json!(if f.mean_sq_norm > 0.0 { f.mse / f.mean_sq_norm } else { 0.0 }));
+    if let Some(p) = f.pairwise {
         metrics.insert("pairwise_distortion_mean".into(), json!(p.mean));
         metrics.insert("pairwise_distortion_median".into(), json!(p.median));
         metrics.insert("pairwise_distortion_max".into(), json!(p.max));
         metrics.insert("pairwise_distortion_std".into(), json!(p.std));
         metrics.insert("pairwise_pairs".into(), json!(p.pairs));
     }
-    drop(rec);
+    metrics
+}
 
-    let mut search_seconds = None;
-    if let (Some(k), Some(truth)) = (s.search_k(n), truth) {
-        let nq = ds.n_queries();
-        let mut dist = vec![0f32; nq * k];
-        let mut ids = vec![0i64; nq * k];
-        let t = Instant::now();
-        quantizer.search(&ds.queries, &codes, k, &mut dist, &mut ids).map_err(|e| e.to_string())?;
-        let secs = t.elapsed().as_secs_f64();
-        search_seconds = Some(secs);
-        let at = |want: usize| want.min(k).min(truth.k);
-        if s.rank {
-            let r = at(s.rank_k);
-            let v = vq::metrics::rank_distortion_at_k(&truth.ids, truth.k, &ids, k, r).map_err(|e| e.to_string())?;
-            metrics.insert(format!("rank_distortion@{}", s.rank_k), json!(v));
-            if r != s.rank_k {
-                metrics.insert(format!("rank_distortion@{}_computed_at", s.rank_k), json!(r));
+/// recall@10, recall@100 and rank distortion of a search's `ids` (`k` per query) against
+/// the exact neighbours.
+pub fn search_metrics(
+    s: &Settings,
+    truth: &crate::dataset::Truth,
+    ids: &[i64],
+    k: usize,
+    metrics: &mut Map<String, Value>,
+) -> Result<(), String> {
+    let at = |want: usize| want.min(k).min(truth.k);
+    if s.rank {
+        let r = at(s.rank_k);
+        let v = vq::metrics::rank_distortion_at_k(&truth.ids, truth.k, ids, k, r).map_err(|e| e.to_string())?;
+        metrics.insert(format!("rank_distortion@{}", s.rank_k), json!(v));
+        if r != s.rank_k {
+            metrics.insert(format!("rank_distortion@{}_computed_at", s.rank_k), json!(r));
+        }
+    }
+    if s.recall {
+        for want in [10, 100] {
+            let r = at(want);
+            let v = vq::metrics::recall_at_k(&truth.ids, truth.k, ids, k, r).map_err(|e| e.to_string())?;
+            metrics.insert(format!("recall@{want}"), json!(v));
+            if r != want {
+                metrics.insert(format!("recall@{want}_computed_at"), json!(r));
             }
         }
-        if s.recall {
-            for want in [10, 100] {
-                let r = at(want);
-                let v = vq::metrics::recall_at_k(&truth.ids, truth.k, &ids, k, r).map_err(|e| e.to_string())?;
-                metrics.insert(format!("recall@{want}"), json!(v));
-                if r != want {
-                    metrics.insert(format!("recall@{want}_computed_at"), json!(r));
-                }
-            }
-        }
-        metrics.insert("search_qps".into(), json!(nq as f64 / secs.max(1e-9)));
     }
-
-    metrics.insert("train_seconds".into(), json!(train_seconds));
-    metrics.insert("encode_seconds".into(), json!(encode_seconds));
-    metrics.insert("encode_vectors_per_second".into(), json!(n as f64 / encode_seconds.max(1e-9)));
-    metrics.insert("decode_seconds".into(), json!(decode_seconds));
-    if let Some(secs) = search_seconds {
-        metrics.insert("search_seconds".into(), json!(secs));
-    }
-    if let Some(t) = truth {
-        metrics.insert("ground_truth_seconds".into(), json!(t.seconds));
-    }
-    metrics.insert("dataset_load_seconds".into(), json!(ds.load_seconds));
-    metrics.insert("dataset_bytes_read".into(), json!(ds.bytes_read));
-    let wall = t_run.elapsed().as_secs_f64();
-    metrics.insert("wall_seconds".into(), json!(wall));
-    metrics.insert("num_base".into(), json!(n));
-    metrics.insert("num_queries".into(), json!(ds.n_queries()));
-    metrics.insert("dim".into(), json!(d));
-    if let Some(mib) = peak_rss_mib() {
-        metrics.insert("peak_rss_mib".into(), json!(mib));
-    }
-    Ok(Outcome { metrics, config, wall_seconds: wall, model })
+    Ok(())
 }
 
 /// `⌈log2 ksub⌉`: the bits a sub-code carries.
 fn bits_for(ksub: usize) -> u32 {
     usize::BITS - (ksub - 1).leading_zeros()
-}
-
-/// Encodes `base` in blocks of 1,024 rows over `threads` threads, with a progress bar.
-fn encode_parallel(
-    q: &(dyn Quantizer + Sync),
-    base: &[f32],
-    codes: &mut [u8],
-    threads: usize,
-    progress: &Progress,
-    label: &str,
-) -> Result<(), String> {
-    const BLOCK: usize = 1024;
-    let (d, cs) = (q.dim(), q.code_size());
-    let n = base.len() / d;
-    let bar = progress.bar("encoding", n as u64);
-    bar.set_message(label.to_string());
-    let work = std::sync::Mutex::new(base.chunks(BLOCK * d).zip(codes.chunks_mut(BLOCK * cs)).collect::<Vec<_>>());
-    let done = AtomicUsize::new(0);
-    let err = std::sync::Mutex::new(None::<String>);
-    std::thread::scope(|sc| {
-        for _ in 0..threads.max(1) {
-            sc.spawn(|| loop {
-                let item = work.lock().expect("work queue").pop();
-                let Some((x, c)) = item else { break };
-                if let Err(e) = q.encode(x, c) {
-                    *err.lock().expect("error slot") = Some(e.to_string());
-                }
-                let rows = x.len() / d;
-                bar.set_position((done.fetch_add(rows, Ordering::Relaxed) + rows) as u64);
-            });
-        }
-    });
-    bar.finish_and_clear();
-    match err.into_inner().expect("error slot") {
-        Some(e) => Err(format!("{label}: encoding failed: {e}")),
-        None => Ok(()),
-    }
-}
-
-/// The process's peak resident memory so far (Linux `VmHWM`), in MiB.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use crate::cli::SweepArgs;
 use crate::dataset;
-use crate::measure::Config;
+use crate::measure::{Config, Settings};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -61,11 +61,23 @@ pub fn write_script(a: &SweepArgs, grid: &[Config], file: &Path) -> Result<(), S
     let ds = dataset::load(&crate::sweep::spec(c))?;
     let s = crate::sweep::settings(c);
     for &cfg in grid {
-        crate::measure::validate(cfg, &ds, &s)?;
+        crate::measure::validate(cfg, ds.n_base(), ds.dim, &s)?;
     }
     let node = partition_nodes(a.slurm_partition.as_deref());
     let want_cpus = if c.threads > 0 { c.threads } else { DEFAULT_CPUS };
-    let want_mib = memory_mib(ds.n_base(), ds.dim, ds.n_queries(), grid);
+    // The heaviest task: every share's configurations' codes, and the largest sample.
+    let costs: Vec<f64> =
+        grid.iter().map(|&g| crate::shard::estimated_cost(g, ds.n_base(), ds.dim, ds.n_queries(), &s)).collect();
+    let want_mib = (0..shards)
+        .map(|index| {
+            let share: Vec<Config> = crate::shard::share(&costs, crate::cli::Shard { index, count: shards })
+                .into_iter()
+                .map(|i| grid[i])
+                .collect();
+            memory_mib(ds.n_base(), ds.dim, ds.n_queries(), &share, &s)
+        })
+        .max()
+        .unwrap_or(BASE_MIB);
     let (cpus, mem_mib, clamp_note) = match &node {
         Ok((node_cpus, node_mib)) => {
             let (cpus, mem) = (want_cpus.min(*node_cpus).max(1), want_mib.min(*node_mib));
@@ -180,19 +192,31 @@ fn forwarded_args(args: Vec<OsString>) -> Vec<OsString> {
     out
 }
 
-/// Memory one task needs: the base as f32 three times over (read, working copy, decoded),
-/// the largest configuration's codes, the queries and their neighbour lists, and slack.
-fn memory_mib(n: usize, d: usize, nq: usize, grid: &[Config]) -> u64 {
-    let code_bytes = grid
+/// Memory one task needs for `configs` (see `evaluate`): the training sample, the codes of
+/// every configuration, a few batches, the queries and their neighbour lists, and slack.
+/// It does not grow with the base beyond the codes.
+fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -> u64 {
+    let code_bytes: u64 = configs
         .iter()
-        .map(|&cfg| match cfg {
-            Config::Pq { m, ksub } => m * if ksub <= 256 { 1 } else { 2 },
-            Config::Sq { bits } => (d * bits as usize).div_ceil(8),
+        .map(|&cfg| {
+            let per_row = match cfg {
+                Config::Pq { m, ksub } => m * if ksub <= 256 { 1 } else { 2 },
+                Config::Sq { bits } => (d * bits as usize).div_ceil(8),
+            };
+            (n * per_row) as u64
         })
+        .sum();
+    let sample_rows = configs
+        .iter()
+        .filter(|&&c| !matches!(c, Config::Sq { .. }) || s.train_size.is_some())
+        .map(|&c| s.train_rows(c, n))
         .max()
         .unwrap_or(0);
-    let bytes = 3 * (n as u64) * (d as u64) * 4 + (n * code_bytes) as u64 + (nq * d * 4 + nq * 100 * 12) as u64;
-    bytes.div_ceil(1 << 20) + BASE_MIB
+    // The sample, and one configuration's training copy of it.
+    let sample = 2 * (sample_rows * d * 4) as u64;
+    let batches = 3 * (s.batch_rows(d).min(n) * d * 4) as u64;
+    let queries = (nq * d * 4 + nq * 100 * 12 * 4) as u64;
+    (code_bytes + sample + batches + queries).div_ceil(1 << 20) + BASE_MIB
 }
 
 /// `(CPUs, MiB)` of the smallest node of the partition (or the default one), from `sinfo`.
@@ -273,11 +297,30 @@ mod tests {
     }
 
     #[test]
-    fn memory_grows_with_the_data_and_the_codes() {
+    fn memory_grows_with_the_codes_not_the_base() {
+        let s = crate::measure::Settings {
+            threads: 1,
+            seed: 0,
+            kmeans_iters: 25,
+            kmeans_init: crate::cli::InitArg::Random,
+            kmeans_tol: 0.0,
+            kmeans_hartigan: 0,
+            max_points_per_centroid: 256,
+            recall: true,
+            pairwise: true,
+            rank: true,
+            num_pairs: 1000,
+            rank_k: 10,
+            train_size: None,
+            batch_size: Some(1000),
+        };
         let pq = [Config::Pq { m: 16, ksub: 256 }];
-        let small = memory_mib(10_000, 128, 100, &pq);
+        let small = memory_mib(10_000, 128, 100, &pq, &s);
         assert!((BASE_MIB..BASE_MIB + 20).contains(&small), "{small}");
-        assert!(memory_mib(1_000_000, 128, 100, &pq) > small + 1400);
-        assert!(memory_mib(10_000, 128, 100, &[Config::Sq { bits: 16 }]) > small);
+        // 10^8 rows: 1.5 GiB of codes and the 65,536-row sample, not the 48 GiB base.
+        let big = memory_mib(100_000_000, 128, 100, &pq, &s);
+        assert!((1500..1900).contains(&(big - BASE_MIB)), "{big}");
+        let sq = |bits| memory_mib(1_000_000, 128, 100, &[Config::Sq { bits }], &s);
+        assert!(sq(16) >= sq(4) + 180, "{} {}", sq(16), sq(4));
     }
 }

@@ -8,7 +8,9 @@
 
 use crate::cli::{Common, Method, RunArgs, Shard, SweepArgs, DEFAULT_PQ_CHUNKS, DEFAULT_PQ_CLUSTERS, DEFAULT_SQ_BITS};
 use crate::dataset::{self, Dataset, Spec, Truth};
-use crate::measure::{self, Config, Settings};
+use crate::evaluate::{self, Inputs, TruthInput};
+use crate::measure::{self, Config, Outcome, Settings};
+use crate::memory::AnonPeak;
 use crate::progress::Progress;
 use crate::runlog::{self, Run, RunLog};
 use crate::{atomic, csv, provenance, shard};
@@ -102,10 +104,13 @@ pub fn settings(c: &Common) -> Settings {
         rank: c.rank(),
         num_pairs: c.num_pairs,
         rank_k: c.rank_k,
+        train_size: c.train_size,
+        batch_size: c.batch_size,
     }
 }
 
 fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(), String> {
+    let memory = AnonPeak::start();
     let quiet = c.quiet;
     let progress = Progress::new(quiet);
     let s = settings(c);
@@ -114,23 +119,28 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
     if let Some(dir) = &c.save_models {
         atomic::check_dir("--save-models", dir)?;
     }
-    // 2. Data, then every configuration against it.
-    let ds = dataset::load(&spec(c))?;
+    // 2. Data (its shape and queries; the base is read by the passes), then every
+    //    configuration against it, and ground truth given as a file.
+    let mut ds = dataset::load(&spec(c))?;
     for &cfg in &grid {
-        measure::validate(cfg, &ds, &s)?;
+        measure::validate(cfg, ds.n_base(), ds.dim, &s)?;
     }
-    // 3. Ground truth, read or computed, before anything is logged.
-    let truth: Option<Truth> = match (s.search_k(ds.n_base()), &c.ground_truth) {
-        (None, _) => None,
+    let search_k = s.search_k(ds.n_base());
+    let given_truth: Option<Truth> = match (search_k, &c.ground_truth) {
         (Some(_), Some(p)) => Some(dataset::read_truth(p, &ds)?),
-        (Some(k), None) => Some(dataset::exact_truth(&ds, k, s.threads, &progress)?),
+        _ => None,
     };
-    // 4. The sweep's id and this process's share of it.
+    let truth_desc = match (search_k, &given_truth) {
+        (None, _) => None,
+        (Some(_), Some(t)) => Some((t.source.clone(), t.k)),
+        (Some(k), None) => Some(("computed".to_string(), k)),
+    };
+    // 3. The sweep's id and this process's share of it.
     let mut shared = serde_json::Map::new();
-    extend_config(&mut shared, c, &s, &ds, truth.as_ref());
+    extend_config(&mut shared, c, &s, &ds, truth_desc.as_ref());
     let sweep_id = plan.as_ref().map(|p| match (&p.id, p.shard.is_some() || p.resume) {
         (Some(id), _) => id.clone(),
-        (None, true) => shard::derived_sweep_id(&grid, &results_settings(&shared), &ds.fingerprint),
+        (None, true) => shard::derived_sweep_id(&grid, &results_settings(&shared), &ds.quick_fingerprint),
         (None, false) => provenance::sweep_id(),
     });
     let mut configs = grid.clone();
@@ -176,60 +186,83 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
             ds.dim
         );
     }
-    // 4. Run and log each configuration as soon as it finishes.
+    if c.in_memory {
+        ds = ds.into_memory()?;
+    }
+    // 4. The passes; each run is logged the moment it is measured.
     let (git_branch, git_commit) = provenance::git_info();
     let cpu = provenance::cpu_model();
     let cli_command = provenance::command_line();
     let mut log: Option<RunLog> = None;
     let ran_before = done.len();
-    let sweep_bar = progress.bar("sweep", configs.len() as u64);
-    for &cfg in &configs {
-        sweep_bar.set_message(cfg.label());
-        let out = measure::execute(cfg, &ds, truth.as_ref(), &s, &progress)?;
-        let mut config = out.config;
-        extend_config(&mut config, c, &s, &ds, truth.as_ref());
-        // The model file before the run's row: a logged run never names a missing file.
-        if let Some(dir) = &c.save_models {
-            let stem = sweep_id.clone().unwrap_or_else(|| format!("run_{}", provenance::compact_time()));
-            let name = format!("{stem}_{}.vqm", cfg.label().to_lowercase().replace(' ', "_"));
-            let path = dir.join(name);
-            atomic::write(&path, &out.model)?;
-            config.insert("model_file".into(), Value::String(path.display().to_string()));
-        }
-        let mut run = Run {
-            id: 0,
-            timestamp: Some(provenance::timestamp()),
-            git_branch: git_branch.clone(),
-            git_commit: git_commit.clone(),
-            package_version: Some(env!("CARGO_PKG_VERSION").to_string()),
-            method: Some(cfg.method().name().to_string()),
-            dataset: Some(ds.name.clone()),
-            cli_command: Some(cli_command.clone()),
-            metrics_json: Some(Value::Object(out.metrics).to_string()),
-            config_json: Some(Value::Object(config).to_string()),
-            sweep_id: sweep_id.clone(),
-            simd_level: Some(vq::simd_level().name().to_string()),
-            cpu_model: Some(cpu.clone()),
-            threads: Some(dataset::effective_threads(s.threads) as i64),
-            seed: i64::try_from(s.seed).ok(),
-            dataset_fingerprint: Some(ds.fingerprint.clone()),
-            wall_seconds: Some(out.wall_seconds),
-            tool: Some(format!("vq-benchmark {} (Rust)", env!("CARGO_PKG_VERSION"))),
-            run_uid: None,
+    if !configs.is_empty() {
+        let truth = match (search_k, &given_truth) {
+            (None, _) => TruthInput::None,
+            (Some(_), Some(t)) => TruthInput::Given(t),
+            (Some(k), None) => TruthInput::Compute(dataset::truth_pass(&ds, k, s.threads, &progress)?),
         };
-        if log.is_none() {
-            log = Some(RunLog::open(&c.db)?);
-        }
-        let (id, uid) = log.as_ref().expect("opened above").insert(&run)?;
-        (run.id, run.run_uid) = (id, Some(uid));
-        done.push(run);
-        if let Some(p) = &csv_path {
-            atomic::write(p, csv::render(&done).as_bytes())?;
-        }
-        sweep_bar.inc(1);
-        progress.println(&format!("  done: {} in {:.2} s", cfg.label(), out.wall_seconds));
+        let inputs = Inputs {
+            base: &ds,
+            queries: &ds.queries,
+            truth,
+            settings: &s,
+            progress: &progress,
+            memory: memory.as_ref(),
+        };
+        let mut on_run = |out: Outcome| -> Result<(), String> {
+            let cfg_label = out.config_label.clone();
+            let mut config = out.config;
+            extend_config(&mut config, c, &s, &ds, truth_desc.as_ref());
+            // The model file before the run's row: a logged run never names a missing file.
+            if let Some(dir) = &c.save_models {
+                let stem = sweep_id.clone().unwrap_or_else(|| format!("run_{}", provenance::compact_time()));
+                let name = format!("{stem}_{}.vqm", cfg_label.to_lowercase().replace(' ', "_"));
+                let path = dir.join(name);
+                atomic::write(&path, &out.model)?;
+                config.insert("model_file".into(), Value::String(path.display().to_string()));
+            }
+            let mut run = Run {
+                id: 0,
+                timestamp: Some(provenance::timestamp()),
+                git_branch: git_branch.clone(),
+                git_commit: git_commit.clone(),
+                package_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+                method: Some(out.method.name().to_string()),
+                dataset: Some(ds.name.clone()),
+                cli_command: Some(cli_command.clone()),
+                metrics_json: Some(Value::Object(out.metrics).to_string()),
+                config_json: Some(Value::Object(config).to_string()),
+                sweep_id: sweep_id.clone(),
+                simd_level: Some(vq::simd_level().name().to_string()),
+                cpu_model: Some(cpu.clone()),
+                threads: Some(dataset::effective_threads(s.threads) as i64),
+                seed: i64::try_from(s.seed).ok(),
+                dataset_fingerprint: Some(out.fingerprint.clone()),
+                wall_seconds: Some(out.wall_seconds),
+                tool: Some(format!("vq-benchmark {} (Rust)", env!("CARGO_PKG_VERSION"))),
+                run_uid: None,
+            };
+            if log.is_none() {
+                log = Some(RunLog::open(&c.db)?);
+            }
+            let (id, uid) = log.as_ref().expect("opened above").insert(&run)?;
+            (run.id, run.run_uid) = (id, Some(uid));
+            done.push(run);
+            if let Some(p) = &csv_path {
+                atomic::write(p, csv::render(&done).as_bytes())?;
+            }
+            progress.println(&format!("  done: {cfg_label} in {:.2} s", out.wall_seconds));
+            Ok(())
+        };
+        let passes = evaluate::evaluate(&configs, inputs, &mut on_run)?;
+        println!(
+            "Data: {} pass(es) over the base for {} configuration(s), {:.1} MiB read in {:.2} s",
+            passes.passes,
+            configs.len(),
+            passes.bytes_read as f64 / (1 << 20) as f64,
+            passes.read_seconds
+        );
     }
-    sweep_bar.finish_and_clear();
     if !quiet {
         print!("{}", summary(&done));
     }
@@ -250,7 +283,7 @@ fn extend_config(
     c: &Common,
     s: &Settings,
     ds: &Dataset,
-    truth: Option<&Truth>,
+    truth: Option<&(String, usize)>,
 ) {
     config.insert("dataset".into(), json!(ds.name));
     if ds.name == "dummy" {
@@ -260,8 +293,8 @@ fn extend_config(
     config.insert("dim".into(), json!(ds.dim));
     config.insert("num_queries".into(), json!(ds.n_queries()));
     config.insert("queries".into(), json!(ds.query_source.name()));
-    config.insert("ground_truth".into(), json!(truth.map(|t| t.source.clone())));
-    config.insert("ground_truth_k".into(), json!(truth.map(|t| t.k)));
+    config.insert("ground_truth".into(), json!(truth.map(|t| t.0.clone())));
+    config.insert("ground_truth_k".into(), json!(truth.map(|t| t.1)));
     config.insert("with_recall".into(), json!(s.recall));
     config.insert("with_pairwise".into(), json!(s.pairwise));
     config.insert("with_rank".into(), json!(s.rank));
