@@ -6,13 +6,15 @@
 //! split into blocks that worker threads take in turn, each worker keeping its own heaps,
 //! merged at the end.
 //!
-//! **How.** `‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x`: a block of rows times all the queries is one
-//! matrix product ([`crate::kernels::gemm`]), several times faster than one dot product per
-//! pair. That expanded form loses digits to cancellation (two near vectors far from the
+//! **How.** `‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x`: a block of rows times all the queries is a
+//! matrix product, which runs at several times the speed of one dot product per pair (a
+//! register tile of products per loaded value; the kernel is in `src/kernels/exact.rs`).
+//! That expanded form loses digits to cancellation (two near vectors far from the
 //! origin), so it only *filters*: each pair's product gives a lower bound of its exact
 //! score, and only a pair whose bound is below its query's current k-th best exact score
-//! is scored exactly (`l2sq`, pair by pair) and offered to the query's heap. On Gaussian
-//! data about one pair in a million is scored exactly. With fewer than
+//! is scored exactly (`l2sq`, pair by pair) and offered to the query's heap. Nearly every
+//! pair scored exactly enters the heap: on random data about `k·(1 + ln(n/k))` per query
+//! and worker, 0.2% of the pairs for 1 M rows and k = 100 on 2 threads. With fewer than
 //! [`PRODUCT_MIN_QUERIES`] queries the product does not pay and every pair is scored
 //! directly.
 //!
@@ -32,18 +34,16 @@
 //! are all scored exactly.
 //!
 //! **Cost.** The product is `2·nq·n·dim` flops; the memory is `threads·nq·k·12` bytes of
-//! heaps, two copies of the queries, and per worker a block's products (at most
-//! [`BLOCK_ROWS`]` × `[`TILE_QUERIES`] floats). At worst (every row at the same distance
-//! from a query) every pair passes the filter and the search costs what the direct scan
-//! costs, plus the product.
+//! heaps, two copies of the queries, and per worker a packed block of rows (256 KiB). At
+//! worst (every row at the same distance from a query) every pair passes the filter and
+//! the search costs what the direct scan costs, plus the product.
 //!
 //! [`add`]: ExactSearch::add
 //! [`results`]: ExactSearch::results
 
 use crate::error::{exact_len, rows_of};
-use crate::kernels::exact::{query_terms, sweep, Shared, Worker};
+use crate::kernels::exact::{block_rows, pack_queries, sweep, QueryPack, Shared, Worker};
 use crate::kernels::l2::{knn_scan, Accumulate, Product, SqDiff};
-use crate::kernels::nearest::transpose_into;
 use crate::parallel;
 use crate::search::{check_queries, check_search, Heaps, TopK};
 use crate::simd::Isa;
@@ -60,17 +60,10 @@ pub enum Metric {
     InnerProduct,
 }
 
-/// Fewer queries than this are scored pair by pair: a product's packing and per-block
-/// overhead then costs more than its speed saves (measured, docs/PERFORMANCE.md).
-pub const PRODUCT_MIN_QUERIES: usize = 8;
-
-/// Rows per block: the unit a worker takes, and the product's left operand (measured on
-/// Zen 3, d = 384: 256 rows leave the packed operands and a tile's products in L2).
-pub const BLOCK_ROWS: usize = 256;
-
-/// Queries per product: a tile's products (`BLOCK_ROWS × TILE_QUERIES` floats) are scanned
-/// while still in cache.
-pub const TILE_QUERIES: usize = 512;
+/// Fewer queries than this are scored pair by pair: a register tile holds 16 queries at
+/// AVX2, and with fewer the product's packing, padding and per-block work cost more than
+/// its speed saves (break-even measured at 8 to 12 queries on Zen 3, at every level).
+pub const PRODUCT_MIN_QUERIES: usize = 16;
 
 /// An exact top-k search fed with blocks of rows.
 ///
@@ -94,10 +87,9 @@ pub struct ExactSearch {
     /// `nq × dim`, as scored: as given for L2, negated for inner product, so that every
     /// score is smaller-is-better (`(−q)·x` is `−(q·x)` to the bit: rounding is symmetric).
     queries: Vec<f32>,
-    /// `dim × nq` (the product's right operand); empty when pairs are scored directly.
-    qt: Vec<f32>,
-    /// Per query, the query's part of the filter's bound (see [`Shared::query_low`]).
-    query_low: Vec<f32>,
+    /// The queries as the product reads them, and their terms of the bound; `None` when
+    /// pairs are scored directly.
+    pack: Option<QueryPack>,
     workers: Vec<Worker>,
     /// The lowest id the next block may start at.
     next_id: i64,
@@ -114,17 +106,10 @@ impl ExactSearch {
     pub fn new(dim: usize, queries: &[f32], k: usize, metric: Metric, threads: usize) -> Result<Self, Error> {
         let nq = check_queries(dim, queries, k)?;
         let isa = Isa::current();
-        let mut qt = Vec::new();
-        let mut query_low = Vec::new();
-        if nq >= PRODUCT_MIN_QUERIES {
-            // The queries as given: the product is −2·x·q, which is the L2 form's cross term
-            // and twice the inner product's score.
-            qt = vec![0f32; dim * nq];
-            transpose_into(queries, dim, &mut qt, nq);
-            query_low = vec![0f32; nq];
-            let b = Bound::of(metric, dim);
-            query_terms(isa, queries, dim, b.row_factor, b.query_offset, &mut query_low);
-        }
+        // The queries as given: the product is −2·x·q, which is the L2 form's cross term and
+        // twice the inner product's score.
+        let b = Bound::of(metric, dim);
+        let pack = (nq >= PRODUCT_MIN_QUERIES).then(|| pack_queries(isa, queries, dim, b.row_factor, b.query_offset));
         let queries: Vec<f32> = match metric {
             Metric::L2 => queries.to_vec(),
             Metric::InnerProduct => queries.iter().map(|v| -v).collect(),
@@ -136,8 +121,7 @@ impl ExactSearch {
             metric,
             isa,
             queries,
-            qt,
-            query_low,
+            pack,
             workers: (0..threads).map(|_| Worker::default()).collect(),
             next_id: 0,
         })
@@ -184,20 +168,18 @@ impl ExactSearch {
         let bound = Bound::of(self.metric, dim);
         // The direct way scores one query at a time against a cached block of its own, so
         // its blocks only need to be long enough to share out.
-        let block_rows = if self.qt.is_empty() { BLOCK_ROWS * 16 } else { BLOCK_ROWS };
+        let block_rows = if self.pack.is_some() { block_rows(dim) } else { 4096 };
         let next = AtomicUsize::new(0);
         let shared = Shared {
             dim,
             k: self.k,
             queries: &self.queries,
-            qt: &self.qt,
-            query_low: &self.query_low,
+            pack: self.pack.as_ref(),
             row_factor: bound.row_factor,
             scale: bound.scale,
             rows,
             first_id,
             block_rows,
-            tile: TILE_QUERIES,
             next: &next,
             acc,
         };

@@ -7,7 +7,7 @@
 mod common;
 use common::floats;
 use proptest::prelude::*;
-use vq::exact::{ExactSearch, Metric, PRODUCT_MIN_QUERIES, TILE_QUERIES};
+use vq::exact::{ExactSearch, Metric, PRODUCT_MIN_QUERIES};
 use vq::simd::{available, with_level};
 use vq::{kernels, reference};
 
@@ -153,7 +153,7 @@ fn oracle_l2(d: usize, queries: &[f32], rows: &[f32], k: usize, got: &[(f32, i64
 
 #[test]
 fn random_data_odd_sizes() {
-    for (d, n, nq, k) in [(1, 300, 9, 5), (3, 1000, 13, 10), (17, 777, 8, 40), (384, 600, 11, 100), (5, 7, 10, 20)] {
+    for (d, n, nq, k) in [(1, 300, 17, 5), (3, 1000, 13, 10), (17, 777, 16, 40), (384, 600, 21, 100), (5, 7, 19, 20)] {
         let rows = floats(n * d, d as u64, 1.0);
         let queries = floats(nq * d, d as u64 + 100, 1.0);
         check(Metric::L2, d, &queries, &rows, k, d as u64).unwrap();
@@ -162,10 +162,10 @@ fn random_data_odd_sizes() {
 }
 
 #[test]
-fn more_queries_than_a_tile_and_fewer_than_the_product_needs() {
+fn several_tiles_of_queries_and_fewer_than_the_product_needs() {
     let (d, n) = (16, 300);
     let rows = floats(n * d, 7, 1.0);
-    for nq in [1, PRODUCT_MIN_QUERIES - 1, PRODUCT_MIN_QUERIES, TILE_QUERIES + 3] {
+    for nq in [1, PRODUCT_MIN_QUERIES - 1, PRODUCT_MIN_QUERIES, 37, 70] {
         let queries = floats(nq * d, 8 + nq as u64, 1.0);
         check(Metric::L2, d, &queries, &rows, 7, nq as u64).unwrap();
     }
@@ -175,7 +175,7 @@ fn more_queries_than_a_tile_and_fewer_than_the_product_needs() {
 /// different ids; queries equal to rows give distance 0.
 #[test]
 fn ties_and_duplicates() {
-    let (d, n, nq) = (6, 900, 12);
+    let (d, n, nq) = (6, 900, 20);
     let rows: Vec<f32> = floats(n * d, 3, 2.0).iter().map(|v| v.round()).collect();
     let mut queries: Vec<f32> = floats(nq * d, 4, 2.0).iter().map(|v| v.round()).collect();
     queries[..d].copy_from_slice(&rows[5 * d..6 * d]);
@@ -195,7 +195,7 @@ fn ties_and_duplicates() {
 /// distances are ~10⁻², below its rounding error; only the exact rescoring ranks them.
 #[test]
 fn far_from_the_origin() {
-    let (d, n, nq) = (32, 700, 9);
+    let (d, n, nq) = (32, 700, 18);
     let rows: Vec<f32> = floats(n * d, 11, 0.01).iter().map(|v| v + 1000.0).collect();
     let queries: Vec<f32> = floats(nq * d, 12, 0.01).iter().map(|v| v + 1000.0).collect();
     check(Metric::L2, d, &queries, &rows, 25, 5).unwrap();
@@ -205,7 +205,7 @@ fn far_from_the_origin() {
 /// Norms over the bound's limit (2¹⁰⁰) and rows with infinities or NaN.
 #[test]
 fn huge_and_non_finite_values() {
-    let (d, n, nq) = (8, 400, 10);
+    let (d, n, nq) = (8, 400, 20);
     let mut rows = floats(n * d, 21, 1.0);
     let mut queries = floats(nq * d, 22, 1.0);
     for i in (0..n).step_by(7) {
@@ -223,10 +223,11 @@ fn huge_and_non_finite_values() {
 #[test]
 fn results_can_be_read_between_blocks_and_k_above_the_rows_pads() {
     let d = 4;
-    let queries = floats(10 * d, 1, 1.0);
+    let nq = 20;
+    let queries = floats(nq * d, 1, 1.0);
     let rows = floats(30 * d, 2, 1.0);
     let mut s = ExactSearch::new(d, &queries, 40, Metric::L2, 2).unwrap();
-    let (mut dist, mut lab) = (vec![0f32; 400], vec![0i64; 400]);
+    let (mut dist, mut lab) = (vec![0f32; nq * 40], vec![0i64; nq * 40]);
     s.results(&mut dist, &mut lab).unwrap();
     assert!(dist.iter().all(|&v| v == f32::INFINITY) && lab.iter().all(|&l| l == -1));
     s.add(&rows[..10 * d], 0).unwrap();
@@ -275,7 +276,7 @@ fn bad_input_is_an_error_naming_the_value() {
 #[test]
 fn the_level_of_new_holds_for_every_block() {
     let lowest = *available().last().unwrap();
-    let (d, n, nq, k) = (33, 500, 9, 10);
+    let (d, n, nq, k) = (33, 500, 17, 10);
     let rows = floats(n * d, 31, 1.0);
     let queries = floats(nq * d, 32, 1.0);
     let mut s = with_level(lowest, || ExactSearch::new(d, &queries, k, Metric::L2, 2).unwrap()).unwrap();
@@ -295,7 +296,7 @@ proptest! {
     fn engine_equals_brute_force(
         d in 1usize..=40,
         n in 0usize..=600,
-        nq in 1usize..=20,
+        nq in 1usize..=40,
         k in 1usize..=50,
         seed in any::<u64>(),
         ip in any::<bool>(),

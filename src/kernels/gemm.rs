@@ -1,6 +1,7 @@
-//! The matrix product behind k-means assignment and exact search, through
-//! `matrixmultiply`'s SGEMM (a small pure-Rust crate with its own AVX-512/AVX2/NEON kernels,
-//! dispatched on its own CPU detection, not on [`crate::simd`]'s level).
+//! The matrix product behind k-means assignment, through `matrixmultiply`'s SGEMM (a small
+//! pure-Rust crate with its own AVX-512/AVX2/NEON kernels, dispatched on its own CPU
+//! detection, not on [`crate::simd`]'s level). Exact search has a product of its own with
+//! the bound fused in (`kernels/exact.rs`), as it needs every product only once.
 //!
 //! `‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c` turns every-row-against-every-column distances into one
 //! product, which runs at several times the speed of one dot product per pair: each
@@ -20,9 +21,9 @@ pub(crate) enum Rows<'a> {
 }
 
 /// `scores[i·w + j] = −2·x_{r0+i}·c_{cols.start+j}` (`w = cols.len()`) for the
-/// `scores.len() / w` rows from `r0` of the `n` rows `x`, `ct` being `k` columns (k-means'
-/// centroids, exact search's queries) as a `dim × k` row-major matrix. Each product is
-/// computed alike whatever the range, so splitting the rows or columns changes no bit.
+/// `scores.len() / w` rows from `r0` of the `n` rows `x`, `ct` being the `k` centroids as a
+/// `dim × k` row-major matrix. Each product is computed alike whatever the range, so
+/// splitting the rows or columns changes no bit.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn products(
     x: Rows<'_>,

@@ -9,8 +9,8 @@
 //! - `hartigan`: the move sweep and objective of k-means' Hartigan refinement;
 //! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
 //! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means);
-//! - `gemm`: the matrix product (`matrixmultiply`'s SGEMM) of k-means assignment and exact search;
-//! - `exact`: exact search's sweep: blocks of rows through the product, the filter, exact rescoring.
+//! - `gemm`: k-means assignment's matrix product (`matrixmultiply`'s SGEMM);
+//! - `exact`: exact search's sweep: a matrix product with a bound fused in, exact rescoring.
 
 pub(crate) mod adc;
 pub(crate) mod exact;
