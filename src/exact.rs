@@ -128,8 +128,9 @@ impl ExactSearch {
     }
 
     /// Adds the rows of `rows` (`dim` wide) with ids `first_id`, `first_id + 1`, …: the
-    /// next block of the base. Rows that are not finite never enter the results (as with
-    /// [`crate::search::knn`]).
+    /// next block of the base. Values are not checked: a row whose score is NaN, or the
+    /// worst there is (a distance of +∞, an inner product of −∞), never enters the results,
+    /// as with [`crate::search::knn`].
     ///
     /// # Errors
     /// [`Error::NotWholeRows`]; `first_id` below the end of the previous block (or below 0),

@@ -371,6 +371,8 @@ mod tests {
     use crate::exact::{ExactSearch, Metric};
     use crate::reference;
     use crate::simd::{available, with_level};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use std::cell::Cell;
 
     thread_local! {
@@ -379,15 +381,8 @@ mod tests {
     }
 
     fn floats(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
     }
 
     #[test]
