@@ -549,3 +549,62 @@ fn saved_models_load_back_to_the_trained_quantizers() {
     let sq = vq::format::read_file(&dir.join(&files[2])).unwrap();
     assert!(matches!(sq.model, vq::format::Model::Sq(ref q) if q.dim() == 32), "{:?}", files[2]);
 }
+
+#[test]
+fn the_newer_tools_flag_names_and_plotting_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // --pq-subquantizers = --pq-chunks, --dataset-limit = --num-samples, --db-path = --db.
+    let newer = ["sweep", "--pq-subquantizers", "2,4", "--pq-clusters", "16", "--dataset-limit", "400", "--dim", "16"];
+    let mut a = newer.to_vec();
+    a.extend_from_slice(&["--num-queries", "10", "--quiet", "--db-path", "n.db"]);
+    ok(dir, &a);
+    let older = ["sweep", "--pq-chunks", "2,4", "--pq-clusters", "16", "--num-samples", "400", "--dim", "16"];
+    let mut b = older.to_vec();
+    b.extend_from_slice(&["--num-queries", "10", "--quiet", "--db", "n.db"]);
+    ok(dir, &b);
+    let db = Connection::open(dir.join("n.db")).unwrap();
+    let mut stmt = db.prepare("SELECT sweep_id, config_json, metrics_json FROM runs ORDER BY id").unwrap();
+    let rows: Vec<(String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    assert_ne!(rows[0].0, rows[2].0, "two sweeps");
+    assert_eq!(rows[0].1, rows[2].1, "the same configuration either way");
+    let mse = |m: &str| serde_json::from_str::<serde_json::Value>(m).unwrap()["reconstruction_distortion"].clone();
+    assert_eq!(mse(&rows[1].2), mse(&rows[3].2));
+    // `plot` with no --sweep-id plots every run, both sweeps combined, as the Guide says.
+    let out = ok(dir, &["plot", "--db-path", "n.db", "--output", "plots"]);
+    assert!(out.contains("for 4 run(s)"), "{out}");
+    let out = ok(dir, &["export", "--db-path", "n.db"]);
+    assert_eq!(out.lines().count(), 5);
+    // --ground-truth-path = --ground-truth.
+    let (d, n) = (16, 300);
+    write_fvecs(&dir.join("b.fvecs"), &common::floats(n * d, 3, 1.0), d);
+    write_fvecs(&dir.join("q.fvecs"), &common::floats(5 * d, 4, 1.0), d);
+    ok(dir, &["gt", "--dataset", "b.fvecs", "--queries", "q.fvecs", "-k", "100", "-o", "gt.ivecs", "--quiet"]);
+    let out = ok(
+        dir,
+        &[
+            "sweep",
+            "--dataset",
+            "b.fvecs",
+            "--queries",
+            "q.fvecs",
+            "--ground-truth-path",
+            "gt.ivecs",
+            "--pq-chunks",
+            "2",
+            "--pq-clusters",
+            "16",
+            "--quiet",
+            "--db",
+            "g.db",
+        ],
+    );
+    assert!(out.contains("1 run(s) added"), "{out}");
+    let source: String = Connection::open(dir.join("g.db"))
+        .unwrap()
+        .query_row("SELECT json_extract(config_json, '$.ground_truth') FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(source, "gt.ivecs");
+}

@@ -1,5 +1,7 @@
 //! The command line: the original Python tool's commands and flag names, kept verbatim
-//! (`run`, `sweep`, `plot`; `--pq-chunks`, `--with-recall/--no-with-recall`, ...), plus
+//! (`run`, `sweep`, `plot`; `--pq-chunks`, `--with-recall/--no-with-recall`, ...), the
+//! names its later versions gave some of them as aliases (`--pq-subquantizers`,
+//! `--db-path`, `--dataset-limit`, `--ground-truth-path`), plus
 //! `export` and `gt`, and the flags a researcher needs to reproduce a run (`--seed`,
 //! `--threads`, `--queries`, `--ground-truth`, the k-means settings).
 //!
@@ -95,7 +97,7 @@ pub struct Common {
     #[arg(long, default_value = "dummy")]
     pub dataset: String,
     /// Rows of the dummy set; for a file, read only its first N rows (default: all).
-    #[arg(long, value_parser = positive)]
+    #[arg(long, visible_alias = "dataset-limit", value_parser = positive)]
     pub num_samples: Option<usize>,
     /// Dimension of the dummy set; for a file, the dimension it must have.
     #[arg(long, value_parser = positive)]
@@ -105,7 +107,7 @@ pub struct Common {
     pub queries: Option<PathBuf>,
     /// Exact neighbour ids of --queries in the dataset (.ivecs, .ibin, or .npy of int32 or
     /// int64; e.g. from `gt`).
-    #[arg(long, requires = "queries")]
+    #[arg(long, visible_alias = "ground-truth-path", requires = "queries")]
     pub ground_truth: Option<PathBuf>,
     /// Queries held out of the base when --queries is not given.
     #[arg(long, default_value_t = 100, value_parser = positive)]
@@ -173,7 +175,7 @@ pub struct Common {
     #[arg(long)]
     pub in_memory: bool,
     /// SQLite run log.
-    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    #[arg(long, visible_alias = "db-path", env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
     /// CSV of the runs (a sweep writes one next to the database by default).
     #[arg(long)]
@@ -227,7 +229,7 @@ pub struct SweepArgs {
     #[arg(long, default_value = "pq", value_parser = methods)]
     pub method: Methods,
     /// PQ sub-quantizer counts, e.g. "4,8,16".
-    #[arg(long, value_parser = positive_list)]
+    #[arg(long, visible_alias = "pq-subquantizers", value_parser = positive_list)]
     pub pq_chunks: Option<List>,
     /// PQ centroids per sub-quantizer, e.g. "128,256".
     #[arg(long, value_parser = clusters_list, conflicts_with = "pq_bits")]
@@ -314,13 +316,13 @@ pub struct MergeArgs {
     #[arg(required = true)]
     pub sources: Vec<PathBuf>,
     /// The run log to merge into (created if missing).
-    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    #[arg(long, visible_alias = "db-path", env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
 }
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// Sweep(s) to plot, comma-separated or repeated (default: the latest sweep).
+    /// Sweep(s) to plot, comma-separated or repeated (default: every run, all sweeps combined).
     #[arg(long, value_delimiter = ',')]
     pub sweep_id: Vec<String>,
     /// One set of plots per method instead of one combined set.
@@ -330,7 +332,7 @@ pub struct PlotArgs {
     #[arg(long, default_value = "plots")]
     pub output: PathBuf,
     /// SQLite run log.
-    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    #[arg(long, visible_alias = "db-path", env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
 }
 
@@ -343,7 +345,7 @@ pub struct ExportArgs {
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// SQLite run log.
-    #[arg(long, env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
+    #[arg(long, visible_alias = "db-path", env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
 }
 
@@ -369,7 +371,7 @@ pub struct GtArgs {
     #[arg(long, short)]
     pub output: PathBuf,
     /// Rows of the dummy set, or the first N rows of the file.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, visible_alias = "dataset-limit", value_parser = positive)]
     pub num_samples: Option<usize>,
     /// Dimension of the dummy set, or the dimension the file must have.
     #[arg(long, value_parser = positive)]

@@ -98,20 +98,9 @@ fn one_line(msg: &str) -> String {
         .join(" ")
 }
 
-fn selection(log: &runlog::RunLog, ids: &[String], default_latest: bool) -> Result<Vec<runlog::Run>, String> {
-    let ids: Vec<String> = if ids.is_empty() && default_latest {
-        match log.latest_sweep()? {
-            Some(id) => {
-                eprintln!("plotting the latest sweep, {id} (choose with --sweep-id)");
-                vec![id]
-            }
-            None => Vec::new(),
-        }
-    } else {
-        ids.to_vec()
-    };
-    let runs = log.runs(&ids)?;
-    for id in &ids {
+fn selection(log: &runlog::RunLog, ids: &[String]) -> Result<Vec<runlog::Run>, String> {
+    let runs = log.runs(ids)?;
+    for id in ids {
         if !runs.iter().any(|r| r.sweep_id.as_deref() == Some(id.as_str())) {
             return Err(format!("--sweep-id {id}: no runs with this sweep id in the run log"));
         }
@@ -125,7 +114,7 @@ fn selection(log: &runlog::RunLog, ids: &[String], default_latest: bool) -> Resu
 fn plot_cmd(a: &PlotArgs) -> Result<(), String> {
     atomic::check_output("--output", &a.output.join("x"))?;
     let log = runlog::RunLog::open_read(&a.db)?;
-    let runs = selection(&log, &a.sweep_id, true)?;
+    let runs = selection(&log, &a.sweep_id)?;
     let (dir, files) = plot::write_all(&a.output, &runs, a.separate_methods)?;
     println!("Wrote {} file(s) for {} run(s) to {}", files.len(), runs.len(), dir.display());
     for f in files {
@@ -139,7 +128,7 @@ fn export_cmd(a: &ExportArgs) -> Result<(), String> {
         atomic::check_output("--output", p)?;
     }
     let log = runlog::RunLog::open_read(&a.db)?;
-    let runs = selection(&log, &a.sweep_id, false)?;
+    let runs = selection(&log, &a.sweep_id)?;
     let text = csv::render(&runs);
     match &a.output {
         Some(p) => {

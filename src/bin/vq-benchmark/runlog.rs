@@ -345,20 +345,6 @@ impl RunLog {
             .map_err(|e| db_err(&self.path, e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| db_err(&self.path, e))
     }
-
-    /// The sweep of the most recent run that has one.
-    pub fn latest_sweep(&self) -> Result<Option<String>, String> {
-        let have = table_columns(&self.conn).map_err(|e| db_err(&self.path, e))?;
-        if !have.iter().any(|h| h == "sweep_id") {
-            return Ok(None);
-        }
-        self.conn
-            .query_row("SELECT sweep_id FROM runs WHERE sweep_id IS NOT NULL ORDER BY id DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .map(Some)
-            .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(db_err(&self.path, e)) })
-    }
 }
 
 fn quote(name: &str) -> String {
