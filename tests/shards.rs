@@ -3,8 +3,11 @@
 //! local run of the same sweep in every configuration and every quality metric.
 #![cfg(feature = "cli")]
 
+#[path = "common/runs.rs"]
+mod runs;
+
+use runs::results;
 use rusqlite::Connection;
-use serde_json::{Map, Value};
 use std::path::Path;
 use std::process::Command;
 
@@ -45,39 +48,6 @@ fn with(extra: &[&str]) -> Vec<String> {
 fn ok_with(dir: &Path, extra: &[&str]) -> String {
     let a = with(extra);
     ok(dir, &a.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-/// A run's configuration key, `config_json` and quality metrics.
-type Logged = (String, Map<String, Value>, Map<String, Value>);
-
-/// `(config_json, quality metrics)` of every run, keyed and sorted by configuration; the
-/// quality metrics are every metric but timings, rates, memory and what was read.
-fn results(db: &Path) -> Vec<Logged> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT method, config_json, metrics_json FROM runs").unwrap();
-    let mut rows: Vec<_> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .unwrap()
-        .map(|r| {
-            let (method, c, m) = r.unwrap();
-            let config: Map<String, Value> = serde_json::from_str(&c).unwrap();
-            let mut metrics: Map<String, Value> = serde_json::from_str(&m).unwrap();
-            metrics.retain(|k, _| {
-                !["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"]
-                    .iter()
-                    .any(|t| k.contains(t))
-            });
-            let key = format!(
-                "{method} {:?} {:?} {:?}",
-                config.get("num_chunks"),
-                config.get("num_clusters"),
-                config.get("num_bits")
-            );
-            (key, config, metrics)
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows
 }
 
 fn scalar(db: &Path, sql: &str) -> i64 {

@@ -4,9 +4,10 @@
 //! this test with `--ignored`.
 #![cfg(feature = "cli")]
 
-use rusqlite::Connection;
-use serde_json::{Map, Value};
-use std::path::Path;
+#[path = "common/runs.rs"]
+mod runs;
+
+use runs::results;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,30 +16,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_vq-benchmark");
 /// The original tool's demo sweep (PQ 4/8/16 × 128/256 on 10,000 × 1024), one thread per
 /// task so the local run's `config_json` is the same.
 const DEMO: &[&str] = &["sweep", "--threads", "1", "--quiet"];
-
-/// Configuration key → (`config_json`, quality metrics: all but timings, rates, memory).
-#[allow(clippy::type_complexity)]
-fn results(db: &Path) -> Vec<(String, Map<String, Value>, Map<String, Value>)> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT config_json, metrics_json FROM runs ORDER BY id").unwrap();
-    let mut rows: Vec<_> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (c, m) = r.unwrap();
-            let config: Map<String, Value> = serde_json::from_str(&c).unwrap();
-            let mut metrics: Map<String, Value> = serde_json::from_str(&m).unwrap();
-            metrics.retain(|k, _| {
-                !["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"]
-                    .iter()
-                    .any(|t| k.contains(t))
-            });
-            (format!("{:?} {:?}", config["num_chunks"], config["num_clusters"]), config, metrics)
-        })
-        .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows
-}
 
 #[test]
 #[ignore = "needs a running Slurm: .ci/run starts one with scripts/slurm/check.sh"]

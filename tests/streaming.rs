@@ -4,8 +4,11 @@
 //! `gen` writes the same clustered data for any thread count.
 #![cfg(feature = "cli")]
 
+#[path = "common/runs.rs"]
+mod runs;
+
+use runs::{quality, runs};
 use rusqlite::Connection;
-use serde_json::{Map, Value};
 use std::path::Path;
 use std::process::Command;
 
@@ -15,25 +18,6 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).current_dir(dir).env_remove("DB_PATH").output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every run's (configuration key, metrics) in configuration order.
-fn runs(db: &Path) -> Vec<(String, Map<String, Value>)> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT config_json, metrics_json FROM runs ORDER BY id").unwrap();
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap();
-    rows.map(|r| {
-        let (c, m) = r.unwrap();
-        let c: Map<String, Value> = serde_json::from_str(&c).unwrap();
-        let key = format!("{:?} {:?} {:?}", c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits"));
-        (key, serde_json::from_str(&m).unwrap())
-    })
-    .collect()
-}
-
-fn quality(m: &Map<String, Value>) -> Map<String, Value> {
-    let skip = ["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"];
-    m.iter().filter(|(k, _)| !skip.iter().any(|t| k.contains(t))).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 const GRID: &[&str] = &[
@@ -94,14 +78,14 @@ fn streamed_in_memory_and_any_batching_give_the_same_figures() {
     // A training sample smaller than the base: SQ too trains on it, so one pass.
     let sampled = with(&["--train-size", "1000"], "sampled.db");
     assert!(sampled.contains("Data: 1 pass(es)"), "{sampled}");
-    for (key, m) in runs(&dir.join("sampled.db")) {
+    for (key, _, m) in runs(&dir.join("sampled.db")) {
         assert_eq!(m["dataset_bytes_read"].as_u64().unwrap() as usize, (257 + 1000 + n) * d * 4, "{key}");
     }
     let stream = runs(&dir.join("stream.db"));
     assert_eq!(stream.len(), 4);
     for other in ["memory.db", "small.db", "one.db"] {
         let o = runs(&dir.join(other));
-        for ((ka, a), (kb, b)) in stream.iter().zip(&o) {
+        for ((ka, _, a), (kb, _, b)) in stream.iter().zip(&o) {
             assert_eq!(ka, kb);
             assert_eq!(quality(a), quality(b), "{other}: {ka}");
         }
@@ -109,12 +93,12 @@ fn streamed_in_memory_and_any_batching_give_the_same_figures() {
     // What was read: the quick fingerprint's 257 rows, one training sample for both PQs
     // (every row: the base is smaller than 16 × 256), a pass for the SQ ranges and one
     // pass for everything else.
-    for (key, m) in &stream {
+    for (key, _, m) in &stream {
         assert_eq!(m["dataset_passes"], 2, "{key}");
         assert_eq!(m["dataset_bytes_read"].as_u64().unwrap() as usize, (257 + n + 2 * n) * d * 4, "{key}");
         assert!(m["recall@100"].as_f64().unwrap() > 0.5, "clustered data has neighbours: {key} {m:?}");
     }
-    for (_, m) in runs(&dir.join("memory.db")) {
+    for (_, _, m) in runs(&dir.join("memory.db")) {
         assert_eq!(m["dataset_bytes_read"].as_u64().unwrap() as usize, (257 + n) * d * 4, "one read into memory");
     }
 }
@@ -145,7 +129,7 @@ fn a_pq_only_sweep_reads_the_base_once() {
         ],
     );
     assert!(out.contains("Data: 1 pass(es) over the base for 6 configuration(s)"), "{out}");
-    for (_, m) in runs(&dir.join("x.db")) {
+    for (_, _, m) in runs(&dir.join("x.db")) {
         assert_eq!(m["dataset_bytes_read"].as_u64().unwrap() as usize, (257 + 500 + n) * d * 4);
     }
 }

@@ -401,16 +401,10 @@ impl TruthBuilder for TruthPass {
 
 /// The exact top-`k` of every query in one pass of its own over the base (`gt`).
 pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Truth, String> {
-    let mut pass = truth_pass(ds, k, threads, progress)?;
-    let batch = ((16 << 20) / (4 * ds.dim)).clamp(256, 65_536);
-    let mut buf = vec![0f32; batch.min(ds.n_base()) * ds.dim];
-    for first in (0..ds.n_base()).step_by(batch) {
-        let rows = batch.min(ds.n_base() - first);
-        let x = &mut buf[..rows * ds.dim];
-        ds.read(first, x)?;
-        pass.add(first, x)?;
-    }
-    pass.finish()
+    let mut truth = truth_pass(ds, k, threads, progress)?;
+    let mut buf = vec![0f32; crate::measure::default_batch_rows(ds.dim).min(ds.n_base()) * ds.dim];
+    crate::evaluate::pass(ds, &mut buf, &indicatif::ProgressBar::hidden(), |first, x| truth.add(first, x))?;
+    truth.finish()
 }
 
 /// Reads `--ground-truth` and checks it against the dataset: one row per query, ids inside

@@ -88,7 +88,7 @@ struct Job {
 /// Trains, encodes and measures every configuration; `on_run` receives each finished run.
 pub fn evaluate(
     configs: &[Config],
-    mut inp: Inputs<'_>,
+    inp: Inputs<'_>,
     on_run: &mut dyn FnMut(Outcome) -> Result<(), String>,
 ) -> Result<Shared, String> {
     let (n, d, s) = (inp.base.rows(), inp.base.dim(), inp.settings);
@@ -97,20 +97,18 @@ pub fn evaluate(
     let mut read_seconds = 0.0;
     let mut jobs: Vec<Job> = configs
         .iter()
-        .map(|&cfg| -> Result<Job, String> {
-            Ok(Job {
-                cfg,
-                train_rows: s.train_rows(cfg, n),
-                quantizer: None,
-                model: Vec::new(),
-                codes: Vec::new(),
-                mse: vq::metrics::MseAccumulator::new(d),
-                train_seconds: 0.0,
-                encode_seconds: 0.0,
-                decode_seconds: 0.0,
-            })
+        .map(|&cfg| Job {
+            cfg,
+            train_rows: s.train_rows(cfg, n),
+            quantizer: None,
+            model: Vec::new(),
+            codes: Vec::new(),
+            mse: vq::metrics::MseAccumulator::new(d),
+            train_seconds: 0.0,
+            encode_seconds: 0.0,
+            decode_seconds: 0.0,
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
 
     // The pairs' original rows, kept as pass 2 goes by (each quantizer decodes its own
     // codes of them at the end).
@@ -121,7 +119,7 @@ pub fn evaluate(
 
     // 1. Training samples. Data already in memory is trained on in place when a
     //    configuration takes every row.
-    let whole_base_sq = |j: &Job| matches!(j.cfg, Config::Sq { .. }) && j.train_rows >= n;
+    let whole_base_sq = |j: &Job| s.trains_in_a_pass(j.cfg, n);
     let in_place = |j: &Job| j.train_rows >= n && inp.base.in_memory().is_some();
     let sample_len = jobs.iter().filter(|j| !whole_base_sq(j) && !in_place(j)).map(|j| j.train_rows).max().unwrap_or(0);
     let order: Vec<usize> = if sample_len >= n {
@@ -160,19 +158,18 @@ pub fn evaluate(
     }
     drop(sample);
 
-    // 2. Pass 1: SQ ranges over the whole base.
-    let mut fp = Some(Fingerprinter::new(d, n, inp.queries.len() / d));
-    let mut passes = 0;
-    let mut builder = match std::mem::replace(&mut inp.truth, TruthInput::None) {
-        TruthInput::Compute(b) => Some(b),
-        other => {
-            inp.truth = other;
-            None
-        }
+    // 2. Pass 1: SQ ranges over the whole base. The first pass, whichever it is, also
+    //    takes the fingerprint and the ground truth.
+    let mut fp = Fingerprinter::new(d, n, inp.queries.len() / d);
+    let (given, mut builder) = match inp.truth {
+        TruthInput::None => (None, None),
+        TruthInput::Given(t) => (Some(t), None),
+        TruthInput::Compute(b) => (None, Some(b)),
     };
     let mut buf = vec![0f32; batch * d];
-    if jobs.iter().any(whole_base_sq) {
-        passes += 1;
+    let ranges_pass = jobs.iter().any(whole_base_sq);
+    let passes = 1 + usize::from(ranges_pass);
+    if ranges_pass {
         let mut ranges = RangeAccumulator::new(d).map_err(|e| e.to_string())?;
         let bar = inp.progress.bar("pass 1: ranges", n as u64);
         let mut range_seconds = 0.0;
@@ -183,7 +180,7 @@ pub fn evaluate(
             if let Some(b) = builder.as_mut() {
                 b.add(first, x)?;
             }
-            fp.as_mut().expect("fingerprint of the first pass").feed(x);
+            fp.feed(x);
             Ok(())
         })?;
         for job in jobs.iter_mut().filter(|j| whole_base_sq(j)) {
@@ -196,23 +193,15 @@ pub fn evaluate(
             job.quantizer = Some(Box::new(sq));
         }
     }
-    let mut fingerprint = None;
-    if passes == 1 {
-        let mut f = fp.take().expect("not finished yet");
-        f.end_base();
-        f.feed(inp.queries);
-        fingerprint = Some(f.finish());
-    }
 
     // 3. Pass 2: encode, decode and measure every configuration, batch by batch.
-    passes += 1;
     for job in &mut jobs {
         let q = job.quantizer.as_ref().expect("trained above");
         job.codes = vec![0u8; n * q.code_size()];
     }
     let mut rec = vec![0f32; batch * d];
     let mut sum_sq_norm = 0f64;
-    let bar = inp.progress.bar(if passes == 2 { "pass 2: encode" } else { "encoding" }, n as u64);
+    let bar = inp.progress.bar(if ranges_pass { "pass 2: encode" } else { "encoding" }, n as u64);
     bar.set_message(format!("{} configuration(s)", jobs.len()));
     read_seconds += pass(inp.base, &mut buf, &bar, |first, x| {
         let rows = x.len() / d;
@@ -233,33 +222,23 @@ pub fn evaluate(
         if let Some(p) = pairs.as_mut() {
             p.add(first, x).map_err(|e| e.to_string())?;
         }
-        if passes == 1 {
+        if !ranges_pass {
             if let Some(b) = builder.as_mut() {
                 b.add(first, x)?;
             }
-            fp.as_mut().expect("fingerprint of the first pass").feed(x);
+            fp.feed(x);
         }
         Ok(())
     })?;
     drop((buf, rec));
-    let fingerprint = match fingerprint {
-        Some(f) => f,
-        None => {
-            let mut f = fp.take().expect("fingerprint of the only pass");
-            f.end_base();
-            f.feed(inp.queries);
-            f.finish()
-        }
-    };
+    fp.end_base();
+    fp.feed(inp.queries);
+    let fingerprint = fp.finish();
     let computed = match builder {
         Some(b) => Some(b.finish()?),
         None => None,
     };
-    let truth: Option<&Truth> = match (&computed, &inp.truth) {
-        (Some(t), _) => Some(t),
-        (None, TruthInput::Given(t)) => Some(t),
-        _ => None,
-    };
+    let truth: Option<&Truth> = computed.as_ref().or(given);
 
     // 4. Search and metrics, one configuration at a time; each run is handed over at once.
     let mean_sq_norm = sum_sq_norm / n as f64;
@@ -330,7 +309,7 @@ pub fn evaluate(
 
 /// Reads the whole base once, batch after batch into `buf` (its length sets the batch),
 /// and hands each batch to `f` with its first row; returns the seconds spent reading.
-fn pass(
+pub fn pass(
     base: &dyn BaseRows,
     buf: &mut [f32],
     bar: &indicatif::ProgressBar,

@@ -83,11 +83,17 @@ impl Settings {
         want.min(n)
     }
 
+    /// Whether `cfg` trains in a pass over the whole base (SQ's ranges) rather than on a
+    /// sample held in memory.
+    pub fn trains_in_a_pass(&self, cfg: Config, n: usize) -> bool {
+        matches!(cfg, Config::Sq { .. }) && self.train_rows(cfg, n) >= n
+    }
+
     /// Base rows per batch: `--batch-size`, else about 16 MiB of f32 rows (a batch and its
     /// reconstruction stay in the last-level cache of most servers while every quantizer
     /// encodes it), 256 to 65,536 rows.
     pub fn batch_rows(&self, dim: usize) -> usize {
-        self.batch_size.unwrap_or_else(|| ((16 << 20) / (4 * dim.max(1))).clamp(256, 65_536))
+        self.batch_size.unwrap_or_else(|| default_batch_rows(dim))
     }
 
     pub fn pq_params(&self, m: usize, ksub: usize) -> PqParams {
@@ -267,6 +273,11 @@ pub fn search_metrics(
         }
     }
     Ok(())
+}
+
+/// About 16 MiB of f32 rows of dimension `dim`, 256 to 65,536 rows.
+pub fn default_batch_rows(dim: usize) -> usize {
+    ((16 << 20) / (4 * dim.max(1))).clamp(256, 65_536)
 }
 
 /// `⌈log2 ksub⌉`: the bits a sub-code carries.

@@ -206,12 +206,8 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
             (n * per_row) as u64
         })
         .sum();
-    let sample_rows = configs
-        .iter()
-        .filter(|&&c| !matches!(c, Config::Sq { .. }) || s.train_size.is_some())
-        .map(|&c| s.train_rows(c, n))
-        .max()
-        .unwrap_or(0);
+    let sample_rows =
+        configs.iter().filter(|&&c| !s.trains_in_a_pass(c, n)).map(|&c| s.train_rows(c, n)).max().unwrap_or(0);
     // The sample, and one configuration's training copy of it.
     let sample = 2 * (sample_rows * d * 4) as u64;
     let batches = 3 * (s.batch_rows(d).min(n) * d * 4) as u64;
