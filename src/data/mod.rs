@@ -11,6 +11,7 @@
 //! | `.fvecs`, `.ivecs`, `.bvecs` | TEXMEX ([`texmex`]): per row an i32 dimension, then the values | f32, i32, u8 |
 //! | `.fbin`, `.ibin`, `.u8bin`, `.i8bin` | big-ann-benchmarks: u32 rows, u32 dimension, the rows | f32, i32, u8, i8 |
 //! | `.npy` | NumPy 1.0–3.0, 2-D, C order, either byte order | f32, f64, f16, u8, i8 |
+//! | `.parquet` | Apache Parquet ([`parquet`], `parquet` feature): the one column of float lists, decoded page by page | `list`, `large_list`, `fixed_size_list` of f32, f64, f16 |
 //! | a folder | shards: its vector files in name order, one dimension and type (see below) | any of the above |
 //!
 //! - [`open`] dispatches on the extension (any case), or reads a folder as shards; every
@@ -23,6 +24,9 @@
 //!   count is the reader's own).
 //! - [`VectorSource::check_finite`] checks a batch for NaN and infinity, naming the file
 //!   and row.
+//! - [`parquet::open`] reads the given Parquet files (a Hub dataset's shards) as one source,
+//!   with a named column; [`parquet::text_column`] reads a text column for embedding.
+//!   Without the `parquet` feature a `.parquet` file is an error saying how to turn it on.
 //! - [`read_ids`] reads ground-truth ids (`.ivecs`, `.ibin`, `.npy` int32/int64), whole.
 //! - [`VectorWriter`] writes f32 rows to `.fbin` or `.npy` in batches; [`texmex`] writes
 //!   `.fvecs`, `.ivecs` and `.bvecs`.
@@ -43,6 +47,8 @@ mod bin;
 mod dtype;
 mod ids;
 mod npy;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 mod shards;
 mod source;
 pub mod texmex;
@@ -61,4 +67,8 @@ pub use writer::VectorWriter;
 pub const MAX_DIM: usize = 1 << 20;
 
 /// Everything [`open`] accepts, for messages and help texts.
-pub const FORMATS: &str = ".fvecs, .ivecs, .bvecs (TEXMEX), .fbin, .u8bin, .i8bin, .ibin (big-ann), .npy (float32, float64, float16, uint8, int8; 2-D, C order), or a folder of such files (shards)";
+pub const FORMATS: &str = ".fvecs, .ivecs, .bvecs (TEXMEX), .fbin, .u8bin, .i8bin, .ibin (big-ann), .npy (float32, float64, float16, uint8, int8; 2-D, C order), .parquet (one column of float lists; with the `parquet` feature), or a folder of such files (shards)";
+
+/// Why a `.parquet` file cannot be read by a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+pub(crate) const PARQUET_OFF: &str = "Parquet files need the `parquet` feature, which this build of vq was compiled without; install with `cargo install --path . --features hub` (or build with `--features parquet`)";

@@ -31,6 +31,8 @@ pub(crate) enum Format {
     I8bin,
     Ibin,
     Npy,
+    /// Known even without the `parquet` feature, so the error can say how to turn it on.
+    Parquet,
 }
 
 impl Format {
@@ -46,19 +48,23 @@ impl Format {
             "i8bin" => Format::I8bin,
             "ibin" => Format::Ibin,
             "npy" => Format::Npy,
+            "parquet" => Format::Parquet,
             _ => return None,
         })
     }
 }
 
 /// Where a file's rows are.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Layout {
     /// One block of rows after a header (big-ann, NumPy): row `r` is at
     /// `offset + r · dim · size`.
     Dense { offset: u64 },
     /// TEXMEX: each row is its own i32 dimension followed by its values, from byte 0.
     Texmex,
+    /// A column of a Parquet file, decoded page by page (it has its own cursor).
+    #[cfg(feature = "parquet")]
+    Parquet(std::sync::Arc<super::parquet::Column>),
 }
 
 /// One file of rows, its header checked against its length when opened.
@@ -89,6 +95,10 @@ impl Part {
             Format::I8bin => bin::open_part(path, file, len, Dtype::I8),
             Format::Ibin => bin::open_part(path, file, len, Dtype::I32),
             Format::Npy => npy::open_part(path, file, len),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => super::parquet::open_part(path, file, len, None, None),
+            #[cfg(not(feature = "parquet"))]
+            Format::Parquet => Err(format_err(path, super::PARQUET_OFF.to_string())),
         }
     }
 
@@ -98,14 +108,27 @@ impl Part {
         match self.layout {
             Layout::Dense { .. } => values,
             Layout::Texmex => 4 + values,
+            #[cfg(feature = "parquet")]
+            Layout::Parquet(_) => values,
+        }
+    }
+
+    /// Bytes one full pass over the part reads: for Parquet, the compressed column chunks.
+    pub fn data_bytes(&self) -> u64 {
+        match &self.layout {
+            #[cfg(feature = "parquet")]
+            Layout::Parquet(c) => c.data_bytes(),
+            _ => self.rows as u64 * self.row_bytes(),
         }
     }
 
     /// Reads `out.len() / dim` rows from local row `first` (already checked to exist).
     fn read(&self, first: usize, out: &mut [f32], counter: &AtomicU64) -> Result<(), Error> {
-        match self.layout {
+        match &self.layout {
             Layout::Dense { offset } => self.read_values(offset + first as u64 * self.row_bytes(), out, counter),
             Layout::Texmex => texmex::read_rows(self, first, out, counter),
+            #[cfg(feature = "parquet")]
+            Layout::Parquet(c) => c.read(first, out, counter),
         }
     }
 
@@ -271,9 +294,9 @@ impl VectorSource {
     }
 
     /// Bytes one full pass over every row reads (TEXMEX dimension fields included,
-    /// file headers not).
+    /// file headers not; for Parquet, the compressed pages of the vector column).
     pub fn data_bytes(&self) -> u64 {
-        self.parts.iter().map(|p| p.rows as u64 * p.row_bytes()).sum()
+        self.parts.iter().map(Part::data_bytes).sum()
     }
 
     /// Bytes of rows read so far by every [`read_rows`](Self::read_rows) call, from every
