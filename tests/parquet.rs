@@ -247,9 +247,9 @@ fn the_column_is_picked_or_named() {
     let (file, msg) = expect_format(data::open(&path));
     assert!(file.ends_with("two.parquet"), "{file}");
     assert!(msg.contains("several vector columns (a, b)"), "{msg}");
-    let src = pq::open(&[path.clone()], Some("b"), &path).unwrap();
+    let src = pq::open(std::slice::from_ref(&path), Some("b"), &path).unwrap();
     assert_eq!((src.dtype(), read(&src, 0, 20)), (Dtype::F32, vals.clone()));
-    let src = pq::open(&[path.clone()], Some("a"), &path).unwrap();
+    let src = pq::open(std::slice::from_ref(&path), Some("a"), &path).unwrap();
     assert_eq!((src.dtype(), read(&src, 0, 20)), (Dtype::F64, vals.clone()));
 
     let cols = pq::columns(&path).unwrap();
@@ -308,7 +308,8 @@ fn write_rows(path: &Path, rows: Vec<Option<Vec<Option<f32>>>>) {
 fn nulls_and_wrong_lengths_name_the_row() {
     let dir = tempfile::tempdir().unwrap();
     let good = || Some(vec![Some(1.0f32); 8]);
-    let cases: [(&str, Box<dyn Fn(usize) -> Option<Vec<Option<f32>>>>, &str); 4] = [
+    type RowOf<'a> = Box<dyn Fn(usize) -> Option<Vec<Option<f32>>> + 'a>;
+    let cases: [(&str, RowOf<'_>, &str); 4] = [
         ("null_row.parquet", Box::new(|r| if r == 13 { None } else { good() }), "row 13 is null"),
         (
             "null_elem.parquet",

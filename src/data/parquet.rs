@@ -24,10 +24,10 @@
 //! row, read at open by decoding one row of the first non-empty row group.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arrow_array::cast::AsArray;
@@ -55,6 +55,10 @@ const AHEAD_BYTES: usize = 4 << 20;
 /// Batches decoded ahead of the caller (besides the one being decoded and the one being
 /// copied out).
 const AHEAD_BATCHES: usize = 2;
+
+/// Read-ahead threads of a pass, each decoding every other row group (the machines this
+/// runs on have two cores or more; the caller's thread checks and copies).
+const WORKERS: usize = 2;
 
 /// Rows per batch when reading text.
 const TEXT_BATCH: usize = 1024;
@@ -359,7 +363,8 @@ impl ColumnFile {
         let after = self.group_starts[last + 1] - start - count;
         let selection =
             RowSelection::from(vec![RowSelector::skip(skip), RowSelector::select(count), RowSelector::skip(after)]);
-        let input = Counting { file: self.file.clone(), len: self.len, counter };
+        let own = File::open(&self.path).map_err(|e| io_err(&self.path, format!("cannot open for reading: {e}")))?;
+        let input = Counting { file: self.file.clone(), own: Mutex::new(own), len: self.len, counter };
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), [self.root]);
         ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.meta.clone())
             .with_projection(mask)
@@ -404,17 +409,23 @@ struct Cursor {
 #[derive(Debug)]
 struct Ahead {
     next: usize,
-    rx: Receiver<Result<Batch, Error>>,
-    /// Emptied batches back to the worker, so a pass reuses a few buffers.
-    back: Sender<Vec<f32>>,
+    /// One queue per worker; `turn` is the worker whose row group comes next.
+    rx: Vec<Receiver<Result<Batch, Error>>>,
+    turn: usize,
     pending: Option<Batch>,
 }
 
+/// Decoded rows, checked and converted by the caller's thread as it copies them out: so
+/// the worker only decodes, and the two threads share the work.
 #[derive(Debug)]
 struct Batch {
-    values: Vec<f32>,
-    /// Values of `values` already copied out.
+    array: ArrayRef,
+    /// The local row of `array[0]`.
+    first: usize,
+    /// Rows of `array` already copied out.
     at: usize,
+    /// The last batch of its row group: the next comes from the next worker.
+    last: bool,
     /// Compressed bytes read to decode it.
     bytes: u64,
 }
@@ -479,22 +490,22 @@ impl Column {
         let mut out = out;
         while !out.is_empty() {
             let batch = match &mut ahead.pending {
-                Some(b) if b.at < b.values.len() => b,
+                Some(b) if b.at < b.array.len() => b,
                 slot => {
-                    if let Some(done) = slot.take() {
-                        // The worker may be gone (at the end of the file): nothing to reuse then.
-                        let _ = ahead.back.send(done.values);
-                    }
-                    let next = ahead.rx.recv().map_err(|_| {
+                    let rx = ahead.rx.get(ahead.turn).ok_or_else(|| self.file.err("no reader thread".into()))?;
+                    let next = rx.recv().map_err(|_| {
                         self.file.err(format!("the reader of column '{}' stopped unexpectedly", self.file.column))
                     })??;
+                    if next.last {
+                        ahead.turn = (ahead.turn + 1) % ahead.rx.len();
+                    }
                     counter.fetch_add(next.bytes, Ordering::Relaxed);
                     slot.insert(next)
                 }
             };
-            let take = out.len().min(batch.values.len() - batch.at);
-            let (head, tail) = std::mem::take(&mut out).split_at_mut(take);
-            head.copy_from_slice(&batch.values[batch.at..batch.at + take]);
+            let take = (out.len() / self.shape.dim).min(batch.array.len() - batch.at);
+            let (head, tail) = std::mem::take(&mut out).split_at_mut(take * self.shape.dim);
+            convert(&self.file, self.shape, batch.first + batch.at, batch.array.slice(batch.at, take).as_ref(), head)?;
             batch.at += take;
             out = tail;
         }
@@ -502,44 +513,63 @@ impl Column {
         Ok(())
     }
 
-    /// Starts a worker decoding local rows `first..` to the end of the file.
+    /// Starts the workers decoding local rows `first..` to the end of the file: worker
+    /// `k` of [`WORKERS`] takes every `WORKERS`-th row group from the one holding `first`,
+    /// so files of many row groups (the Hub's) are decoded on two cores. A file of one
+    /// huge row group (pyarrow's default) is decoded by one worker.
     fn spawn(&self, first: usize) -> Result<Ahead, Error> {
-        let (file, shape) = (self.file.clone(), self.shape);
-        let (tx, rx) = sync_channel(AHEAD_BATCHES);
-        let (back, back_rx) = channel::<Vec<f32>>();
-        let batch_rows = shape.batch_rows();
-        std::thread::Builder::new()
-            .name("vq-parquet".into())
-            .spawn(move || {
-                let bytes = Arc::new(AtomicU64::new(0));
-                let reader = match file.reader(first, file.rows - first, batch_rows, bytes.clone()) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                let mut row = first;
-                for batch in reader {
-                    let decoded = batch
-                        .map_err(|e| file.err(format!("cannot decode column '{}': {e}", file.column)))
-                        .and_then(|batch| {
-                            let mut values = back_rx.try_recv().unwrap_or_default();
-                            values.clear();
-                            values.resize(batch.num_rows() * shape.dim, 0.0);
-                            convert(&file, shape, row, batch.column(0).as_ref(), &mut values)?;
-                            row += batch.num_rows();
-                            Ok(Batch { values, at: 0, bytes: bytes.swap(0, Ordering::Relaxed) })
-                        });
-                    let failed = decoded.is_err();
-                    // A send fails when the reader moved elsewhere or was dropped: stop then.
-                    if tx.send(decoded).is_err() || failed {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| io_err(&self.file.path, format!("cannot start a reader thread: {e}")))?;
-        Ok(Ahead { next: first, rx, back, pending: None })
+        let starts = &self.file.group_starts;
+        let g0 = starts[..starts.len() - 1].partition_point(|&s| s <= first) - 1;
+        let groups: Vec<usize> = (g0..starts.len() - 1).filter(|&g| starts[g + 1] > starts[g]).collect();
+        let batch_rows = self.shape.batch_rows();
+        let mut rx = Vec::with_capacity(WORKERS);
+        for k in 0..WORKERS {
+            let mine: Vec<(usize, usize)> =
+                groups.iter().skip(k).step_by(WORKERS).map(|&g| (starts[g].max(first), starts[g + 1])).collect();
+            let (tx, r) = sync_channel(AHEAD_BATCHES);
+            let file = self.file.clone();
+            std::thread::Builder::new()
+                .name("vq-parquet".into())
+                .spawn(move || decode_groups(&file, &mine, batch_rows, &tx))
+                .map_err(|e| io_err(&self.file.path, format!("cannot start a reader thread: {e}")))?;
+            rx.push(r);
+        }
+        Ok(Ahead { next: first, rx, turn: 0, pending: None })
+    }
+}
+
+/// A worker: decodes the row ranges (each within one row group) in order into `tx`, until
+/// the end, an error, or the reader hanging up (it moved elsewhere or was dropped).
+fn decode_groups(
+    file: &ColumnFile,
+    ranges: &[(usize, usize)],
+    batch_rows: usize,
+    tx: &SyncSender<Result<Batch, Error>>,
+) {
+    let bytes = Arc::new(AtomicU64::new(0));
+    for &(start, end) in ranges {
+        let reader = match file.reader(start, end - start, batch_rows, bytes.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let mut row = start;
+        for batch in reader {
+            let decoded =
+                batch.map_err(|e| file.err(format!("cannot decode column '{}': {e}", file.column))).map(|b| {
+                    let n = b.num_rows();
+                    let bytes = bytes.swap(0, Ordering::Relaxed);
+                    let batch = Batch { array: b.column(0).clone(), first: row, at: 0, bytes, last: row + n >= end };
+                    row += n;
+                    batch
+                });
+            let failed = decoded.is_err();
+            if tx.send(decoded).is_err() || failed {
+                return;
+            }
+        }
     }
 }
 
@@ -814,6 +844,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// one descriptor), counting the bytes read.
 struct Counting {
     file: Arc<File>,
+    /// A handle of its own for page bodies: `read_to_end` into a fresh Vec skips zeroing
+    /// it (a positioned read into a zeroed buffer was a tenth of a pass's time).
+    own: Mutex<File>,
     len: u64,
     counter: Arc<AtomicU64>,
 }
@@ -859,17 +892,15 @@ impl ChunkReader for Counting {
                 self.len
             )));
         }
-        let mut buf = vec![0u8; length];
-        let mut done = 0;
-        while done < length {
-            let n = read_some_at(&self.file, &mut buf[done..], start + done as u64)?;
-            if n == 0 {
-                return Err(parquet::errors::ParquetError::EOF(format!(
-                    "the file ended at byte {}, before the {length} bytes at offset {start} (truncated while read?)",
-                    start + done as u64
-                )));
-            }
-            done += n;
+        let mut buf = Vec::with_capacity(length);
+        let mut own = lock(&self.own);
+        own.seek(SeekFrom::Start(start))?;
+        (&mut *own).take(length as u64).read_to_end(&mut buf)?;
+        if buf.len() != length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "the file ended at byte {}, before the {length} bytes at offset {start} (truncated while read?)",
+                start + buf.len() as u64
+            )));
         }
         self.counter.fetch_add(length as u64, Ordering::Relaxed);
         Ok(buf.into())

@@ -386,3 +386,17 @@ pub fn open(path: &Path) -> Result<VectorSource, Error> {
     }
     Ok(VectorSource::new(path, vec![Part::open(path)?], false))
 }
+
+#[cfg(all(test, not(feature = "parquet")))]
+mod tests {
+    #[test]
+    fn parquet_without_the_feature_says_how_to_turn_it_on() {
+        let dir = std::env::temp_dir().join(format!("vq-no-parquet-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("train-00000-of-00001.parquet");
+        std::fs::write(&path, b"PAR1").unwrap();
+        let msg = super::open(&path).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(msg.contains("train-00000-of-00001.parquet") && msg.contains("--features parquet"), "{msg}");
+    }
+}
