@@ -435,6 +435,11 @@ impl Column {
         self.file.chunk_bytes
     }
 
+    /// The column's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.file.column
+    }
+
     /// Reads local rows `first..first + out.len() / dim` (which exist) into `out`.
     pub(crate) fn read(&self, first: usize, out: &mut [f32], counter: &AtomicU64) -> Result<(), Error> {
         let n = out.len() / self.shape.dim.max(1);

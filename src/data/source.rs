@@ -274,6 +274,16 @@ impl VectorSource {
         self.path.display().to_string()
     }
 
+    /// The Parquet column the vectors are read from (the one asked for, or the one
+    /// picked); `None` for other formats.
+    pub fn column(&self) -> Option<&str> {
+        match &self.parts.first()?.layout {
+            #[cfg(feature = "parquet")]
+            Layout::Parquet(c) => Some(c.name()),
+            _ => None,
+        }
+    }
+
     /// Whether it is a folder of shards.
     pub fn is_sharded(&self) -> bool {
         self.sharded
