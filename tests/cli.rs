@@ -371,22 +371,7 @@ fn bad_input_is_one_line_and_touches_nothing() {
     nan[250 * d + 3] = f32::NAN;
     write_fvecs(&dir.join("nan.fvecs"), &nan, d);
 
-    let snapshot = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push((p.clone(), std::fs::read(&p).unwrap()));
-                }
-            }
-        }
-        files.sort();
-        files
-    };
+    let snapshot = files_under;
     let before = snapshot(dir);
     let cases: &[(&[&str], &str)] = &[
         (&["sweep", "--method", "opq"], "unknown method 'opq'"),

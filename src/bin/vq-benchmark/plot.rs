@@ -153,7 +153,7 @@ fn draw(chart: &Chart<'_>, pts: &[&Point]) -> Result<Option<String>, String> {
         let alpha = |optimal: bool| match (chart.frontier, optimal) {
             (false, _) => 0.55,
             (true, true) => 0.9,
-            (true, false) => 0.15,
+            (true, false) => 0.3,
         };
         for (mi, method) in methods.iter().enumerate() {
             let color = COLORS[mi % COLORS.len()];
@@ -296,17 +296,17 @@ fn charts(pts: &[&Point]) -> Vec<Chart<'static>> {
 /// The newer tool's `pareto_frontier`: compression against recall@10 when any run has it,
 /// else against reconstruction distortion.
 fn frontier_chart(pts: &[&Point]) -> Chart<'static> {
-    let (what, y_label, higher_y, y): (&str, &str, bool, fn(&Point) -> Option<f64>) =
-        if pts.iter().any(|p| p.recall10.is_some()) {
-            ("recall@10", "recall@10 (ADC search)", true, |p| p.recall10)
-        } else {
-            ("reconstruction distortion", "reconstruction distortion (MSE, per-vector sum)", false, |p| p.mse)
-        };
+    let recall = pts.iter().any(|p| p.recall10.is_some());
+    let y: fn(&Point) -> Option<f64> = if recall { |p| p.recall10 } else { |p| p.mse };
+    let (what, y_label) = match recall {
+        true => ("recall@10", "recall@10 (ADC search)"),
+        false => ("reconstruction distortion", "reconstruction distortion (MSE, per-vector sum)"),
+    };
     Chart {
         file: "pareto_frontier",
         title: format!("Pareto frontier: compression vs {what}"),
         y_label: y_label.into(),
-        higher_y,
+        higher_y: recall,
         y,
         frontier: true,
     }

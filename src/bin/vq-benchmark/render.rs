@@ -9,9 +9,6 @@
 use crate::cli::PlotFormat;
 use std::path::Path;
 
-/// SVG pixels per inch of a plot's canvas.
-pub const CANVAS_DPI: u32 = 100;
-
 /// Fails, before anything is read or written, when this build cannot write `format`.
 pub fn check(format: PlotFormat) -> Result<(), String> {
     if format != PlotFormat::Svg && !cfg!(feature = "raster") {
@@ -43,8 +40,10 @@ pub fn save(path: &Path, svg: &str, format: PlotFormat, dpi: u32) -> Result<(), 
 
 #[cfg(feature = "raster")]
 mod raster {
-    use super::CANVAS_DPI;
     use resvg::{tiny_skia, usvg};
+
+    /// SVG pixels per inch of a plot's canvas.
+    const CANVAS_DPI: u32 = 100;
 
     const FONT: &[u8] = include_bytes!("fonts/DejaVuSans-Latin.ttf");
     const FAMILY: &str = "DejaVu Sans";
