@@ -178,8 +178,9 @@ fn draw(chart: &Chart<'_>, pts: &[&Point]) -> Result<Option<String>, String> {
         opt.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut line: Vec<(f64, f64)> = opt.iter().map(|&(x, y, _)| (x, y)).collect();
         if chart.frontier {
-            // The edge of what the runs attain: each optimal run covers every ratio up to its
-            // own at its quality, so the line drops at a run's ratio, then runs to the next.
+            // The edge of what the runs attain: a run also serves every smaller ratio at its
+            // quality, so between two optimal runs' ratios the edge is at the quality of the
+            // more compressed one, and steps at each run's ratio (not a diagonal between them).
             line = opt.iter().zip(opt.iter().skip(1).map(Some).chain([None])).fold(Vec::new(), |mut l, (a, b)| {
                 l.push((a.0, a.1));
                 if let Some(b) = b {
