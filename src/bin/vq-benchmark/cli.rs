@@ -1,7 +1,7 @@
 //! The command line: the original Python tool's commands and flag names, kept verbatim
 //! (`run`, `sweep`, `plot`; `--pq-chunks`, `--with-recall/--no-with-recall`, ...), the
 //! names its later versions gave some of them as aliases (`--pq-subquantizers`,
-//! `--db-path`, `--dataset-limit`, `--ground-truth-path`), plus
+//! `--db-path`, `--dataset-limit`, `--ground-truth-path`) and its `precompute-gt`, plus
 //! `export` and `gt`, and the flags a researcher needs to reproduce a run (`--seed`,
 //! `--threads`, `--queries`, `--ground-truth`, the k-means settings).
 //!
@@ -48,9 +48,17 @@ pub enum Command {
     Export(ExportArgs),
     /// Precompute exact top-k ground truth of queries against a dataset, as an .ivecs file.
     Gt(GtArgs),
-    /// The newer Python tool's ground truth: the first --num-queries rows of --vectors-path
-    /// as queries, searched against every row of the file, themselves included, as an int64
-    /// .npy. Unlike `gt` and vq's runs, whose queries are not in the base.
+    /// The newer Python tool's ground truth, as an int64 .npy: its queries are the file's
+    /// first rows and stay in the base.
+    ///
+    /// Exact top-k neighbours by squared L2 of the first --num-queries rows of
+    /// --vectors-path among every row of the file, written as a .npy of int64 ids (queries ×
+    /// k, nearest first, ties to the lower id).
+    ///
+    /// The queries STAY in the base, as the newer tool did, so a query's nearest neighbour
+    /// is itself. vq's own runs hold their queries out of the base, and `gt` searches a
+    /// separate query file: use those for vq's recall, and this file to compare with the
+    /// newer tool's results.
     PrecomputeGt(PrecomputeGtArgs),
     /// Merge run logs (e.g. the shards of a sweep) into one; merging twice adds nothing.
     Merge(MergeArgs),
@@ -426,13 +434,6 @@ pub struct GtArgs {
 
 /// `precompute-gt`: the newer tool's command and flag names.
 #[derive(Args, Debug)]
-#[command(long_about = "The newer Python tool's ground truth: exact top-k neighbours by squared L2 of the first \
-                  --num-queries rows of --vectors-path among every row of the file, written as a .npy of \
-                  int64 ids (queries × k, nearest first, ties to the lower id).\n\n\
-                  The queries STAY in the base, as the newer tool did, so each query's nearest neighbour \
-                  is itself (at distance 0). vq's own runs hold their queries out of the base and `gt` \
-                  searches a separate query file: use those for vq's recall; use this file to compare with \
-                  the newer tool's results.")]
 pub struct PrecomputeGtArgs {
     /// The vectors: a file or a folder of shards, in any format `--dataset` reads.
     #[arg(long)]
