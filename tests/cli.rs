@@ -371,22 +371,7 @@ fn bad_input_is_one_line_and_touches_nothing() {
     nan[250 * d + 3] = f32::NAN;
     write_fvecs(&dir.join("nan.fvecs"), &nan, d);
 
-    let snapshot = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push((p.clone(), std::fs::read(&p).unwrap()));
-                }
-            }
-        }
-        files.sort();
-        files
-    };
+    let snapshot = files_under;
     let before = snapshot(dir);
     let cases: &[(&[&str], &str)] = &[
         (&["sweep", "--method", "opq"], "unknown method 'opq'"),
@@ -607,4 +592,175 @@ fn the_newer_tools_flag_names_and_plotting_every_run() {
         .query_row("SELECT json_extract(config_json, '$.ground_truth') FROM runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(source, "gt.ivecs");
+}
+
+/// Every file under `dir`, with its bytes (for "wrote nothing" checks).
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Runs `args`, expecting one line on stderr naming `want`, a non-zero exit, and no file
+/// under `dir` written, changed or removed.
+fn fails_cleanly(dir: &Path, args: &[&str], want: &str) {
+    let before = files_under(dir);
+    let out = run(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line:\n{err}");
+    assert!(err.contains(want), "{args:?}: {err:?} does not name {want:?}");
+    assert!(files_under(dir) == before, "{args:?} wrote or changed files");
+}
+
+/// `precompute-gt`: the first N rows as queries, searched among every row (themselves
+/// included), as an int64 .npy that `vq::data::read_ids` reads; checked against a brute
+/// force computed here.
+#[test]
+fn precompute_gt_is_the_brute_force_top_k_with_the_queries_in_the_base() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (n, d, nq, k) = (300, 8, 7, 10);
+    let data = common::floats(n * d, 11, 1.0);
+    let mut w = vq::data::VectorWriter::create(&dir.join("v.npy"), d).unwrap();
+    w.write_rows(&data).unwrap();
+    w.finish().unwrap();
+    let args = ["precompute-gt", "--vectors-path", "v.npy", "--output-path", "out/gt.npy", "--num-queries", "7"];
+    let out = ok(dir, &[&args[..], &["--k", "10", "--threads", "2", "--quiet"]].concat());
+    assert!(out.contains("queries included"), "{out}");
+    let bytes = std::fs::read(dir.join("out/gt.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'descr': '<i8'"), "int64 ids");
+    let (ids, got_k) = vq::data::read_ids(&dir.join("out/gt.npy")).unwrap();
+    assert_eq!((ids.len(), got_k), (nq * k, k));
+    let dist = |a: usize, b: usize| -> f64 {
+        (0..d).map(|j| f64::from(data[a * d + j] - data[b * d + j]).powi(2)).sum::<f64>()
+    };
+    for q in 0..nq {
+        let mut all: Vec<(f64, i64)> = (0..n).map(|r| (dist(q, r), r as i64)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let want: Vec<i64> = all[..k].iter().map(|&(_, r)| r).collect();
+        assert_eq!(&ids[q * k..(q + 1) * k], &want[..], "query {q}");
+        assert_eq!(ids[q * k], q as i64, "a query is its own nearest neighbour");
+    }
+    // The defaults: 100 queries, k = 100.
+    ok(dir, &["precompute-gt", "--vectors-path", "v.npy", "--output-path", "d.npy", "-q"]);
+    let (ids, got_k) = vq::data::read_ids(&dir.join("d.npy")).unwrap();
+    assert_eq!((ids.len(), got_k), (100 * 100, 100));
+
+    let base = ["precompute-gt", "--vectors-path", "v.npy", "--output-path", "bad.npy"];
+    let case = |extra: &[&'static str]| [&base[..], extra].concat();
+    fails_cleanly(dir, &case(&["--num-queries", "301"]), "--num-queries 301 is more than the 300 rows");
+    fails_cleanly(dir, &case(&["--k", "301"]), "--k 301 is more than the 300 rows");
+    fails_cleanly(dir, &case(&["--k", "0"]), "0 is not allowed");
+    fails_cleanly(dir, &case(&["--num-queries", "0"]), "0 is not allowed");
+    fails_cleanly(
+        dir,
+        &["precompute-gt", "--vectors-path", "v.npy", "--output-path", "gt.ivecs"],
+        "expected a .npy file",
+    );
+    fails_cleanly(dir, &["precompute-gt", "--vectors-path", "none.npy", "--output-path", "x.npy"], "no such file");
+}
+
+/// The newer tool's timing keys sit beside vq's in `metrics_json` and in the CSV, from the
+/// same measurements.
+#[test]
+fn the_newer_tools_metric_keys_are_logged_and_exported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["sweep", "--method", "pq,sq", "--pq-chunks", "4", "--pq-clusters", "16", "--sq-bits", "8"];
+    args.extend_from_slice(SMALL);
+    ok(dir, &args);
+    let db = Connection::open(dir.join("logs/benchmark_runs.db")).unwrap();
+    let mut stmt = db.prepare("SELECT metrics_json FROM runs ORDER BY id").unwrap();
+    let runs: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(runs.len(), 2);
+    for r in &runs {
+        let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(r).unwrap();
+        let f = |k: &str| m.get(k).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("no {k} in {m:?}"));
+        assert_eq!(f("qps"), f("search_qps"));
+        assert!((f("avg_query_latency_ms") * f("qps") - 1000.0).abs() < 1e-6, "{m:?}");
+        assert!((f("fit_latency_ms") - 1000.0 * f("train_seconds")).abs() < 1e-9);
+        assert!((f("compression_latency_ms") - 1000.0 * f("encode_seconds")).abs() < 1e-9);
+        assert!((f("decompression_latency_ms") - 1000.0 * f("decode_seconds")).abs() < 1e-9);
+        assert!(f("decompression_latency_ms") > 0.0);
+    }
+    let csv = ok(dir, &["export"]);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |k: &str| header.iter().position(|h| *h == k).unwrap_or_else(|| panic!("no {k} column"));
+    let cell = |k: &str| row[at(k)].parse::<f64>().unwrap_or_else(|_| panic!("{k}: {:?}", row[at(k)]));
+    assert_eq!(cell("qps"), cell("search_qps"));
+    assert!((cell("avg_query_latency_ms") * cell("qps") - 1000.0).abs() < 1e-6);
+    assert!(cell("fit_latency_ms") > 0.0 && cell("compression_latency_ms") > 0.0);
+}
+
+/// The plot set in every format: `pareto_frontier` beside the original plots; PNG of the
+/// size --dpi asks, with text drawn from the embedded font; PDF; and bad values rejected
+/// before anything is written.
+#[test]
+fn plot_formats_and_the_pareto_frontier() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec!["sweep", "--method", "pq,sq", "--pq-chunks", "2,4", "--pq-clusters", "16", "--sq-bits", "4,8"];
+    args.extend_from_slice(SMALL);
+    ok(dir, &args);
+    let out = ok(dir, &["plot", "--output", "svg"]);
+    assert!(out.contains("pareto_frontier.svg"), "{out}");
+    let plots = |out: &str, ext: &str| -> Vec<PathBuf> {
+        out.lines().map(str::trim).filter(|l| l.ends_with(ext)).map(|l| dir.join(l)).collect()
+    };
+    let svg = plots(&out, "pareto_frontier.svg");
+    let text = std::fs::read_to_string(&svg[0]).unwrap();
+    assert!(text.contains("Pareto frontier") && text.contains("recall@10"), "ranked by recall@10");
+    assert_eq!(plots(&out, ".svg").len(), 5);
+
+    fails_cleanly(dir, &["plot", "--format", "gif"], "invalid value 'gif'");
+    fails_cleanly(dir, &["plot", "--dpi", "0"], "0 is not allowed");
+    fails_cleanly(dir, &["plot", "--dpi", "1201"], "1..=1200");
+
+    if !cfg!(feature = "raster") {
+        fails_cleanly(dir, &["plot", "--format", "png"], "cargo install --path . --features raster");
+        fails_cleanly(dir, &["plot", "--format", "pdf"], "`raster` feature");
+        return;
+    }
+    let out = ok(dir, &["plot", "--output", "png", "--format", "png", "--dpi", "50", "--separate-methods"]);
+    let pngs = plots(&out, ".png");
+    assert_eq!(pngs.len(), 10, "{out}");
+    assert!(pngs.iter().any(|p| p.ends_with("pq/pareto_frontier.png")), "{out}");
+    let png = std::fs::read(&pngs[0]).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    let size = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+    assert_eq!((size(&png[16..20]), size(&png[20..24])), (480, 310), "9.6 × 6.2 in at 50 dpi");
+    #[cfg(feature = "raster")]
+    {
+        // The title is text only: without a font it would be blank. Count its dark pixels.
+        let at100 = ok(dir, &["plot", "--output", "png100", "--format", "png"]);
+        let file = plots(&at100, "pareto_frontier.png");
+        let img = resvg::tiny_skia::Pixmap::decode_png(&std::fs::read(&file[0]).unwrap()).unwrap();
+        assert_eq!((img.width(), img.height()), (960, 620));
+        let dark = (0..40)
+            .flat_map(|y| (280..680).map(move |x| (x, y)))
+            .filter(|&(x, y)| img.pixel(x, y).is_some_and(|p| p.red() < 128 && p.green() < 128 && p.blue() < 128))
+            .count();
+        assert!(dark > 200, "{dark} dark pixels where the title is");
+    }
+    let out = ok(dir, &["plot", "--output", "pdf", "--format", "pdf"]);
+    let pdfs = plots(&out, ".pdf");
+    assert_eq!(pdfs.len(), 5);
+    let pdf = std::fs::read(&pdfs[0]).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(pdf.windows(6).any(|w| w == b"DejaVu"), "the embedded font is in the PDF");
 }

@@ -41,6 +41,6 @@ pub fn results(db: &Path) -> Vec<Logged> {
 /// The metrics that describe the quantizer's quality: every one but timings, rates,
 /// memory and what was read (those differ between runs of one configuration).
 pub fn quality(m: &Map<String, Value>) -> Map<String, Value> {
-    let skip = ["seconds", "qps", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"];
+    let skip = ["seconds", "qps", "latency_ms", "per_second", "rss", "anon_mib", "dataset_passes", "bytes_read"];
     m.iter().filter(|(k, _)| !skip.iter().any(|t| k.contains(t))).map(|(k, v)| (k.clone(), v.clone())).collect()
 }

@@ -1,7 +1,7 @@
 //! The command line: the original Python tool's commands and flag names, kept verbatim
 //! (`run`, `sweep`, `plot`; `--pq-chunks`, `--with-recall/--no-with-recall`, ...), the
 //! names its later versions gave some of them as aliases (`--pq-subquantizers`,
-//! `--db-path`, `--dataset-limit`, `--ground-truth-path`), plus
+//! `--db-path`, `--dataset-limit`, `--ground-truth-path`) and its `precompute-gt`, plus
 //! `export` and `gt`, and the flags a researcher needs to reproduce a run (`--seed`,
 //! `--threads`, `--queries`, `--ground-truth`, the k-means settings).
 //!
@@ -48,6 +48,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Precompute exact top-k ground truth of queries against a dataset, as an .ivecs file.
     Gt(GtArgs),
+    /// The newer Python tool's ground truth, as an int64 .npy: its queries are the file's
+    /// first rows and stay in the base.
+    ///
+    /// Exact top-k neighbours by squared L2 of the first --num-queries rows of
+    /// --vectors-path among every row of the file, written as a .npy of int64 ids (queries ×
+    /// k, nearest first, ties to the lower id).
+    ///
+    /// The queries STAY in the base, as the newer tool did, so a query's nearest neighbour
+    /// is itself. vq's own runs hold their queries out of the base, and `gt` searches a
+    /// separate query file: use those for vq's recall, and this file to compare with the
+    /// newer tool's results.
+    PrecomputeGt(PrecomputeGtArgs),
     /// Merge run logs (e.g. the shards of a sweep) into one; merging twice adds nothing.
     Merge(MergeArgs),
     /// Write a seeded Gaussian-mixture dataset of any size (base and held-out queries) to
@@ -334,6 +346,39 @@ pub struct PlotArgs {
     /// SQLite run log.
     #[arg(long, visible_alias = "db-path", env = "DB_PATH", default_value = "logs/benchmark_runs.db")]
     pub db: PathBuf,
+    /// Image format of the plots. png and pdf need the `raster` feature.
+    #[arg(long, value_enum, default_value_t = PlotFormat::Svg)]
+    pub format: PlotFormat,
+    /// Resolution of png plots in dots per inch, 1..=1200 (a plot is 9.6 × 6.2 in, so 100
+    /// gives 960 × 620 pixels); 100 is matplotlib's default. svg and pdf are vector formats
+    /// of that size.
+    #[arg(long, default_value_t = 100, value_parser = dpi)]
+    pub dpi: u32,
+}
+
+/// `plot --format`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+    Pdf,
+}
+
+impl PlotFormat {
+    /// The file extension, which is also the name on the command line.
+    pub fn ext(self) -> &'static str {
+        match self {
+            PlotFormat::Svg => "svg",
+            PlotFormat::Png => "png",
+            PlotFormat::Pdf => "pdf",
+        }
+    }
+}
+
+/// `--dpi`: 1..=1200; 1200 dpi is already 11,520 × 7,440 pixels, a 340 MB canvas.
+fn dpi(s: &str) -> Result<u32, String> {
+    let v = positive(s)?;
+    in_range(v, 1, 1200, "dpi").map(|v| v as u32)
 }
 
 #[derive(Args, Debug)]
@@ -379,6 +424,29 @@ pub struct GtArgs {
     /// Seed of the dummy dataset.
     #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32))]
     pub data_seed: u32,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `precompute-gt`: the newer tool's command and flag names.
+#[derive(Args, Debug)]
+pub struct PrecomputeGtArgs {
+    /// The vectors: a file or a folder of shards, in any format `--dataset` reads.
+    #[arg(long)]
+    pub vectors_path: PathBuf,
+    /// Output .npy file (int64 ids, one row of --k per query).
+    #[arg(long)]
+    pub output_path: PathBuf,
+    /// Queries: the first N rows of --vectors-path, which stay in the base.
+    #[arg(long, default_value_t = 100, value_parser = positive)]
+    pub num_queries: usize,
+    /// Neighbours per query.
+    #[arg(long, short, default_value_t = 100, value_parser = positive)]
+    pub k: usize,
     /// Worker threads (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

@@ -41,6 +41,12 @@ pub const HEADER: &[&str] = &[
     "package_version",
     "dataset_fingerprint",
     "run_uid",
+    // The newer Python tool's names for vq's timings (`measure`'s docs).
+    "qps",
+    "avg_query_latency_ms",
+    "fit_latency_ms",
+    "compression_latency_ms",
+    "decompression_latency_ms",
 ];
 
 /// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.

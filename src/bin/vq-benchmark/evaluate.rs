@@ -266,7 +266,7 @@ pub fn evaluate(
             let secs = t.elapsed().as_secs_f64();
             search_seconds = Some(secs);
             measure::search_metrics(s, truth, &ids, k, &mut metrics)?;
-            metrics.insert("search_qps".into(), json!(nq as f64 / secs.max(1e-9)));
+            metrics.insert("search_qps".into(), json!(search_qps(nq, secs)));
         }
         metrics.insert("train_seconds".into(), json!(job.train_seconds));
         metrics.insert("encode_seconds".into(), json!(job.encode_seconds));
@@ -275,6 +275,13 @@ pub fn evaluate(
         if let Some(secs) = search_seconds {
             metrics.insert("search_seconds".into(), json!(secs));
         }
+        measure::latency_metrics(
+            &mut metrics,
+            job.train_seconds,
+            job.encode_seconds,
+            job.decode_seconds,
+            search_seconds.map(|secs| search_qps(nq, secs)),
+        );
         if let Some(t) = truth {
             metrics.insert("ground_truth_seconds".into(), json!(t.seconds));
         }
@@ -305,6 +312,11 @@ pub fn evaluate(
         })?;
     }
     Ok(Shared { passes, bytes_read: inp.base.bytes_read(), read_seconds })
+}
+
+/// Queries per second of one search of `nq` queries that took `secs`.
+fn search_qps(nq: usize, secs: f64) -> f64 {
+    nq as f64 / secs.max(1e-9)
 }
 
 /// Reads the whole base once, batch after batch into `buf` (its length sets the batch),

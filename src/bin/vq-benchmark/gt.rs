@@ -1,9 +1,12 @@
 //! `gt`: exact top-k ground truth of a query file against a dataset, written as `.ivecs`
 //! (one row of k neighbour ids per query, nearest first, ties to the lower id), to pass
-//! to later runs with `--ground-truth` instead of recomputing it each time.
+//! to later runs with `--ground-truth` instead of recomputing it each time; and
+//! `precompute-gt`, the newer Python tool's variant, whose queries are the file's first rows
+//! and stay in the base.
 
-use crate::cli::GtArgs;
+use crate::cli::{GtArgs, PrecomputeGtArgs};
 use crate::dataset::{self, Spec};
+use crate::evaluate::BaseRows;
 use crate::progress::Progress;
 
 pub fn run(a: &GtArgs) -> Result<(), String> {
@@ -36,4 +39,106 @@ pub fn run(a: &GtArgs) -> Result<(), String> {
         truth.seconds
     );
     Ok(())
+}
+
+/// `precompute-gt`: the newer tool's ground truth, the first `--num-queries` rows of the file
+/// searched against every row of it (themselves included), as an int64 `.npy`: the dtype of
+/// the ids FAISS's search returns, which the newer tool saved as they came.
+pub fn precompute(a: &PrecomputeGtArgs) -> Result<(), String> {
+    let out = &a.output_path;
+    if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+        return Err(format!("--output-path {}: expected a .npy file (`gt` writes .ivecs ground truth)", out.display()));
+    }
+    crate::atomic::check_output("--output-path", out)?;
+    let path = &a.vectors_path;
+    if !path.exists() {
+        return Err(format!(
+            "--vectors-path {}: no such file; expected a path to {}",
+            path.display(),
+            vq::data::FORMATS
+        ));
+    }
+    let src = vq::data::open(path).map_err(|e| e.to_string())?;
+    let (n, d, nq) = (src.rows(), src.dim(), a.num_queries);
+    if nq > n {
+        return Err(format!("--num-queries {nq} is more than the {n} rows of {}; expected 1..={n}", src.name()));
+    }
+    if a.k > n {
+        return Err(format!("--k {} is more than the {n} rows of {}; expected 1..={n}", a.k, src.name()));
+    }
+    let mut queries = Vec::new();
+    queries.try_reserve_exact(nq * d).map_err(|_| format!("--num-queries {nq}: the queries do not fit in memory"))?;
+    queries.resize(nq * d, 0f32);
+    src.read_rows(0, &mut queries).map_err(|e| e.to_string())?;
+    src.check_finite(0, &queries).map_err(|e| e.to_string())?;
+    let progress = Progress::new(a.quiet);
+    let (ids, seconds) = exact_top_k(&WholeFile(&src), &queries, a.k, a.threads, &progress)?;
+    crate::atomic::write_with(out, |tmp| {
+        let mut bytes = vq::data::npy_header("<i8", nq as u64, a.k);
+        bytes.reserve(ids.len() * 8);
+        ids.iter().for_each(|id| bytes.extend_from_slice(&id.to_le_bytes()));
+        std::fs::write(tmp, bytes).map_err(|e| format!("{}: write failed: {e}", tmp.display()))
+    })?;
+    println!(
+        "Wrote the exact top-{} of the first {nq} rows among all {n} rows (dim {d}, queries included) to {} in {seconds:.2} s",
+        a.k,
+        out.display()
+    );
+    Ok(())
+}
+
+/// The exact top-`k` of `queries` in one streamed pass over `base`, through the same engine
+/// and pass as every other ground truth (`vq::exact::ExactSearch`, `evaluate::pass`); the
+/// ids and the seconds the search took. `dataset::truth_pass` wants a loaded `Dataset`,
+/// whose queries are never base rows, hence this entry point for a bare file.
+fn exact_top_k(
+    base: &dyn BaseRows,
+    queries: &[f32],
+    k: usize,
+    threads: usize,
+    progress: &Progress,
+) -> Result<(Vec<i64>, f64), String> {
+    let (n, d) = (base.rows(), base.dim());
+    let t = std::time::Instant::now();
+    let threads = crate::dataset::effective_threads(threads);
+    let gt_err = |e: vq::Error| format!("ground truth: {e}");
+    let mut search = vq::exact::ExactSearch::new(d, queries, k, vq::exact::Metric::L2, threads).map_err(gt_err)?;
+    let mut buf = vec![0f32; crate::measure::default_batch_rows(d).min(n) * d];
+    let bar = progress.bar("ground truth", n as u64);
+    crate::evaluate::pass(base, &mut buf, &bar, |first, x| search.add(x, first as i64).map_err(gt_err))?;
+    let nq = search.queries();
+    let (mut dist, mut ids) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    search.results(&mut dist, &mut ids).map_err(gt_err)?;
+    Ok((ids, t.elapsed().as_secs_f64()))
+}
+
+/// Every row of a vector file, each batch checked finite as it is read.
+struct WholeFile<'a>(&'a vq::data::VectorSource);
+
+impl BaseRows for WholeFile<'_> {
+    fn rows(&self) -> usize {
+        self.0.rows()
+    }
+
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+
+    fn read(&self, first: usize, out: &mut [f32]) -> Result<(), String> {
+        self.0.read_rows(first, out).map_err(|e| e.to_string())?;
+        self.0.check_finite(first, out).map_err(|e| e.to_string())
+    }
+
+    fn gather(&self, rows: &[usize], out: &mut [f32]) -> Result<(), String> {
+        let d = self.dim();
+        rows.iter().zip(out.chunks_exact_mut(d)).try_for_each(|(&r, row)| self.read(r, row))
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.0.bytes_read()
+    }
+
+    fn in_memory(&self) -> Option<&[f32]> {
+        None
+    }
 }

@@ -5,7 +5,7 @@
 //! `measure` (one run and its metrics), `evaluate` (the passes over the data that measure
 //! every configuration), `fingerprint`, `memory`, `sweep` (planning and logging runs),
 //! `shard` (a sweep split across processes), `slurm` (job-array scripts), `runlog`
-//! (SQLite), `csv`, `plot`, `progress`, `provenance` (git, CPU, time), `atomic` (output
+//! (SQLite), `csv`, `plot`, `render` (plots as SVG, PNG or PDF), `progress`, `provenance` (git, CPU, time), `atomic` (output
 //! files that appear whole or not at all), `gt` (ground-truth files), `gen` (synthetic
 //! datasets).
 
@@ -22,6 +22,7 @@ mod memory;
 mod plot;
 mod progress;
 mod provenance;
+mod render;
 mod runlog;
 mod shard;
 mod slurm;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => plot_cmd(a),
         Command::Export(a) => export_cmd(a),
         Command::Gt(a) => gt::run(a),
+        Command::PrecomputeGt(a) => gt::precompute(a),
         Command::Merge(a) => merge_cmd(a),
         Command::Gen(a) => gen::run(a),
         Command::Info(a) => {
@@ -112,10 +114,11 @@ fn selection(log: &runlog::RunLog, ids: &[String]) -> Result<Vec<runlog::Run>, S
 }
 
 fn plot_cmd(a: &PlotArgs) -> Result<(), String> {
+    render::check(a.format)?;
     atomic::check_output("--output", &a.output.join("x"))?;
     let log = runlog::RunLog::open_read(&a.db)?;
     let runs = selection(&log, &a.sweep_id)?;
-    let (dir, files) = plot::write_all(&a.output, &runs, a.separate_methods)?;
+    let (dir, files) = plot::write_all(&a.output, &runs, a.separate_methods, a.format, a.dpi)?;
     println!("Wrote {} file(s) for {} run(s) to {}", files.len(), runs.len(), dir.display());
     for f in files {
         println!("  {}", f.display());

@@ -6,6 +6,20 @@
 //! over random pairs), `rank_distortion@k` (1 − recall@k), `recall@10`, `recall@100` (the
 //! quantizer's own ADC search against exact neighbours). Cost: `bytes_per_vector`, wall
 //! times of every step, encode throughput and single-thread `search_qps`.
+//!
+//! The newer Python tool's timing keys are logged beside vq's, from the same measurements,
+//! so its queries and plots work on vq's logs:
+//!
+//! | key | vq's definition |
+//! |---|---|
+//! | `qps` | `search_qps`: queries per second of the ADC search of every query over the base's codes, one thread |
+//! | `avg_query_latency_ms` | `1000 / qps` |
+//! | `fit_latency_ms` | `train_seconds` × 1000: training wall time (k-means of every sub-quantizer, or SQ's ranges) |
+//! | `compression_latency_ms` | `encode_seconds` × 1000: encoding the whole base, on `--threads` threads |
+//! | `decompression_latency_ms` | `decode_seconds` × 1000: decoding the whole base's codes, one thread |
+//!
+//! `qps` and `avg_query_latency_ms` are absent when the run searched nothing (no recall and
+//! no rank distortion asked for).
 
 use crate::cli::{InitArg, Method};
 use crate::dataset::effective_threads;
@@ -273,6 +287,23 @@ pub fn search_metrics(
         }
     }
     Ok(())
+}
+
+/// The newer tool's timing keys (see the module docs), from vq's own timings of the run.
+pub fn latency_metrics(
+    metrics: &mut Map<String, Value>,
+    train_seconds: f64,
+    encode_seconds: f64,
+    decode_seconds: f64,
+    qps: Option<f64>,
+) {
+    if let Some(qps) = qps {
+        metrics.insert("qps".into(), json!(qps));
+        metrics.insert("avg_query_latency_ms".into(), json!(1000.0 / qps));
+    }
+    metrics.insert("fit_latency_ms".into(), json!(train_seconds * 1000.0));
+    metrics.insert("compression_latency_ms".into(), json!(encode_seconds * 1000.0));
+    metrics.insert("decompression_latency_ms".into(), json!(decode_seconds * 1000.0));
 }
 
 /// About 16 MiB of f32 rows of dimension `dim`, 256 to 65,536 rows.

@@ -1,12 +1,16 @@
-//! The original tool's plot set, as SVG: compression vs reconstruction distortion,
-//! compression vs recall@10, pairwise distortion and rank distortion against compression,
-//! each with its Pareto-optimal configurations highlighted and labelled, plus
-//! `comparison_table.md`. Combined (every method on one chart) or, with
-//! `--separate-methods`, one directory per method.
+//! The original tool's plot set: compression vs reconstruction distortion, compression vs
+//! recall@10, pairwise distortion and rank distortion against compression, each with its
+//! Pareto-optimal configurations highlighted and labelled, plus `comparison_table.md`; and
+//! the newer tool's `pareto_frontier`, the runs Pareto-optimal in compression and quality
+//! (recall@10 when the runs have it, else reconstruction distortion) joined by a step line,
+//! the dominated ones faded. Combined (every method on one chart) or, with
+//! `--separate-methods`, one directory per method. Drawn as SVG, written as SVG, PNG or PDF
+//! (`render`).
 //!
 //! Each call writes a new `OUTPUT/YYYYMMDD_HHMMSS/`, built in a temporary directory and
 //! renamed into place, so a failed call leaves no partial plot set.
 
+use crate::cli::PlotFormat;
 use crate::csv::{object, rank_distortion};
 use crate::runlog::Run;
 use plotters::prelude::*;
@@ -68,23 +72,35 @@ pub fn pareto(xy: &[(f64, f64)], higher_y: bool) -> Vec<bool> {
 }
 
 struct Chart<'a> {
+    /// The file name without its extension.
     file: &'a str,
     title: String,
     y_label: String,
     higher_y: bool,
     y: fn(&Point) -> Option<f64>,
+    /// The newer tool's style: the front as a step line, dominated runs faded.
+    frontier: bool,
 }
 
 const COLORS: [RGBColor; 4] =
     [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
 
-fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> {
+/// The points `chart` can show (those with its metric), each with its metric and whether it
+/// is Pareto-optimal among them.
+fn front<'p>(chart: &Chart<'_>, pts: &[&'p Point]) -> (Vec<(&'p Point, f64)>, Vec<bool>) {
     let data: Vec<(&Point, f64)> = pts.iter().filter_map(|p| (chart.y)(p).map(|y| (*p, y))).collect();
-    if data.is_empty() {
-        return Ok(false);
-    }
     let xy: Vec<(f64, f64)> = data.iter().map(|(p, y)| (p.compression, *y)).collect();
     let front = pareto(&xy, chart.higher_y);
+    (data, front)
+}
+
+/// The chart as SVG, or `None` when no point has its metric.
+fn draw(chart: &Chart<'_>, pts: &[&Point]) -> Result<Option<String>, String> {
+    let (data, front) = front(chart, pts);
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let xy: Vec<(f64, f64)> = data.iter().map(|(p, y)| (p.compression, *y)).collect();
     // A metric spanning more than two decades (SQ16's MSE beside PQ's) is drawn on a log
     // axis, else the small values sit flat on zero; the axis is labelled in real values.
     let (ymin, ymax) = xy.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
@@ -134,11 +150,20 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
         methods.dedup();
         methods.sort_unstable();
         methods.dedup();
+        let alpha = |optimal: bool| match (chart.frontier, optimal) {
+            (false, _) => 0.55,
+            (true, true) => 0.9,
+            (true, false) => 0.3,
+        };
         for (mi, method) in methods.iter().enumerate() {
             let color = COLORS[mi % COLORS.len()];
-            let pts: Vec<(f64, f64)> =
-                data.iter().filter(|(p, _)| p.method == *method).map(|(p, y)| (p.compression.log2(), *y)).collect();
-            ch.draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 5, color.mix(0.55).filled())))
+            let pts: Vec<(f64, f64, bool)> = data
+                .iter()
+                .zip(&front)
+                .filter(|((p, _), _)| p.method == *method)
+                .map(|((p, y), &f)| (p.compression.log2(), *y, f))
+                .collect();
+            ch.draw_series(pts.iter().map(|&(x, y, f)| Circle::new((x, y), 5, color.mix(alpha(f)).filled())))
                 .map_err(|e| e.to_string())?
                 .label(method.to_uppercase())
                 .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
@@ -151,9 +176,22 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
             .map(|((p, y), _)| (p.compression.log2(), *y, p.label.as_str()))
             .collect();
         opt.sort_by(|a, b| a.0.total_cmp(&b.0));
-        ch.draw_series(LineSeries::new(opt.iter().map(|&(x, y, _)| (x, y)), RGBColor(200, 30, 30).stroke_width(2)))
+        let mut line: Vec<(f64, f64)> = opt.iter().map(|&(x, y, _)| (x, y)).collect();
+        if chart.frontier {
+            // The edge of what the runs attain: a run also serves every smaller ratio at its
+            // quality, so between two optimal runs' ratios the edge is at the quality of the
+            // more compressed one, and steps at each run's ratio (not a diagonal between them).
+            line = opt.iter().zip(opt.iter().skip(1).map(Some).chain([None])).fold(Vec::new(), |mut l, (a, b)| {
+                l.push((a.0, a.1));
+                if let Some(b) = b {
+                    l.push((a.0, b.1));
+                }
+                l
+            });
+        }
+        ch.draw_series(LineSeries::new(line, RGBColor(200, 30, 30).stroke_width(2)))
             .map_err(|e| e.to_string())?
-            .label("Pareto-optimal")
+            .label(if chart.frontier { "Pareto frontier" } else { "Pareto-optimal" })
             .legend(|(x, y)| PathElement::new(vec![(x - 8, y), (x + 8, y)], RGBColor(200, 30, 30).stroke_width(2)));
         ch.draw_series(opt.iter().map(|&(x, y, _)| Circle::new((x, y), 8, RGBColor(200, 30, 30).stroke_width(2))))
             .map_err(|e| e.to_string())?;
@@ -174,8 +212,7 @@ fn draw(path: &Path, chart: &Chart<'_>, pts: &[&Point]) -> Result<bool, String> 
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
-    std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(true)
+    Ok(Some(svg))
 }
 
 /// The plot corner with the fewest points (in a 35% × 30% box), for the legend.
@@ -217,37 +254,63 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn charts(rank_k: Option<u64>) -> Vec<Chart<'static>> {
+/// Every chart of a plot set of `pts`.
+fn charts(pts: &[&Point]) -> Vec<Chart<'static>> {
+    let rank_k = pts.iter().find_map(|p| p.rank.map(|(k, _)| k));
     vec![
         Chart {
-            file: "compression_vs_distortion.svg",
+            file: "compression_vs_distortion",
             title: "Compression vs reconstruction distortion".into(),
             y_label: "reconstruction distortion (MSE, per-vector sum)".into(),
             higher_y: false,
             y: |p| p.mse,
+            frontier: false,
         },
         Chart {
-            file: "compression_vs_recall.svg",
+            file: "compression_vs_recall",
             title: "Compression vs recall@10".into(),
             y_label: "recall@10 (ADC search)".into(),
             higher_y: true,
             y: |p| p.recall10,
+            frontier: false,
         },
         Chart {
-            file: "pairwise_distortion.svg",
+            file: "pairwise_distortion",
             title: "Compression vs pairwise distance distortion".into(),
             y_label: "mean |d'/d - 1| over random pairs".into(),
             higher_y: false,
             y: |p| p.pairwise,
+            frontier: false,
         },
         Chart {
-            file: "rank_distortion.svg",
+            file: "rank_distortion",
             title: format!("Compression vs rank distortion@{}", rank_k.map_or("k".into(), |k| k.to_string())),
             y_label: format!("rank distortion@{} (1 - recall)", rank_k.map_or("k".into(), |k| k.to_string())),
             higher_y: false,
             y: |p| p.rank.map(|(_, v)| v),
+            frontier: false,
         },
+        frontier_chart(pts),
     ]
+}
+
+/// The newer tool's `pareto_frontier`: compression against recall@10 when any run has it,
+/// else against reconstruction distortion.
+fn frontier_chart(pts: &[&Point]) -> Chart<'static> {
+    let recall = pts.iter().any(|p| p.recall10.is_some());
+    let y: fn(&Point) -> Option<f64> = if recall { |p| p.recall10 } else { |p| p.mse };
+    let (what, y_label) = match recall {
+        true => ("recall@10", "recall@10 (ADC search)"),
+        false => ("reconstruction distortion", "reconstruction distortion (MSE, per-vector sum)"),
+    };
+    Chart {
+        file: "pareto_frontier",
+        title: format!("Pareto frontier: compression vs {what}"),
+        y_label: y_label.into(),
+        higher_y: recall,
+        y,
+        frontier: true,
+    }
 }
 
 /// The comparison table: every run, Pareto membership on the distortion and recall plots.
@@ -302,7 +365,13 @@ pub fn table(pts: &[&Point]) -> String {
 
 /// Writes the plot set for `runs` under a new `output/YYYYMMDD_HHMMSS/`; returns it and the
 /// files written.
-pub fn write_all(output: &Path, runs: &[Run], separate: bool) -> Result<(PathBuf, Vec<PathBuf>), String> {
+pub fn write_all(
+    output: &Path,
+    runs: &[Run],
+    separate: bool,
+    format: PlotFormat,
+    dpi: u32,
+) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let pts = points(runs);
     if pts.is_empty() {
         return Err("no runs with a compression_ratio to plot in the selection".into());
@@ -333,14 +402,13 @@ pub fn write_all(output: &Path, runs: &[Run], separate: bool) -> Result<(PathBuf
                 None => tmp.clone(),
             };
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let rank_k = group.iter().find_map(|p| p.rank.map(|(k, _)| k));
-            for chart in charts(rank_k) {
-                let mut chart = chart;
+            for mut chart in charts(&group) {
                 if let Some(m) = &method {
                     chart.title = format!("{} ({})", chart.title, m.to_uppercase());
                 }
-                let f = dir.join(chart.file);
-                if draw(&f, &chart, &group)? {
+                if let Some(svg) = draw(&chart, &group)? {
+                    let f = dir.join(format!("{}.{}", chart.file, format.ext()));
+                    crate::render::save(&f, &svg, format, dpi)?;
                     files.push(f);
                 }
             }
@@ -378,5 +446,53 @@ mod tests {
         // recall: higher better.
         let r = [(4.0, 0.9), (8.0, 0.95), (16.0, 0.5)];
         assert_eq!(pareto(&r, true), vec![false, true, true]);
+    }
+
+    fn point(label: &str, compression: f64, mse: Option<f64>, recall10: Option<f64>) -> Point {
+        Point {
+            method: "pq".into(),
+            label: label.into(),
+            compression,
+            mse,
+            recall10,
+            recall100: None,
+            pairwise: None,
+            rank: None,
+            bytes: None,
+            train_seconds: None,
+            search_qps: None,
+            sweep_id: String::new(),
+        }
+    }
+
+    fn on_front(pts: &[Point]) -> Vec<&str> {
+        let refs: Vec<&Point> = pts.iter().collect();
+        let chart = frontier_chart(&refs);
+        let (data, front) = front(&chart, &refs);
+        let mut labels: Vec<&str> =
+            data.iter().zip(&front).filter(|(_, &f)| f).map(|((p, _), _)| p.label.as_str()).collect();
+        labels.sort_unstable();
+        labels
+    }
+
+    #[test]
+    fn pareto_frontier_ranks_by_recall_when_present_else_distortion() {
+        let runs = [
+            point("a", 8.0, Some(1.0), Some(0.9)),
+            // Same compression as a, lower recall: dominated (though its MSE is lower).
+            point("b", 8.0, Some(0.5), Some(0.8)),
+            point("c", 16.0, Some(2.0), Some(0.85)),
+            // More compression than c at the same recall: c is dominated by it.
+            point("d", 32.0, Some(3.0), Some(0.85)),
+            point("e", 64.0, Some(4.0), Some(0.4)),
+            // Less compression and less recall than a.
+            point("f", 4.0, Some(0.1), Some(0.7)),
+            // No recall: not on the recall frontier.
+            point("g", 128.0, Some(9.0), None),
+        ];
+        assert_eq!(on_front(&runs), ["a", "d", "e"]);
+        // Without recall@10 anywhere, lower distortion is better: f is optimal now.
+        let no_recall: Vec<Point> = runs.iter().map(|p| Point { recall10: None, ..p.clone() }).collect();
+        assert_eq!(on_front(&no_recall), ["b", "c", "d", "e", "f", "g"]);
     }
 }
