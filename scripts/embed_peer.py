@@ -69,10 +69,16 @@ def onnx_encode(a, texts, np, torch):
     if os.path.exists(sb):
         max_len = json.load(open(sb)).get("max_seq_length", max_len)
     if not os.path.exists(path):
-        model = AutoModel.from_pretrained(a.model).eval()
+        bert = AutoModel.from_pretrained(a.model, attn_implementation="eager").eval().requires_grad_(False)
+
+        class Hidden(torch.nn.Module):
+            # Keyword arguments: BertModel.forward's positional order changes between releases.
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+
         dummy = tok(["hello world"], return_tensors="pt")
         torch.onnx.export(
-            model,
+            Hidden(),
             (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
             path,
             input_names=["input_ids", "attention_mask", "token_type_ids"],

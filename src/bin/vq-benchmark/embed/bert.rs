@@ -6,6 +6,7 @@
 //! query/key/value product. Each worker thread owns a batch and its scratch buffers, so the
 //! products run single-threaded and no thread waits on another inside a layer.
 
+use super::gemm::{gemm_acc, Weight};
 use safetensors::{Dtype, SafeTensors};
 use std::path::Path;
 
@@ -83,15 +84,15 @@ impl Config {
 /// of PyTorch's `Linear.weight`) so every product reads them row by row.
 struct Layer {
     /// Query, key and value side by side: `hidden × 3·hidden`, one product for all three.
-    qkv_w: Vec<f32>,
+    qkv_w: Weight,
     qkv_b: Vec<f32>,
-    out_w: Vec<f32>,
+    out_w: Weight,
     out_b: Vec<f32>,
     ln1_g: Vec<f32>,
     ln1_b: Vec<f32>,
-    up_w: Vec<f32>,
+    up_w: Weight,
     up_b: Vec<f32>,
-    down_w: Vec<f32>,
+    down_w: Weight,
     down_b: Vec<f32>,
     ln2_g: Vec<f32>,
     ln2_b: Vec<f32>,
@@ -181,6 +182,9 @@ impl Bert {
             ""
         };
         let t = Tensors { st, path, prefix };
+        // Read once, on the loading thread: VQ_SIMD=scalar then covers every worker.
+        let avx2 = cfg!(target_arch = "x86_64")
+            && matches!(vq::simd::level(), vq::simd::Level::Avx2 | vq::simd::Level::Avx512);
         let h = cfg.hidden;
         let word = t.get("embeddings.word_embeddings.weight", &[cfg.vocab, h])?;
         let mut pos_type = t.get("embeddings.position_embeddings.weight", &[cfg.max_positions, h])?;
@@ -207,10 +211,21 @@ impl Bert {
             let (up_w, up_b) = t.linear(&format!("{l}.intermediate.dense"), h, cfg.intermediate)?;
             let (down_w, down_b) = t.linear(&format!("{l}.output.dense"), cfg.intermediate, h)?;
             let (ln2_g, ln2_b) = t.norm(&format!("{l}.output.LayerNorm"), h)?;
-            layers.push(Layer { qkv_w, qkv_b, out_w, out_b, ln1_g, ln1_b, up_w, up_b, down_w, down_b, ln2_g, ln2_b });
+            layers.push(Layer {
+                qkv_w: Weight::new(qkv_w, h, 3 * h, avx2),
+                qkv_b,
+                out_w: Weight::new(out_w, h, h, avx2),
+                out_b,
+                ln1_g,
+                ln1_b,
+                up_w: Weight::new(up_w, h, cfg.intermediate, avx2),
+                up_b,
+                down_w: Weight::new(down_w, cfg.intermediate, h, avx2),
+                down_b,
+                ln2_g,
+                ln2_b,
+            });
         }
-        // Read once, on the loading thread: VQ_SIMD=scalar then covers every worker.
-        let avx2 = matches!(vq::simd::level(), vq::simd::Level::Avx2 | vq::simd::Level::Avx512);
         Ok(Bert { cfg, word, pos_type, emb_g, emb_b, layers, avx2 })
     }
 }
@@ -224,6 +239,7 @@ pub struct Scratch {
     tmp: Vec<f32>,
     up: Vec<f32>,
     scores: Vec<f32>,
+    apack: Vec<f32>,
 }
 
 fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
@@ -233,32 +249,12 @@ fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
     &mut v[..n]
 }
 
-/// `c (m × n) = bias + a (m × k) · b (k × n)`, all row-major and contiguous.
-fn linear(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: &[f32], c: &mut [f32]) {
-    debug_assert!(a.len() >= m * k && b.len() == k * n && bias.len() == n && c.len() >= m * n);
-    for row in c[..m * n].chunks_exact_mut(n) {
+/// `c (m × n) = bias + a (m × k) · w`, all row-major and contiguous.
+fn linear(m: usize, a: &[f32], w: &Weight, bias: &[f32], c: &mut [f32], apack: &mut Vec<f32>) {
+    for row in c[..m * w.n].chunks_exact_mut(w.n) {
         row.copy_from_slice(bias);
     }
-    // SAFETY: the asserted lengths cover every index the strides reach: a is m×k with row
-    // stride k, b is k×n with row stride n, c is m×n with row stride n.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            1.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+    gemm_acc(m, a, w, c, apack);
 }
 
 /// `x = LayerNorm(x + r)` row by row, in place.
@@ -364,7 +360,7 @@ impl Bert {
         let dh = h / c.heads;
         let scale = 1.0 / (dh as f32).sqrt();
         for l in &self.layers {
-            linear(tokens, h, 3 * h, x, &l.qkv_w, &l.qkv_b, qkv);
+            linear(tokens, x, &l.qkv_w, &l.qkv_b, qkv, &mut s.apack);
             let mut start = 0;
             for sent in ids {
                 let n = sent.len();
@@ -373,11 +369,11 @@ impl Bert {
                 }
                 start += n;
             }
-            linear(tokens, h, h, ctx, &l.out_w, &l.out_b, tmp);
+            linear(tokens, ctx, &l.out_w, &l.out_b, tmp, &mut s.apack);
             add_norm(x, tmp, &l.ln1_g, &l.ln1_b, c.eps);
-            linear(tokens, h, c.intermediate, x, &l.up_w, &l.up_b, up);
+            linear(tokens, x, &l.up_w, &l.up_b, up, &mut s.apack);
             gelu::<FMA>(up);
-            linear(tokens, c.intermediate, h, up, &l.down_w, &l.down_b, tmp);
+            linear(tokens, up, &l.down_w, &l.down_b, tmp, &mut s.apack);
             add_norm(x, tmp, &l.ln2_g, &l.ln2_b, c.eps);
         }
         &s.x[..tokens * h]

@@ -10,6 +10,7 @@
 //! come back in input order.
 
 mod bert;
+mod gemm;
 
 use crate::cli::EmbedArgs;
 use bert::{Bert, Config, Scratch};
