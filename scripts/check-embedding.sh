@@ -56,14 +56,15 @@ target/release/vq-benchmark embed --model "$MODEL" --texts "$WORK/texts.txt" \
 "$VENV/bin/python" - "$WORK/emb.npy" "$DATA/base.fvecs" <<'EOF'
 import sys
 import numpy as np
-ours = np.load(sys.argv[1])
+ours = np.load(sys.argv[1]).astype(np.float64)
 n, d = ours.shape
 raw = np.fromfile(sys.argv[2], dtype=np.int32, count=n * (d + 1)).reshape(n, d + 1)
 assert (raw[:, 0] == d).all(), f"base.fvecs rows are not of dimension {d}"
-ref = raw[:, 1:].view(np.float32)
+ref = raw[:, 1:].view(np.float32).astype(np.float64)
 cos = (ours * ref).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(ref, axis=1)
 worst = int(cos.argmin())
-print(f"{n} sentences: cosine min {cos.min():.10f} (row {worst}), mean {cos.mean():.10f}")
+print(f"{n} sentences: cosine min {cos.min():.12f} (1 - {1 - cos.min():.1e}, row {worst}), "
+      f"mean {cos.mean():.12f} (1 - {1 - cos.mean():.1e})")
 if cos.min() < 0.9999:
     print(f"FAIL: row {worst} has cosine {cos[worst]:.6f} < 0.9999", file=sys.stderr)
     sys.exit(1)
