@@ -70,7 +70,7 @@ impl Config {
                 },
             },
         };
-        if cfg.hidden % cfg.heads != 0 {
+        if !cfg.hidden.is_multiple_of(cfg.heads) {
             return Err(format!(
                 "{p}: hidden_size {} is not a multiple of num_attention_heads {}",
                 cfg.hidden, cfg.heads
@@ -293,7 +293,7 @@ pub fn erf<const FMA: bool>(x: f32) -> f32 {
     p = fma(x2, p, -2.101_024e-6);
     p = fma(x2, p, -5.692_506_4e-5);
     p = fma(x2, p, -7.349_906_3e-4);
-    p = fma(x2, p, -2.954_600_0e-3);
+    p = fma(x2, p, -2.9546e-3);
     p = fma(x2, p, -1.609_603_3e-2);
     p *= x;
     let mut q = fma(x2, -1.456_607_2e-5, -2.133_740_6e-4);

@@ -28,7 +28,7 @@ const NB: usize = 8;
 impl Weight {
     /// `w` is row-major `k × n`; `fast` packs it for the AVX2 kernel (when `n` allows).
     pub fn new(w: Vec<f32>, k: usize, n: usize, fast: bool) -> Weight {
-        if !fast || n % NR != 0 {
+        if !fast || !n.is_multiple_of(NR) {
             return Weight { k, n, data: w, packed: false };
         }
         let mut p = vec![0f32; k * n];
@@ -69,9 +69,9 @@ pub fn gemm_acc(m: usize, a: &[f32], w: &Weight, c: &mut [f32], apack: &mut Vec<
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a packed weight is made only when the caller found AVX2 and FMA (`fast`).
-    unsafe {
-        packed_avx2(m, a, w, c, apack)
+    {
+        // SAFETY: a packed weight is made only when the caller found AVX2 and FMA (`fast`).
+        unsafe { packed_avx2(m, a, w, c, apack) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     unreachable!("weights are packed on x86-64 only")
@@ -131,7 +131,7 @@ unsafe fn kernel(kc: usize, a: *const f32, w: *const f32, c: *mut f32, ldc: usiz
     use std::arch::x86_64::*;
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     for kk in 0..kc {
-        // SAFETY (whole block): the caller guarantees kc·NR floats at w and kc·MR at a.
+        // SAFETY: the caller guarantees kc·NR floats at w and kc·MR at a.
         unsafe {
             let w0 = _mm256_loadu_ps(w.add(kk * NR));
             let w1 = _mm256_loadu_ps(w.add(kk * NR + 8));
