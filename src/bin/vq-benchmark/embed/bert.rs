@@ -280,8 +280,9 @@ fn norm_row(row: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
 
 /// erf for f32 as a rational function of x (Eigen's and XLA's fast erf: odd degree-13
 /// numerator over even degree-8 denominator, input clamped to ±4 where erf is ±1 in f32),
-/// within 5e-7 of erf (a few f32 ulp; the unit test checks it) and free of branches, so GELU over a batch vectorises; `std` has
-/// no erf, and a libm call per element would cost more than the products around it.
+/// within 5e-7 of erf (a few f32 ulp; the unit test checks it) and free of branches, so
+/// GELU over a batch vectorises; `std` has no erf, and a libm call per element would cost
+/// more than the products around it.
 /// `FMA` is whether the caller is compiled with the FMA instructions: `mul_add` is one
 /// instruction there, and a slow software call everywhere else.
 #[inline(always)]
