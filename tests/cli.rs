@@ -763,4 +763,21 @@ fn plot_formats_and_the_pareto_frontier() {
     let pdf = std::fs::read(&pdfs[0]).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(pdf.windows(6).any(|w| w == b"DejaVu"), "the embedded font is in the PDF");
+
+/// Built without the `embed` feature, `embed` is still listed, and says how to get it.
+#[cfg(not(feature = "embed"))]
+#[test]
+fn embed_without_the_feature_names_the_install_command() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("embed"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["embed", "--model", "m", "--texts", "t.txt", "--output"])
+        .arg(dir.path().join("o.npy"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`embed` feature") && err.contains("cargo install --path . --features embed"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }

@@ -67,6 +67,9 @@ pub enum Command {
     Gen(GenArgs),
     /// Show the library version and the SIMD levels this machine runs (`VQ_SIMD` lowers them).
     Info(InfoArgs),
+    /// Embed texts (one per line) with a local BERT-family sentence model
+    /// (e.g. all-MiniLM-L6-v2) into a float32 vector file. Needs the `embed` feature.
+    Embed(EmbedArgs),
 }
 
 /// Quantization method.
@@ -588,6 +591,30 @@ fn methods(s: &str) -> Result<Methods, String> {
         }
     }
     Ok(Methods(out))
+}
+
+/// `embed`: texts to sentence embeddings.
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// The sentence model's folder: config.json (BERT), model.safetensors, tokenizer.json,
+    /// and sentence-transformers' modules.json, 1_Pooling/, sentence_bert_config.json.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The texts, one per line (UTF-8).
+    #[arg(long)]
+    pub texts: PathBuf,
+    /// Embed only the first N lines.
+    #[arg(long, value_parser = positive)]
+    pub limit: Option<usize>,
+    /// The embeddings' file: .npy or .fbin (float32), one row per line of --texts.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ mod atomic;
 mod cli;
 mod csv;
 mod dataset;
+#[cfg(feature = "embed")]
+mod embed;
 mod evaluate;
 mod fingerprint;
 mod gen;
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             info_cmd(a);
             Ok(())
         }
+        Command::Embed(a) => embed_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -164,4 +167,17 @@ fn merge_cmd(a: &MergeArgs) -> Result<(), String> {
         runs.len() - added
     );
     Ok(())
+}
+
+#[cfg(feature = "embed")]
+fn embed_cmd(a: &cli::EmbedArgs) -> Result<(), String> {
+    embed::run(a)
+}
+
+/// The command stays in the help of every build, so a user learns how to get it.
+#[cfg(not(feature = "embed"))]
+fn embed_cmd(_: &cli::EmbedArgs) -> Result<(), String> {
+    Err("embed: this vq-benchmark was built without the `embed` feature; \
+         install it with `cargo install --path . --features embed`"
+        .into())
 }
