@@ -17,7 +17,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_vq-benchmark");
 const SMALL: &[&str] = &["--num-samples", "600", "--dim", "32", "--num-queries", "20", "--threads", "2", "--quiet"];
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).current_dir(dir).env_remove("DB_PATH").output().expect("binary runs")
+    // Tests never reach the network: Hub datasets come from the cache only.
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DB_PATH")
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("binary runs")
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -400,7 +407,11 @@ fn bad_input_is_one_line_and_touches_nothing() {
         (&["sweep", "--dataset", "good.fvecs", "--dim", "16"], "the file has dimension 32, but --dim 16"),
         (&["sweep", "--dataset", "good.fvecs", "--queries", "q16.fvecs"], "dimension 16 differs from the dataset's 32"),
         (&["sweep", "--dataset", "good.fvecs", "--num-queries", "300"], "leaves no base vectors"),
-        (&["sweep", "--dataset", "huggingface"], "reads local files only"),
+        (
+            &["sweep", "--dataset", "huggingface", "--cache-dir", "no-hf-cache"],
+            if cfg!(feature = "hub") { "is not in the cache" } else { "need the `hub` feature" },
+        ),
+        (&["sweep", "--dataset", "dbpedia-2m"], "a preset: huggingface, dbpedia-100k, dbpedia-1m"),
         (&["sweep", "--dataset", "good.txt"], "no such file"),
         (&["sweep", "--dataset", "mixed"], "dimension 16 differs from"),
         (&["sweep", "--dataset", "ints.npy"], "dtype '<i8' is not supported as vectors, accepted: <f4 >f4"),
@@ -763,6 +774,7 @@ fn plot_formats_and_the_pareto_frontier() {
     let pdf = std::fs::read(&pdfs[0]).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     assert!(pdf.windows(6).any(|w| w == b"DejaVu"), "the embedded font is in the PDF");
+}
 
 /// Built without the `embed` feature, `embed` is still listed, and says how to get it.
 #[cfg(not(feature = "embed"))]

@@ -38,7 +38,7 @@ pub enum Command {
     // Negative numbers parse as values, so `--num-queries -1` is rejected by name and range
     // rather than taken for an unknown flag.
     #[command(allow_negative_numbers = true)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Benchmark a Cartesian grid of configurations (default: the original tool's demo sweep).
     #[command(allow_negative_numbers = true)]
     Sweep(Box<SweepArgs>),
@@ -109,8 +109,44 @@ pub struct Common {
     /// `dummy` (the original tool's Gaussian N(0,1) set, seed 42), a file (.fvecs, .ivecs,
     /// .bvecs, .fbin, .u8bin, .i8bin, .ibin, .npy of float32/float64/float16/uint8/int8,
     /// 2-D) or a folder of such files read as one dataset in name order (shards).
+    ///
+    /// A Hugging Face Hub dataset (feature `hub`): `hf:OWNER/NAME[@REVISION]` with the
+    /// --hf-* flags below, `huggingface` (the original tool's set: stsb_multi_mt en train
+    /// `sentence1`, embedded with all-MiniLM-L6-v2; feature `embed` too), or a preset:
+    /// `dbpedia-100k`, `dbpedia-1m`, `dbpedia-3072-1m` (OpenAI embeddings of DBpedia;
+    /// the 1M sets read their first 100,000 rows unless --num-samples says more),
+    /// `cohere-msmarco` (Cohere v3 embeddings of MS MARCO v2.1 passages, 53 M rows;
+    /// first 100,000 unless --num-samples says more). A `.parquet` file or folder works
+    /// too (feature `hub`).
     #[arg(long, default_value = "dummy")]
     pub dataset: String,
+    /// Hub dataset config (subset), e.g. `en` (default: the dataset's default).
+    #[arg(long)]
+    pub hf_config: Option<String>,
+    /// Hub dataset split.
+    #[arg(long, default_value = "train")]
+    pub hf_split: String,
+    /// The embedding column (a list or fixed-size list of float32, float64 or float16) of
+    /// a Hub dataset or a local Parquet file (default: the only such column).
+    #[arg(long)]
+    pub hf_column: Option<String>,
+    /// A text column to embed with --embed-model instead (feature `embed`); the vectors
+    /// are cached as .npy beside the dataset in the Hugging Face cache.
+    #[arg(long, conflicts_with = "hf_column")]
+    pub hf_text_column: Option<String>,
+    /// Hub branch, tag or commit of the dataset (default: main). The commit it resolves to
+    /// is recorded in `config_json` and the fingerprint.
+    #[arg(long)]
+    pub hf_revision: Option<String>,
+    /// Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub, else
+    /// ~/.cache/huggingface/hub). HF_HUB_OFFLINE=1 reads the cache only; HF_TOKEN is sent
+    /// for private and gated sets.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Sentence model for text columns: a Hub model id or a local folder with
+    /// config.json, model.safetensors and tokenizer.json (BERT family).
+    #[arg(long, default_value = "sentence-transformers/all-MiniLM-L6-v2")]
+    pub embed_model: String,
     /// Rows of the dummy set; for a file, read only its first N rows (default: all).
     #[arg(long, visible_alias = "dataset-limit", value_parser = positive)]
     pub num_samples: Option<usize>,

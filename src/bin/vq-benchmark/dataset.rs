@@ -42,6 +42,7 @@ impl QuerySource {
 }
 
 /// How to load a dataset.
+#[cfg_attr(not(feature = "hub"), allow(dead_code))]
 pub struct Spec<'a> {
     pub dataset: &'a str,
     pub num_samples: Option<usize>,
@@ -50,6 +51,11 @@ pub struct Spec<'a> {
     pub queries: Option<&'a Path>,
     pub data_seed: u32,
     pub seed: u64,
+    /// The --hf-* flags (a Hub dataset, or a local Parquet file's column).
+    pub hub: crate::hub::Options,
+    /// For embedding a text column.
+    pub threads: usize,
+    pub quiet: bool,
 }
 
 /// Default rows and dimension of the dummy set (the original tool's).
@@ -68,6 +74,11 @@ pub struct Dataset {
     /// first pass).
     pub quick_fingerprint: String,
     pub load_seconds: f64,
+    /// Where a Hub dataset came from (repository, config, split, column, commit, files),
+    /// for `config_json`.
+    pub hub: Option<serde_json::Value>,
+    /// The Hub commit the data was read at: part of both fingerprints.
+    pub commit: Option<String>,
 }
 
 /// Where the base rows are.
@@ -185,11 +196,8 @@ impl BaseRows for Dataset {
 
 pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
     let t0 = std::time::Instant::now();
-    if spec.dataset.eq_ignore_ascii_case("huggingface") || spec.dataset.starts_with("hf:") {
-        return Err("--dataset huggingface: vq-benchmark reads local files only; export the embeddings first, e.g. \
-                    `np.save('emb.npy', np.asarray(ds['embedding'], dtype=np.float32))`, then pass --dataset emb.npy"
-            .into());
-    }
+    let mut hub_info = None;
+    let mut commit = None;
     let (name, dim, base, queries, source) = if spec.dataset == "dummy" {
         let n = spec.num_samples.unwrap_or(DUMMY_ROWS);
         let d = spec.dim.unwrap_or(DUMMY_DIM);
@@ -204,17 +212,16 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
         let (base, queries) = vq::synthetic::gaussian_demo(n, d, nq, spec.data_seed);
         ("dummy".to_string(), d, Base::Memory(base, 0), queries, QuerySource::Stream)
     } else {
-        let path = PathBuf::from(spec.dataset);
-        if !path.exists() {
-            return Err(format!(
-                "--dataset {}: no such file; expected `dummy` or a path to {}",
-                spec.dataset,
-                data::FORMATS
-            ));
-        }
-        let src = data::open(&path).map_err(|e| e.to_string())?;
+        let (src, num_samples) = if crate::hub::is_hub(spec.dataset) {
+            let opened = open_hub(spec)?;
+            hub_info = Some(opened.info);
+            commit = Some(opened.commit);
+            (opened.source, spec.num_samples.or(opened.default_rows))
+        } else {
+            (open_file(spec)?, spec.num_samples)
+        };
         check_dim(&src, spec.dim)?;
-        let n = spec.num_samples.map_or(src.rows(), |m| m.min(src.rows()));
+        let n = num_samples.map_or(src.rows(), |m| m.min(src.rows()));
         if n == 0 {
             return Err(format!("{}: holds no vectors, expected at least one", src.name()));
         }
@@ -257,8 +264,17 @@ pub fn load(spec: &Spec<'_>) -> Result<Dataset, String> {
         }
         None => (queries, source),
     };
-    let mut ds =
-        Dataset { name, dim, base, queries, query_source: source, quick_fingerprint: String::new(), load_seconds: 0.0 };
+    let mut ds = Dataset {
+        name,
+        dim,
+        base,
+        queries,
+        query_source: source,
+        quick_fingerprint: String::new(),
+        load_seconds: 0.0,
+        hub: hub_info,
+        commit,
+    };
     ds.quick_fingerprint = quick_fingerprint(&ds)?;
     ds.load_seconds = t0.elapsed().as_secs_f64();
     Ok(ds)
@@ -279,7 +295,64 @@ fn quick_fingerprint(ds: &Dataset) -> Result<String, String> {
     ds.gather(&picks, &mut rows)?;
     let full = crate::fingerprint::of(ds.dim, &rows, &ds.queries);
     let hash = full.rsplit(':').next().unwrap_or_default();
-    Ok(format!("vqq1:{}x{}+{}:{hash}", n, ds.dim, ds.n_queries()))
+    Ok(format!("vqq1:{}x{}+{}:{hash}{}", n, ds.dim, ds.n_queries(), ds.at_commit()))
+}
+
+impl Dataset {
+    /// `@<commit>` for a Hub dataset, appended to its fingerprints: the same rows at
+    /// another revision are another dataset for provenance.
+    pub fn at_commit(&self) -> String {
+        self.commit.as_ref().map(|c| format!("@{c}")).unwrap_or_default()
+    }
+}
+
+/// A local file or folder: any `vq::data` format, or Parquet with --hf-column.
+fn open_file(spec: &Spec<'_>) -> Result<VectorSource, String> {
+    let path = PathBuf::from(spec.dataset);
+    if !path.exists() {
+        return Err(format!(
+            "--dataset {}: no such file; expected `dummy`, a Hub dataset (hf:OWNER/NAME or a preset: {}), or a path to {}",
+            spec.dataset,
+            crate::hub::PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+            data::FORMATS
+        ));
+    }
+    #[cfg(feature = "parquet")]
+    if let Some(column) = &spec.hub.column {
+        let parquet: Vec<PathBuf> = if path.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map_err(|e| format!("{}: cannot list: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("parquet")))
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![path.clone()]
+        };
+        return data::parquet::open(&parquet, Some(column), &path).map_err(|e| e.to_string());
+    }
+    data::open(&path).map_err(|e| e.to_string())
+}
+
+#[cfg(feature = "hub")]
+fn open_hub(spec: &Spec<'_>) -> Result<crate::hub::Opened, String> {
+    let progress = Progress::new(spec.quiet);
+    crate::hub::open(spec.dataset, &spec.hub, spec.num_samples, spec.threads, &progress, spec.quiet)
+}
+
+#[cfg(not(feature = "hub"))]
+fn open_hub(spec: &Spec<'_>) -> Result<NeverOpened, String> {
+    Err(crate::hub::unavailable(spec.dataset))
+}
+
+/// What `open_hub` returns without the `hub` feature: nothing, ever.
+#[cfg(not(feature = "hub"))]
+struct NeverOpened {
+    source: VectorSource,
+    info: serde_json::Value,
+    commit: String,
+    default_rows: Option<usize>,
 }
 
 fn check_dim(src: &VectorSource, want: Option<usize>) -> Result<(), String> {
@@ -482,6 +555,9 @@ mod tests {
             queries: None,
             data_seed: 0,
             seed: 1,
+            hub: Default::default(),
+            threads: 1,
+            quiet: true,
         }
     }
 

@@ -19,6 +19,9 @@ pub fn run(a: &GtArgs) -> Result<(), String> {
         queries: Some(&a.queries),
         data_seed: a.data_seed,
         seed: 0,
+        hub: Default::default(),
+        threads: a.threads,
+        quiet: true,
     })?;
     if a.k > ds.n_base() {
         return Err(format!("--k {} is more than the {} base vectors; expected 1..={}", a.k, ds.n_base(), ds.n_base()));

@@ -1,13 +1,14 @@
 //! `vq-benchmark`: the compression-vs-quality sweep tool, compatible with the original
 //! Python tool's commands, flags, run-log table and plots (see the README's CLI section).
 //!
-//! One concept per file: `cli` (arguments), `dataset` (loading, through `vq::data`),
-//! `measure` (one run and its metrics), `evaluate` (the passes over the data that measure
-//! every configuration), `fingerprint`, `memory`, `sweep` (planning and logging runs),
-//! `shard` (a sweep split across processes), `slurm` (job-array scripts), `runlog`
-//! (SQLite), `csv`, `plot`, `render` (plots as SVG, PNG or PDF), `progress`, `provenance` (git, CPU, time), `atomic` (output
-//! files that appear whole or not at all), `gt` (ground-truth files), `gen` (synthetic
-//! datasets).
+//! One concept per file: `cli` (arguments), `dataset` (loading, through `vq::data`), `hub`
+//! (Hugging Face Hub datasets and the cache), `embed` (sentence embeddings of text
+//! columns), `measure` (one run and its metrics), `evaluate` (the passes over the data
+//! that measure every configuration), `fingerprint`, `memory`, `sweep` (planning and
+//! logging runs), `shard` (a sweep split across processes), `slurm` (job-array scripts),
+//! `runlog` (SQLite), `csv`, `plot`, `render` (plots as SVG, PNG or PDF), `progress`,
+//! `provenance` (git, CPU, time), `atomic` (output files that appear whole or not at all),
+//! `gt` (ground-truth files), `gen` (synthetic datasets).
 
 mod atomic;
 mod cli;
@@ -19,6 +20,7 @@ mod evaluate;
 mod fingerprint;
 mod gen;
 mod gt;
+mod hub;
 mod measure;
 mod memory;
 mod plot;
@@ -95,7 +97,7 @@ fn info_cmd(a: &InfoArgs) {
 }
 
 /// clap's multi-line messages (error, possible values, usage, tip) as one line.
-fn one_line(msg: &str) -> String {
+pub(crate) fn one_line(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))

@@ -87,6 +87,17 @@ pub fn spec(c: &Common) -> Spec<'_> {
         queries: c.queries.as_deref(),
         data_seed: c.data_seed,
         seed: c.seed,
+        hub: crate::hub::Options {
+            config: c.hf_config.clone(),
+            split: Some(c.hf_split.clone()),
+            column: c.hf_column.clone(),
+            text_column: c.hf_text_column.clone(),
+            revision: c.hf_revision.clone(),
+            cache_dir: c.cache_dir.clone(),
+            embed_model: Some(c.embed_model.clone()),
+        },
+        threads: c.threads,
+        quiet: c.quiet,
     }
 }
 
@@ -237,7 +248,7 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
                 cpu_model: Some(cpu.clone()),
                 threads: Some(dataset::effective_threads(s.threads) as i64),
                 seed: i64::try_from(s.seed).ok(),
-                dataset_fingerprint: Some(out.fingerprint.clone()),
+                dataset_fingerprint: Some(format!("{}{}", out.fingerprint, ds.at_commit())),
                 wall_seconds: Some(out.wall_seconds),
                 tool: Some(format!("vq-benchmark {} (Rust)", env!("CARGO_PKG_VERSION"))),
                 run_uid: None,
@@ -293,6 +304,9 @@ fn extend_config(
     config.insert("dim".into(), json!(ds.dim));
     config.insert("num_queries".into(), json!(ds.n_queries()));
     config.insert("queries".into(), json!(ds.query_source.name()));
+    if let Some(hub) = &ds.hub {
+        config.insert("hub".into(), hub.clone());
+    }
     config.insert("ground_truth".into(), json!(truth.map(|t| t.0.clone())));
     config.insert("ground_truth_k".into(), json!(truth.map(|t| t.1)));
     config.insert("with_recall".into(), json!(s.recall));
