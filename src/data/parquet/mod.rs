@@ -6,13 +6,14 @@
 //! `data/train-00000-of-00026.parquet`, with row groups from a thousand rows to pyarrow's
 //! default of 1 Mi rows (6 GB of 1536-dim float32s). So nothing here holds a row group:
 //!
-//! - Rows are decoded page by page with the official `parquet` crate's Arrow reader,
-//!   projected to the one column, reading each page with a positioned read when it is
-//!   needed. Memory is the requested batch plus a few pages and a few read-ahead batches,
+//! - Rows are decoded page by page with the official `parquet` crate, reading each page
+//!   with a positioned read when it is needed: float32 and float64 lists by its column
+//!   reader straight into reused buffers, their levels checked here ([`direct`]); float16
+//!   (and the rows of an error, to name it) by its Arrow reader projected to the column. Memory is the requested batch plus a few pages and a few read-ahead batches,
 //!   whatever the row count or the row-group size.
 //! - Sequential reads (a pass in batches) continue from a cursor: a worker thread decodes
-//!   the next batches while the caller copies the current one (one thread decoding
-//!   list<float32> does not reach the 1 GB/s a pass needs; see `benches/parquet.rs`).
+//!   the next batches while the caller copies the current one (see `benches/parquet.rs`
+//!   and the section "Reading Parquet (issue 12)" of `docs/PERFORMANCE.md`).
 //!   Any other read decodes exactly its rows, starting at the row group that holds them
 //!   and skipping the rows before (whole pages when the file has a page index).
 //! - The footer (`PAR1` magic, metadata length) is checked at open, so a truncated
