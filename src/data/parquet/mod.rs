@@ -8,7 +8,7 @@
 //!
 //! - Rows are decoded page by page with the official `parquet` crate, reading each page
 //!   with a positioned read when it is needed: float32 and float64 lists by its column
-//!   reader straight into reused buffers, their levels checked here ([`direct`]); float16
+//!   reader straight into reused buffers, their levels checked here (`direct.rs`); float16
 //!   (and the rows of an error, to name it) by its Arrow reader projected to the column. Memory is the requested batch plus a few pages and a few read-ahead batches,
 //!   whatever the row count or the row-group size.
 //! - Sequential reads (a pass in batches) continue from a cursor: a worker thread decodes
