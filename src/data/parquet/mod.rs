@@ -6,13 +6,14 @@
 //! `data/train-00000-of-00026.parquet`, with row groups from a thousand rows to pyarrow's
 //! default of 1 Mi rows (6 GB of 1536-dim float32s). So nothing here holds a row group:
 //!
-//! - Rows are decoded page by page with the official `parquet` crate's Arrow reader,
-//!   projected to the one column, reading each page with a positioned read when it is
-//!   needed. Memory is the requested batch plus a few pages and a few read-ahead batches,
+//! - Rows are decoded page by page with the official `parquet` crate, reading each page
+//!   with a positioned read when it is needed: float32 and float64 lists by its column
+//!   reader straight into reused buffers, their levels checked here (`direct.rs`); float16
+//!   (and the rows of an error, to name it) by its Arrow reader projected to the column. Memory is the requested batch plus a few pages and a few read-ahead batches,
 //!   whatever the row count or the row-group size.
 //! - Sequential reads (a pass in batches) continue from a cursor: a worker thread decodes
-//!   the next batches while the caller copies the current one (one thread decoding
-//!   list<float32> does not reach the 1 GB/s a pass needs; see `benches/parquet.rs`).
+//!   the next batches while the caller copies the current one (see `benches/parquet.rs`
+//!   and the section "Reading Parquet (issue 12)" of `docs/PERFORMANCE.md`).
 //!   Any other read decodes exactly its rows, starting at the row group that holds them
 //!   and skipping the rows before (whole pages when the file has a page index).
 //! - The footer (`PAR1` magic, metadata length) is checked at open, so a truncated
@@ -47,6 +48,9 @@ use super::dtype::{Dtype, Encoding};
 use super::source::{format_err, io_err, open_file, read_at, Layout, Part, VectorSource};
 use super::MAX_DIM;
 use crate::Error;
+
+mod direct;
+use direct::{Direct, Failure, Leaf, Values};
 
 /// Decoded bytes per read-ahead batch: large enough that a batch's fixed costs are noise,
 /// small enough that the queue of them stays a few MiB.
@@ -222,7 +226,7 @@ impl TextColumn {
                     guard.insert(TextCursor { file: i, next: local, reader, pending: None })
                 }
             };
-            let result = take_texts(file, cur, want, &mut out);
+            let result = unpanic(file, || take_texts(file, cur, want, &mut out));
             if result.is_err() {
                 *guard = None;
             }
@@ -381,6 +385,8 @@ impl ColumnFile {
 pub(crate) struct Column {
     file: Arc<ColumnFile>,
     shape: Shape,
+    /// The fast path's leaf, if it reads this column (not float16).
+    leaf: Option<Leaf>,
     cursor: Mutex<Cursor>,
 }
 
@@ -413,13 +419,31 @@ struct Ahead {
     rx: Vec<Receiver<Result<Batch, Error>>>,
     turn: usize,
     pending: Option<Batch>,
+    /// Value buffers the caller has copied out, for the workers to decode into again.
+    free: Arc<Mutex<Vec<Values>>>,
+}
+
+/// Decoded rows: an Arrow array, or values the fast path decoded and checked.
+#[derive(Debug)]
+enum Rows {
+    Arrow(ArrayRef),
+    Direct(Values),
+}
+
+impl Rows {
+    fn len(&self, dim: usize) -> usize {
+        match self {
+            Rows::Arrow(a) => a.len(),
+            Rows::Direct(v) => v.len() / dim,
+        }
+    }
 }
 
 /// Decoded rows, checked and converted by the caller's thread as it copies them out: so
 /// the worker only decodes, and the two threads share the work.
 #[derive(Debug)]
 struct Batch {
-    array: ArrayRef,
+    rows: Rows,
     /// The local row of `array[0]`.
     first: usize,
     /// Rows of `array` already copied out.
@@ -450,11 +474,13 @@ impl Column {
         if cur.ahead.as_ref().is_some_and(|a| a.next != first) {
             cur.ahead = None;
         }
-        let result = if cur.ahead.is_some() || cur.end == Some(first) {
-            self.read_ahead(&mut cur, first, out, counter)
-        } else {
-            self.read_exact(first, out, counter)
-        };
+        let result = unpanic(&self.file, || {
+            if cur.ahead.is_some() || cur.end == Some(first) {
+                self.read_ahead(&mut cur, first, out, counter)
+            } else {
+                self.read_exact(first, out, counter)
+            }
+        });
         cur.end = result.is_ok().then_some(first + n);
         if result.is_err() {
             cur.ahead = None;
@@ -466,6 +492,17 @@ impl Column {
     fn read_exact(&self, first: usize, out: &mut [f32], counter: &AtomicU64) -> Result<(), Error> {
         let n = out.len() / self.shape.dim;
         let bytes = Arc::new(AtomicU64::new(0));
+        if let Some(leaf) = &self.leaf {
+            let dim = self.shape.dim;
+            let mut reader = Direct::new(&self.file, leaf, dim, first, first + n, bytes.clone())?;
+            let mut values = Values::new(leaf);
+            for chunk in out.chunks_mut(self.shape.batch_rows() * dim) {
+                reader.read(chunk.len() / dim, &mut values).map_err(|f| explain(&self.file, self.shape, f))?;
+                values.convert(0, chunk);
+            }
+            counter.fetch_add(bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+            return Ok(());
+        }
         let reader = self.file.reader(first, n, n.min(self.shape.batch_rows()), bytes.clone())?;
         let (mut row, mut out) = (first, out);
         for batch in reader {
@@ -494,9 +531,13 @@ impl Column {
         };
         let mut out = out;
         while !out.is_empty() {
+            let dim = self.shape.dim;
             let batch = match &mut ahead.pending {
-                Some(b) if b.at < b.array.len() => b,
+                Some(b) if b.at < b.rows.len(dim) => b,
                 slot => {
+                    if let Some(Batch { rows: Rows::Direct(v), .. }) = slot.take() {
+                        lock(&ahead.free).push(v);
+                    }
                     let rx = ahead.rx.get(ahead.turn).ok_or_else(|| self.file.err("no reader thread".into()))?;
                     let next = rx.recv().map_err(|_| {
                         self.file.err(format!("the reader of column '{}' stopped unexpectedly", self.file.column))
@@ -508,9 +549,14 @@ impl Column {
                     slot.insert(next)
                 }
             };
-            let take = (out.len() / self.shape.dim).min(batch.array.len() - batch.at);
-            let (head, tail) = std::mem::take(&mut out).split_at_mut(take * self.shape.dim);
-            convert(&self.file, self.shape, batch.first + batch.at, batch.array.slice(batch.at, take).as_ref(), head)?;
+            let take = (out.len() / dim).min(batch.rows.len(dim) - batch.at);
+            let (head, tail) = std::mem::take(&mut out).split_at_mut(take * dim);
+            match &batch.rows {
+                Rows::Arrow(a) => {
+                    convert(&self.file, self.shape, batch.first + batch.at, a.slice(batch.at, take).as_ref(), head)?
+                }
+                Rows::Direct(v) => v.convert(batch.at * dim, head),
+            }
             batch.at += take;
             out = tail;
         }
@@ -527,19 +573,24 @@ impl Column {
         let g0 = starts[..starts.len() - 1].partition_point(|&s| s <= first) - 1;
         let groups: Vec<usize> = (g0..starts.len() - 1).filter(|&g| starts[g + 1] > starts[g]).collect();
         let batch_rows = self.shape.batch_rows();
+        let free = Arc::new(Mutex::new(Vec::new()));
         let mut rx = Vec::with_capacity(WORKERS);
         for k in 0..WORKERS {
             let mine: Vec<(usize, usize)> =
                 groups.iter().skip(k).step_by(WORKERS).map(|&g| (starts[g].max(first), starts[g + 1])).collect();
             let (tx, r) = sync_channel(AHEAD_BATCHES);
             let file = self.file.clone();
+            let (shape, leaf, free) = (self.shape, self.leaf.clone(), free.clone());
             std::thread::Builder::new()
                 .name("vq-parquet".into())
-                .spawn(move || decode_groups(&file, &mine, batch_rows, &tx))
+                .spawn(move || match leaf {
+                    Some(leaf) => decode_direct(&file, shape, &leaf, &mine, &free, &tx),
+                    None => decode_groups(&file, &mine, batch_rows, &tx),
+                })
                 .map_err(|e| io_err(&self.file.path, format!("cannot start a reader thread: {e}")))?;
             rx.push(r);
         }
-        Ok(Ahead { next: first, rx, turn: 0, pending: None })
+        Ok(Ahead { next: first, rx, turn: 0, pending: None, free })
     }
 }
 
@@ -566,7 +617,13 @@ fn decode_groups(
                 batch.map_err(|e| file.err(format!("cannot decode column '{}': {e}", file.column))).map(|b| {
                     let n = b.num_rows();
                     let bytes = bytes.swap(0, Ordering::Relaxed);
-                    let batch = Batch { array: b.column(0).clone(), first: row, at: 0, bytes, last: row + n >= end };
+                    let batch = Batch {
+                        rows: Rows::Arrow(b.column(0).clone()),
+                        first: row,
+                        at: 0,
+                        bytes,
+                        last: row + n >= end,
+                    };
                     row += n;
                     batch
                 });
@@ -576,6 +633,84 @@ fn decode_groups(
             }
         }
     }
+}
+
+/// A worker of the fast path: [`decode_groups`] decoding with [`Direct`] into buffers
+/// taken from `free` (the ones the caller has copied out), so a pass allocates none.
+fn decode_direct(
+    file: &ColumnFile,
+    shape: Shape,
+    leaf: &Leaf,
+    ranges: &[(usize, usize)],
+    free: &Mutex<Vec<Values>>,
+    tx: &SyncSender<Result<Batch, Error>>,
+) {
+    let bytes = Arc::new(AtomicU64::new(0));
+    for &(start, end) in ranges {
+        let mut reader = match Direct::new(file, leaf, shape.dim, start, end, bytes.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let mut row = start;
+        while row < end {
+            let n = shape.batch_rows().min(end - row);
+            let mut values = lock(free).pop().unwrap_or_else(|| Values::new(leaf));
+            let decoded = match reader.read(n, &mut values) {
+                Ok(()) => {
+                    let bytes = bytes.swap(0, Ordering::Relaxed);
+                    Ok(Batch { rows: Rows::Direct(values), first: row, at: 0, bytes, last: row + n >= end })
+                }
+                Err(f) => Err(explain(file, shape, f)),
+            };
+            row += n;
+            let failed = decoded.is_err();
+            if tx.send(decoded).is_err() || failed {
+                return;
+            }
+        }
+    }
+}
+
+/// The error for a failed fast-path read: its own, or for rows whose levels are not
+/// `dim` present elements each, the error the Arrow path gives for them (naming the row
+/// and the problem).
+fn explain(file: &ColumnFile, shape: Shape, failure: Failure) -> Error {
+    let bad = match failure {
+        Failure::Error(e) => return e,
+        Failure::Invalid(bad) => bad,
+    };
+    let generic = || {
+        file.err(format!(
+            "column '{}': the levels of rows {}..{} are not {} present elements per row; accepted: {ACCEPTED}",
+            file.column,
+            bad.first,
+            bad.first + bad.rows,
+            shape.dim
+        ))
+    };
+    let Ok(reader) = file.reader(bad.first, bad.rows, bad.rows.min(shape.batch_rows()), Arc::default()) else {
+        return generic();
+    };
+    let mut row = bad.first;
+    let mut scratch = Vec::new();
+    for batch in reader {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => return file.err(format!("cannot decode column '{}': {e}", file.column)),
+        };
+        scratch.resize(batch.num_rows() * shape.dim, 0.0);
+        if let Err(e) = convert(file, shape, row, batch.column(0).as_ref(), &mut scratch) {
+            return e;
+        }
+        row += batch.num_rows();
+    }
+    if row < bad.first + bad.rows {
+        return file.err(format!("column '{}' ended at row {row}, before its row count", file.column));
+    }
+    generic()
 }
 
 /// Checks a decoded batch of rows from local row `first` and converts it into `out`
@@ -698,7 +833,8 @@ pub(crate) fn open_part(
         return Err(format_err(path, msg));
     }
     let rows = cf.rows;
-    let column = Column { file: Arc::new(cf), shape: Shape { dim, dtype }, cursor: Mutex::default() };
+    let leaf = Leaf::find(&cf, dtype);
+    let column = Column { file: Arc::new(cf), shape: Shape { dim, dtype }, leaf, cursor: Mutex::default() };
     Ok(Part {
         path: path.to_path_buf(),
         file: handle,
@@ -715,7 +851,7 @@ fn first_len(cf: &ColumnFile) -> Result<usize, Error> {
         return Ok(0);
     }
     let mut reader = cf.reader(0, 1, 1, Arc::default())?;
-    let batch = match reader.next() {
+    let batch = match unpanic(cf, || Ok(reader.next()))? {
         Some(Ok(b)) => b,
         Some(Err(e)) => return Err(cf.err(format!("cannot decode row 0 of column '{}': {e}", cf.column))),
         None => return Err(cf.err(format!("column '{}' has no row 0", cf.column))),
@@ -837,6 +973,15 @@ fn describe(dt: &DataType) -> String {
         }
         other => other.to_string().to_lowercase(),
     }
+}
+
+/// Runs a decoding step, turning a panic of the `parquet` crate on a corrupt page (some
+/// malformed headers reach an `unwrap` there) into an error naming the file and column.
+/// Workers need none: a worker's panic ends its queue, which the caller reports.
+fn unpanic<T>(file: &ColumnFile, f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(file.err(format!("cannot decode column '{}': a page is corrupt (the decoder panicked)", file.column)))
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
