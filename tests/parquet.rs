@@ -231,6 +231,31 @@ fn a_few_rows_read_only_their_pages_and_a_pass_reads_the_column_once() {
     assert!(src.data_bytes() < file_len);
 }
 
+/// A sorted gather over one large row group without a page index (pyarrow's defaults)
+/// decodes the group about once, not once per run: each run continues from the last.
+#[test]
+fn a_sorted_gather_in_one_large_row_group_decodes_it_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, dim) = (24_000, 512);
+    let vals = values(rows, dim, 5);
+    let path = dir.path().join("one_group.parquet");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows))
+        .set_offset_index_disabled(true)
+        .set_compression(Compression::SNAPPY)
+        .build();
+    write(&path, &table(Kind::ListF32, &vals, dim, 0), props);
+    let src = data::open(&path).unwrap();
+    let mut picks: Vec<usize> = (0..300).map(|i| (i * 7919 + 13) % rows).collect();
+    picks.sort_unstable();
+    picks.dedup();
+    for &r in &picks {
+        assert_eq!(read(&src, r, 1), vals[r * dim..(r + 1) * dim], "row {r}");
+    }
+    let ratio = src.bytes_read() as f64 / src.data_bytes() as f64;
+    assert!(ratio < 1.5, "a gather of {} rows read {ratio:.1} times the column", picks.len());
+}
+
 #[test]
 fn the_column_is_picked_or_named() {
     let dir = tempfile::tempdir().unwrap();

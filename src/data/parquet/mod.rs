@@ -351,6 +351,11 @@ impl ColumnFile {
         format_err(&self.path, message)
     }
 
+    /// The row group holding local row `row` (one that exists).
+    fn group_of(&self, row: usize) -> usize {
+        self.group_starts[..self.group_starts.len() - 1].partition_point(|&s| s <= row).saturating_sub(1)
+    }
+
     /// A reader of local rows `start..start + count` (which exist, `count > 0`) in
     /// batches of `batch` rows, counting the bytes it reads into `counter`. It starts at
     /// the row group holding `start` and skips the rows before it there.
@@ -361,7 +366,7 @@ impl ColumnFile {
         batch: usize,
         counter: Arc<AtomicU64>,
     ) -> Result<ParquetRecordBatchReader, Error> {
-        let group_of = |row: usize| self.group_starts[..self.group_starts.len() - 1].partition_point(|&s| s <= row) - 1;
+        let group_of = |row: usize| self.group_of(row);
         let (first, last) = (group_of(start), group_of(start + count - 1));
         let skip = start - self.group_starts[first];
         let after = self.group_starts[last + 1] - start - count;
@@ -471,11 +476,25 @@ impl Column {
             return Ok(());
         }
         let mut cur = lock(&self.cursor);
-        if cur.ahead.as_ref().is_some_and(|a| a.next != first) {
+        // A read further on in the row group the read-ahead is in (the next run of a sorted
+        // gather) skips forward from there: restarting would decode the group from its
+        // start again, and without a page index a gather over one huge row group (pyarrow's
+        // default) would decode it once per run instead of once.
+        let skip_to = cur.ahead.as_ref().and_then(|a| {
+            (a.next < first && self.file.group_of(a.next) == self.file.group_of(first)).then_some(a.next)
+        });
+        if skip_to.is_none() && cur.ahead.as_ref().is_some_and(|a| a.next != first) {
             cur.ahead = None;
         }
+        // In a large row group a read starts the read-ahead too, so the gather's later runs
+        // continue from it (in small groups an exact read costs at most its group).
+        let g = self.file.group_of(first);
+        let deep = self.file.group_starts[g + 1] - self.file.group_starts[g] > 4 * self.shape.batch_rows();
         let result = unpanic(&self.file, || {
-            if cur.ahead.is_some() || cur.end == Some(first) {
+            if let Some(from) = skip_to {
+                self.skip_ahead(&mut cur, from, first, counter)?;
+            }
+            if cur.ahead.is_some() || cur.end == Some(first) || deep {
                 self.read_ahead(&mut cur, first, out, counter)
             } else {
                 self.read_exact(first, out, counter)
@@ -561,6 +580,19 @@ impl Column {
             out = tail;
         }
         ahead.next = end;
+        Ok(())
+    }
+
+    /// Consumes the read-ahead's rows `from..to`, decoded once and dropped.
+    fn skip_ahead(&self, cur: &mut Cursor, from: usize, to: usize, counter: &AtomicU64) -> Result<(), Error> {
+        let dim = self.shape.dim;
+        let mut scratch = vec![0f32; (to - from).min(self.shape.batch_rows()) * dim];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(scratch.len() / dim);
+            self.read_ahead(cur, at, &mut scratch[..n * dim], counter)?;
+            at += n;
+        }
         Ok(())
     }
 
