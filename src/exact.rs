@@ -43,22 +43,14 @@
 
 use crate::error::{exact_len, rows_of};
 use crate::kernels::exact::{block_rows, pack_queries, sweep, QueryPack, Shared, Worker};
-use crate::kernels::l2::{knn_scan, Accumulate, Product, SqDiff};
+use crate::kernels::l2::{knn_scan, Accumulate, NegProduct, Product, SqDiff};
 use crate::parallel;
 use crate::search::{check_queries, check_search, Heaps, TopK};
 use crate::simd::Isa;
 use crate::Error;
 use std::sync::atomic::AtomicUsize;
 
-/// How a query and a row are compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Metric {
-    /// Squared Euclidean distance, smallest first.
-    L2,
-    /// Inner product, largest first (cosine similarity is this on normalized vectors).
-    InnerProduct,
-}
+pub use crate::metric::Metric;
 
 /// Fewer queries than this are scored pair by pair: a register tile holds 16 queries at
 /// AVX2, and with fewer the product's packing, padding and per-block work cost more than
@@ -84,9 +76,12 @@ pub struct ExactSearch {
     /// The level every call of this search runs at: read once by [`ExactSearch::new`], so
     /// every block is scored by the same kernels.
     isa: Isa,
-    /// `nq × dim`, as scored: as given for L2, negated for inner product, so that every
+    /// `nq × dim`, as scored: as given for L2, negated for the similarities, so that every
     /// score is smaller-is-better (`(−q)·x` is `−(q·x)` to the bit: rounding is symmetric).
     queries: Vec<f32>,
+    /// Cosine: each query's `1/‖q‖`, which scales its results (rows are normalized as they
+    /// come); empty for the other metrics.
+    query_inv_norms: Vec<f32>,
     /// The queries as the product reads them, and their terms of the bound; `None` when
     /// pairs are scored directly.
     pack: Option<QueryPack>,
@@ -110,9 +105,13 @@ impl ExactSearch {
         // twice the inner product's score.
         let b = Bound::of(metric, dim);
         let pack = (nq >= PRODUCT_MIN_QUERIES).then(|| pack_queries(isa, queries, dim, b.row_factor, b.query_offset));
+        let query_inv_norms = match metric {
+            Metric::Cosine => queries.chunks_exact(dim).map(crate::metric::inv_norm).collect(),
+            _ => Vec::new(),
+        };
         let queries: Vec<f32> = match metric {
             Metric::L2 => queries.to_vec(),
-            Metric::InnerProduct => queries.iter().map(|v| -v).collect(),
+            _ => queries.iter().map(|v| -v).collect(),
         };
         let threads = parallel::thread_count(threads).max(1);
         Ok(ExactSearch {
@@ -121,6 +120,7 @@ impl ExactSearch {
             metric,
             isa,
             queries,
+            query_inv_norms,
             pack,
             workers: (0..threads).map(|_| Worker::default()).collect(),
             next_id: 0,
@@ -155,6 +155,17 @@ impl ExactSearch {
         match self.metric {
             Metric::L2 => self.sweep(SqDiff, rows, first_id),
             Metric::InnerProduct => self.sweep(Product, rows, first_id),
+            _ => {
+                // Cosine: the rows normalized, a bounded chunk at a time (32 MiB).
+                let per = ((8 << 20) / self.dim).max(1);
+                let mut unit = Vec::new();
+                for (c, chunk) in rows.chunks(per * self.dim).enumerate() {
+                    unit.clear();
+                    unit.extend_from_slice(chunk);
+                    crate::metric::normalize_rows(self.dim, &mut unit);
+                    self.sweep(Product, &unit, first_id + (c * per) as i64);
+                }
+            }
         }
         self.next_id = end;
         Ok(())
@@ -190,9 +201,9 @@ impl ExactSearch {
     }
 
     /// Writes every query's `k` best rows so far, best first, into `distances` and
-    /// `labels` (`nq·k` each, query after query): squared distances ascending (L2) or inner
-    /// products descending, ties to the lower id, `(+∞, −1)` (L2) or `(−∞, −1)` (inner
-    /// product) past the rows added. The search can go on after.
+    /// `labels` (`nq·k` each, query after query): squared distances ascending (L2), inner
+    /// products or cosine similarities descending, ties to the lower id, `(+∞, −1)` (L2) or
+    /// `(−∞, −1)` (the similarities) past the rows added. The search can go on after.
     ///
     /// # Errors
     /// [`Error::BufferLength`] unless both buffers hold `nq·k` values.
@@ -213,11 +224,7 @@ impl ExactSearch {
                 }
             }
             top.finish();
-            if self.metric == Metric::InnerProduct {
-                for d in dist.iter_mut() {
-                    *d = 0.0 - *d;
-                }
-            }
+            crate::metric::report(self.metric, self.query_inv_norms.get(q).copied().unwrap_or(1.0), dist);
         }
         Ok(())
     }
@@ -251,25 +258,46 @@ impl Bound {
             // ‖q‖² + ‖x‖² − 2q·x − c(‖q‖² + ‖x‖²) − tiny
             Metric::L2 => Bound { row_factor: 1.0 - c, query_offset: tiny, scale: 1.0 },
             // Scores are −q·x and the product is twice that: 2·(score − c(‖q‖² + ‖x‖²) − tiny).
-            Metric::InnerProduct => Bound { row_factor: -2.0 * c, query_offset: 2.0 * tiny, scale: 2.0 },
+            // Cosine is this over normalized rows.
+            _ => Bound { row_factor: -2.0 * c, query_offset: 2.0 * tiny, scale: 2.0 },
         }
     }
 }
 
 /// Exact k-nearest neighbours by squared L2 of each query among `rows` (both `dim` wide):
-/// `k = distances.len() / nq` results per query, ascending, ties to the lower id, `(+∞, −1)`
-/// where there are fewer than k rows. The distances are those of [`crate::kernels::l2sq`]
-/// at the current SIMD level, bit for bit.
+/// [`knn_with_metric`] with [`Metric::L2`].
+///
+/// # Errors
+/// As [`knn_with_metric`].
+pub fn knn(
+    dim: usize,
+    queries: &[f32],
+    rows: &[f32],
+    k: usize,
+    distances: &mut [f32],
+    labels: &mut [i64],
+) -> Result<(), Error> {
+    knn_with_metric(Metric::L2, dim, queries, rows, k, distances, labels)
+}
+
+/// Exact k-nearest neighbours of each query among `rows` (both `dim` wide) under `metric`:
+/// `k = distances.len() / nq` results per query, best first (see [`crate::metric`]: squared
+/// distances ascending, inner products or cosine similarities descending), ties to the
+/// lower id, `(+∞, −1)` (L2) or `(−∞, −1)` where there are fewer than k rows. Scores are
+/// those of [`crate::kernels::l2sq`] or [`crate::kernels::dot`] at the current SIMD level,
+/// bit for bit (for cosine, the inner product with the normalized row times `1/‖q‖`).
 ///
 /// With fewer than [`PRODUCT_MIN_QUERIES`] queries, rows are scored pair by pair in blocks
-/// that stay in cache while every query visits them, and the call allocates nothing; with
-/// more, it runs [`ExactSearch`] on the calling thread, which allocates its heaps, a copy of
-/// the queries and the product's buffers for the call.
+/// that stay in cache while every query visits them, and the call allocates nothing (for
+/// cosine, rows are normalized through the thread's scratch buffer, made by its first such
+/// call); with more, it runs [`ExactSearch`] on the calling thread, which allocates its
+/// heaps, a copy of the queries and the product's buffers for the call.
 ///
 /// # Errors
 /// [`Error::NotWholeRows`], [`Error::BufferLength`], `k = 0`
 /// ([`Error::OutOfRange`]), a non-finite query ([`Error::NonFinite`]).
-pub fn knn(
+pub fn knn_with_metric(
+    metric: Metric,
     dim: usize,
     queries: &[f32],
     rows: &[f32],
@@ -279,13 +307,25 @@ pub fn knn(
 ) -> Result<(), Error> {
     rows_of("rows", rows.len(), dim)?;
     let nq = check_search(dim, queries, k, distances, labels)?;
-    if nq < PRODUCT_MIN_QUERIES {
-        let mut heaps = Heaps::start(distances, labels, k);
-        knn_scan(Isa::current(), dim, queries, rows, &mut heaps);
-        heaps.finish();
-        return Ok(());
+    if nq >= PRODUCT_MIN_QUERIES {
+        let mut search = ExactSearch::new(dim, queries, k, metric, 1)?;
+        search.add(rows, 0)?;
+        return search.results(distances, labels);
     }
-    let mut search = ExactSearch::new(dim, queries, k, Metric::L2, 1)?;
-    search.add(rows, 0)?;
-    search.results(distances, labels)
+    let isa = Isa::current();
+    let mut heaps = Heaps::start(distances, labels, k);
+    match metric {
+        Metric::L2 => knn_scan(isa, SqDiff, dim, queries, rows, 0, &mut heaps),
+        Metric::InnerProduct => knn_scan(isa, NegProduct, dim, queries, rows, 0, &mut heaps),
+        _ => crate::metric::normalized_chunks(dim, rows, |unit, first| {
+            knn_scan(isa, NegProduct, dim, queries, unit, first as i64, &mut heaps)
+        }),
+    }
+    heaps.finish();
+    if metric.larger_is_better() {
+        for (q, d) in queries.chunks_exact(dim).zip(distances.chunks_exact_mut(k)) {
+            crate::metric::report(metric, crate::metric::inv_norm(q), d);
+        }
+    }
+    Ok(())
 }

@@ -63,6 +63,7 @@ pub mod exact;
 pub mod format;
 pub mod kernels;
 pub mod kmeans;
+pub mod metric;
 pub mod metrics;
 mod parallel;
 pub mod pq;
@@ -77,6 +78,7 @@ pub mod synthetic;
 
 pub use error::Error;
 pub use kmeans::{KMeans, KMeansParams};
+pub use metric::Metric;
 pub use pq::{PqParams, ProductQuantizer};
 pub use quantizer::Quantizer;
 pub use simd::{level as simd_level, Level};

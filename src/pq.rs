@@ -20,6 +20,12 @@
 //! ‖q_i − centroid_ic‖²`; the asymmetric distance of a code is the sum of its `m` entries
 //! ([`ProductQuantizer::adc_scan`]), which equals `‖q − decode(code)‖²` up to float rounding.
 //!
+//! **Metrics** ([`crate::metric`]). For inner product the table holds `q_i·centroid_ic`
+//! and a code's sum is `q·x̂`; search keeps the largest. A cosine quantizer trains on the
+//! normalized rows and normalizes every vector it encodes; its scores are `q·x̂/‖q‖`.
+//! Internally the searches sum negated inner products (`−q_i·centroid_ic`, exactly), so
+//! one scan keeps the smallest sums for every metric; the results are negated back.
+//!
 //! **Search.** With two or more queries, [`Quantizer::search`] scans up to 16 queries per
 //! pass over the codes (one per register lane), their tables interleaved so that one
 //! register load serves them all; one query at a time the scan is a scalar gather. Both give
@@ -37,7 +43,9 @@ use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels;
 use crate::kernels::adc::MAX_LANES;
 use crate::kernels::nearest::{transpose_into, KPAD};
+use crate::kernels::pq::Entry;
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
+use crate::metric::{inv_norm, normalize_rows, normalized_chunks, report, Metric};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
@@ -55,6 +63,8 @@ pub struct PqParams {
     /// `i` uses seed `seed + i`; its `threads` are the whole training's, see
     /// [`ProductQuantizer::train`]).
     pub kmeans: KMeansParams,
+    /// How the quantizer searches (default L2); for cosine it trains on the normalized rows.
+    pub metric: Metric,
 }
 
 impl PqParams {
@@ -73,7 +83,7 @@ impl PqParams {
         if ksub > 4096 {
             kmeans.assignment = Assignment::Coarse { nprobe: 16 };
         }
-        PqParams { m, ksub, kmeans }
+        PqParams { m, ksub, kmeans, metric: Metric::L2 }
     }
 
     /// `m` sub-quantizers of `2^nbits` centroids.
@@ -95,6 +105,7 @@ pub struct ProductQuantizer {
     pub(crate) m: usize,
     pub(crate) ksub: usize,
     pub(crate) layout: CodeLayout,
+    pub(crate) metric: Metric,
     pub(crate) centroids: Vec<f32>,
     /// The k-means setting the codebooks were trained with, kept in model files; `None` for
     /// a quantizer built from given centroids.
@@ -111,7 +122,8 @@ pub struct ProductQuantizer {
 /// whatever training record they carry: they encode and search alike.
 impl PartialEq for ProductQuantizer {
     fn eq(&self, other: &Self) -> bool {
-        (self.dim, self.m, self.ksub, self.layout) == (other.dim, other.m, other.ksub, other.layout)
+        (self.dim, self.m, self.ksub, self.layout, self.metric)
+            == (other.dim, other.m, other.ksub, other.layout, other.metric)
             && self.centroids == other.centroids
     }
 }
@@ -163,6 +175,18 @@ impl ProductQuantizer {
                 accepted: "at least as many training rows as centroids per sub-quantizer",
             });
         }
+        // A cosine quantizer's codebooks fit the unit vectors it will encode.
+        let unit;
+        let data = if params.metric == Metric::Cosine {
+            unit = {
+                let mut u = data.to_vec();
+                normalize_rows(dim, &mut u);
+                u
+            };
+            &unit[..]
+        } else {
+            data
+        };
         // The caller's level, for every k-means on whichever thread trains it.
         let isa = Isa::current();
         // Sub-quantizer `i`, its k-means on `threads` threads of the current pool, its
@@ -195,7 +219,7 @@ impl ProductQuantizer {
         } else {
             parallel::in_pool(threads, || in_turn(threads))
         };
-        let mut pq = Self::from_centroids(dim, m, ksub, subs?.concat())?;
+        let mut pq = Self::from_centroids(dim, m, ksub, subs?.concat())?.with_metric(params.metric);
         let mut record = params.kmeans.clone();
         (record.k, record.threads) = (ksub, 0);
         pq.training = Some(record);
@@ -236,7 +260,24 @@ impl ProductQuantizer {
             }
         }
         let layout = CodeLayout::for_values(ksub)?;
-        Ok(ProductQuantizer { dim, m, ksub, layout, centroids, training: None, transposed: OnceLock::new() })
+        Ok(ProductQuantizer {
+            dim,
+            m,
+            ksub,
+            layout,
+            metric: Metric::L2,
+            centroids,
+            training: None,
+            transposed: OnceLock::new(),
+        })
+    }
+
+    /// The same quantizer searching by `metric` (built from given centroids, a quantizer
+    /// searches by L2). The codes of a cosine quantizer hold normalized vectors: codes
+    /// made under another metric must be encoded again.
+    pub fn with_metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
     }
 
     /// The encoder's transposed codebooks, built on first use.
@@ -301,14 +342,21 @@ impl ProductQuantizer {
         &self.centroids[off * self.ksub..(off + ds) * self.ksub]
     }
 
-    /// `table[i·ksub + c] = ‖query_i − centroid_ic‖²` for every sub-space `i` and centroid `c`.
+    /// `table[i·ksub + c]` for every sub-space `i` and centroid `c`, by the quantizer's
+    /// metric: `‖query_i − centroid_ic‖²` (L2), `query_i·centroid_ic` (inner product), or
+    /// that times `1/‖query‖` (cosine). [`Self::adc_scan`] sums it into each code's score.
     ///
     /// # Errors
     /// `query.len() != dim` or `table.len() != m·ksub`.
     pub fn distance_table(&self, query: &[f32], table: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim)?;
         exact_len("table", table.len(), self.m * self.ksub)?;
-        kernels::pq::table(Isa::current(), self, query, table);
+        let entry = if self.metric == Metric::L2 { Entry::L2 } else { Entry::Dot };
+        kernels::pq::table(Isa::current(), self, entry, query, table);
+        if self.metric == Metric::Cosine {
+            let s = inv_norm(query);
+            table.iter_mut().for_each(|v| *v *= s);
+        }
         Ok(())
     }
 
@@ -336,8 +384,8 @@ impl ProductQuantizer {
         Ok(())
     }
 
-    /// `out[i]` = the sum of the `m` table entries code `i` selects: its asymmetric squared
-    /// distance to the table's query. Four codes per pass, so four independent sums hide
+    /// `out[i]` = the sum of the `m` table entries code `i` selects: its score under the
+    /// table's query ([`Self::distance_table`]). Four codes per pass, so four independent sums hide
     /// the latency of the table loads.
     ///
     /// # Errors
@@ -370,11 +418,24 @@ impl ProductQuantizer {
         crate::parallel::in_pool(threads, || {
             vectors.par_chunks(BLOCK * self.dim).zip(codes.par_chunks_mut(BLOCK * self.code_size())).for_each(
                 |(v, c)| {
-                    kernels::pq::encode(isa, self, v, c);
+                    self.encode_at(isa, v, c);
                 },
             )
         });
         Ok(())
+    }
+
+    /// Encodes at `isa` (shapes checked), normalizing first for cosine.
+    fn encode_at(&self, isa: Isa, vectors: &[f32], codes: &mut [u8]) {
+        if self.metric == Metric::Cosine {
+            let cs = self.code_size();
+            normalized_chunks(self.dim, vectors, |unit, first| {
+                let n = unit.len() / self.dim;
+                kernels::pq::encode(isa, self, unit, &mut codes[first * cs..(first + n) * cs]);
+            });
+        } else {
+            kernels::pq::encode(isa, self, vectors, codes);
+        }
     }
 
     /// Whether the batch search applies: its interleaved tables (`m·ksub·16` floats) fit in
@@ -425,13 +486,20 @@ impl ProductQuantizer {
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim, queries, k, distances, labels)?;
         let nq = queries.len() / self.dim;
+        let entry = if self.metric == Metric::L2 { Entry::L2 } else { Entry::NegDot };
         let mut heaps = Heaps::start(distances, labels, k);
         if nq >= 2 && table.len() > one {
-            kernels::pq::search_batched(Isa::current(), self, table, queries, codes, &mut heaps);
+            kernels::pq::search_batched(Isa::current(), self, entry, table, queries, codes, &mut heaps);
         } else {
-            kernels::pq::search_one_by_one(Isa::current(), self, &mut table[..one], queries, codes, &mut heaps);
+            let table = &mut table[..one];
+            kernels::pq::search_one_by_one(Isa::current(), self, entry, table, queries, codes, &mut heaps);
         }
         heaps.finish();
+        if self.metric != Metric::L2 {
+            for (q, d) in queries.chunks_exact(self.dim).zip(distances.chunks_exact_mut(k)) {
+                report(self.metric, inv_norm(q), d);
+            }
+        }
         Ok(())
     }
 }
@@ -463,6 +531,10 @@ impl Quantizer for ProductQuantizer {
         self.dim
     }
 
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
     fn code_size(&self) -> usize {
         self.layout.code_size(self.m)
     }
@@ -470,7 +542,7 @@ impl Quantizer for ProductQuantizer {
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         let n = rows_of("vectors", vectors.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), n, self.code_size())?;
-        kernels::pq::encode(Isa::current(), self, vectors, codes);
+        self.encode_at(Isa::current(), vectors, codes);
         Ok(())
     }
 
@@ -493,10 +565,15 @@ impl Quantizer for ProductQuantizer {
         exact_len("query", query.len(), self.dim)?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
         let isa = Isa::current();
+        let entry = if self.metric == Metric::L2 { Entry::L2 } else { Entry::Dot };
         crate::scratch::with_f32(self.m * self.ksub, |t| {
-            kernels::pq::table(isa, self, query, t);
+            kernels::pq::table(isa, self, entry, query, t);
             kernels::pq::scan(isa, self, t, codes, out);
         });
+        if self.metric == Metric::Cosine {
+            let s = inv_norm(query);
+            out.iter_mut().for_each(|v| *v *= s);
+        }
         Ok(())
     }
 

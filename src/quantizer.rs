@@ -2,7 +2,7 @@
 //! treat SQ and PQ alike: fixed-size codes, batch encode and decode into caller buffers,
 //! and asymmetric (f32 query against codes) distances and top-k search.
 
-use crate::Error;
+use crate::{Error, Metric};
 
 /// A trained vector quantizer with fixed-size codes.
 ///
@@ -11,6 +11,10 @@ use crate::Error;
 pub trait Quantizer {
     /// Dimension of the vectors it encodes.
     fn dim(&self) -> usize;
+
+    /// How [`Quantizer::distances`] and [`Quantizer::search`] compare a query with a code
+    /// (see [`crate::metric`]); a cosine quantizer also normalizes what it encodes.
+    fn metric(&self) -> Metric;
 
     /// Bytes per encoded vector.
     fn code_size(&self) -> usize;
@@ -32,15 +36,18 @@ pub trait Quantizer {
     /// As [`Quantizer::encode`].
     fn decode(&self, codes: &[u8], vectors: &mut [f32]) -> Result<(), Error>;
 
-    /// `out[i]` = squared L2 distance from `query` to the reconstruction of code `i`.
+    /// `out[i]` = the score of code `i` for `query` under [`Quantizer::metric`]: the squared
+    /// L2 distance from `query` to the code's reconstruction `x̂`, the inner product `q·x̂`,
+    /// or for cosine `q·x̂/‖q‖` (`x̂` reconstructs a unit vector).
     ///
     /// # Errors
     /// Mismatched lengths.
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error>;
 
-    /// The `k` nearest codes of each query by asymmetric squared L2 (the distance from the
-    /// f32 query to each code's reconstruction), ascending, ties to the lower id; `labels` is `-1` and the distance `+∞` where there
-    /// are fewer than `k` codes. `queries` holds `nq` vectors; `distances` and `labels` hold
+    /// The `k` best codes of each query under [`Quantizer::metric`], scored as
+    /// [`Quantizer::distances`] scores them: squared L2 ascending, inner product or cosine
+    /// descending, ties to the lower id; `labels` is `-1` and the distance `+∞` (L2) or `−∞`
+    /// (the similarities) where there are fewer than `k` codes. `queries` holds `nq` vectors; `distances` and `labels` hold
     /// `nq·k` entries each.
     ///
     /// # Errors

@@ -223,4 +223,4 @@ pub(crate) fn check_queries(dim: usize, queries: &[f32], k: usize) -> Result<usi
     Ok(nq)
 }
 
-pub use crate::exact::knn;
+pub use crate::exact::{knn, knn_with_metric};

@@ -21,12 +21,18 @@
 //! codes and reconstructions are bit-identical across machines. Non-finite values encode to
 //! an unspecified valid code (never out of range); training rejects them.
 //!
+//! **Metrics** ([`crate::metric`]): a quantizer searches by squared L2 (the default), inner
+//! product or cosine. A cosine quantizer trains its ranges on the normalized rows and
+//! normalizes every vector it encodes; the similarities are computed against the
+//! reconstructions, `q·x̂`, in the same kernels as the L2 distance.
+//!
 //! Layouts and sizes: see [`crate::codes`]. Compression ratio is `4·d / code_size`:
 //! at d = 128, 8× for 4 bits, 4× for 8 bits, 2× for 16 bits.
 
 use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::sq::{run_op, Op, Params, SearchJob};
+use crate::kernels::sq::{run_op, Op, Params, Score, SearchJob};
+use crate::metric::{inv_norm, normalized_chunks, report, Metric};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
@@ -92,6 +98,7 @@ impl SqBits {
 #[derive(Debug, Clone)]
 pub struct RangeAccumulator {
     dim: usize,
+    metric: Metric,
     vmin: Vec<f32>,
     vmax: Vec<f32>,
     rows: usize,
@@ -103,10 +110,20 @@ impl RangeAccumulator {
     /// # Errors
     /// `dim = 0`.
     pub fn new(dim: usize) -> Result<Self, Error> {
+        Self::for_metric(dim, Metric::L2)
+    }
+
+    /// An empty accumulator for a quantizer of `metric`: for cosine it widens the ranges to
+    /// the normalized rows, which are what that quantizer encodes.
+    ///
+    /// # Errors
+    /// `dim = 0`.
+    pub fn for_metric(dim: usize, metric: Metric) -> Result<Self, Error> {
         if dim == 0 {
             return Err(Error::OutOfRange { what: "dim", got: "0".into(), accepted: ">= 1" });
         }
-        Ok(RangeAccumulator { dim, vmin: vec![f32::INFINITY; dim], vmax: vec![f32::NEG_INFINITY; dim], rows: 0 })
+        let (vmin, vmax) = (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]);
+        Ok(RangeAccumulator { dim, metric, vmin, vmax, rows: 0 })
     }
 
     /// Widens the ranges to cover the next rows.
@@ -119,11 +136,17 @@ impl RangeAccumulator {
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "training data", index: self.rows * self.dim + i });
         }
-        for row in data.chunks_exact(self.dim) {
-            for ((lo, hi), &x) in self.vmin.iter_mut().zip(self.vmax.iter_mut()).zip(row) {
-                *lo = lo.min(x);
-                *hi = hi.max(x);
+        let mut widen = |rows: &[f32]| {
+            for row in rows.chunks_exact(self.dim) {
+                for ((lo, hi), &x) in self.vmin.iter_mut().zip(self.vmax.iter_mut()).zip(row) {
+                    *lo = lo.min(x);
+                    *hi = hi.max(x);
+                }
             }
+        };
+        match self.metric {
+            Metric::Cosine => normalized_chunks(self.dim, data, |unit, _| widen(unit)),
+            _ => widen(data),
         }
         self.rows += n;
         Ok(())
@@ -137,7 +160,7 @@ impl RangeAccumulator {
         if self.rows == 0 {
             return Err(Error::Empty { what: "training data" });
         }
-        ScalarQuantizer::from_ranges(bits, self.vmin, self.vmax)
+        Ok(ScalarQuantizer::from_ranges(bits, self.vmin, self.vmax)?.with_metric(self.metric))
     }
 }
 
@@ -145,6 +168,7 @@ impl RangeAccumulator {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalarQuantizer {
     bits: SqBits,
+    metric: Metric,
     vmin: Vec<f32>,
     vmax: Vec<f32>,
     inv: Vec<f32>,
@@ -159,9 +183,25 @@ impl ScalarQuantizer {
     /// `dim = 0` ([`Error::OutOfRange`]), an empty or ragged `data` ([`Error::Empty`],
     /// [`Error::NotWholeRows`]), a NaN or infinity ([`Error::NonFinite`]).
     pub fn train(bits: SqBits, dim: usize, data: &[f32]) -> Result<Self, Error> {
-        let mut ranges = RangeAccumulator::new(dim)?;
+        Self::train_for(Metric::L2, bits, dim, data)
+    }
+
+    /// [`Self::train`] for a quantizer of `metric`: for cosine, the ranges of the normalized
+    /// rows.
+    ///
+    /// # Errors
+    /// As [`Self::train`].
+    pub fn train_for(metric: Metric, bits: SqBits, dim: usize, data: &[f32]) -> Result<Self, Error> {
+        let mut ranges = RangeAccumulator::for_metric(dim, metric)?;
         ranges.add(data)?;
         ranges.finish(bits)
+    }
+
+    /// The same quantizer searching by `metric`. The codes of a cosine quantizer hold
+    /// normalized vectors: codes made under another metric must be encoded again.
+    pub fn with_metric(mut self, metric: Metric) -> Self {
+        self.metric = metric;
+        self
     }
 
     /// Builds a quantizer from known per-dimension ranges (for example loaded from a file).
@@ -201,7 +241,7 @@ impl ScalarQuantizer {
             step.push(s);
             base.push((lo as f64 + 0.5 * s as f64) as f32);
         }
-        Ok(ScalarQuantizer { bits, vmin, vmax, inv, step, base })
+        Ok(ScalarQuantizer { bits, metric: Metric::L2, vmin, vmax, inv, step, base })
     }
 
     /// Bits per dimension.
@@ -255,9 +295,21 @@ impl Quantizer for ScalarQuantizer {
         self.bits.code_size(self.dim())
     }
 
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
     fn encode(&self, vectors: &[f32], codes: &mut [u8]) -> Result<(), Error> {
         self.check_pairs(vectors.len(), codes.len())?;
-        self.run(Op::Encode(vectors, codes));
+        if self.metric == Metric::Cosine {
+            let (d, cs) = (self.dim(), self.code_size());
+            normalized_chunks(d, vectors, |unit, first| {
+                let n = unit.len() / d;
+                self.run(Op::Encode(unit, &mut codes[first * cs..(first + n) * cs]));
+            });
+        } else {
+            self.run(Op::Encode(vectors, codes));
+        }
         Ok(())
     }
 
@@ -270,7 +322,12 @@ impl Quantizer for ScalarQuantizer {
     fn distances(&self, query: &[f32], codes: &[u8], out: &mut [f32]) -> Result<(), Error> {
         exact_len("query", query.len(), self.dim())?;
         exact_rows_len("codes", codes.len(), out.len(), self.code_size())?;
-        self.run(Op::Distances(query, codes, out));
+        let score = if self.metric == Metric::L2 { Score::L2 } else { Score::Dot };
+        self.run(Op::Distances(score, query, codes, out));
+        if self.metric == Metric::Cosine {
+            let s = inv_norm(query);
+            out.iter_mut().for_each(|v| *v *= s);
+        }
         Ok(())
     }
 
@@ -285,8 +342,14 @@ impl Quantizer for ScalarQuantizer {
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim(), queries, k, distances, labels)?;
         let mut heaps = Heaps::start(distances, labels, k);
-        self.run(Op::Search(SearchJob { queries, codes, heaps: &mut heaps }));
+        let score = if self.metric == Metric::L2 { Score::L2 } else { Score::NegDot };
+        self.run(Op::Search(SearchJob { score, queries, codes, heaps: &mut heaps }));
         heaps.finish();
+        if self.metric != Metric::L2 {
+            for (q, d) in queries.chunks_exact(self.dim()).zip(distances.chunks_exact_mut(k)) {
+                report(self.metric, inv_norm(q), d);
+            }
+        }
         Ok(())
     }
 }

@@ -339,7 +339,9 @@ pub fn c_lifecycle(data: &[u8]) {
             hartigan_passes: inp.u8() as u32 % 3,
         };
         let want = p.to_kmeans(ksub).map_err(|f| f.status).and_then(|kmeans| {
-            ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans }).map(|_| ()).map_err(status_of)
+            ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans, metric: vq::Metric::L2 })
+                .map(|_| ())
+                .map_err(status_of)
         });
         // SAFETY: `x` holds `data_len` floats; `out` is a valid out-pointer.
         let s = unsafe { vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, (&mut out as *mut *mut u8).cast()) };

@@ -56,7 +56,7 @@ pub unsafe extern "C" fn vq_pq_train(
         // SAFETY: NULL or valid (caller's contract).
         let p = if params.is_null() { crate::vq_train_params_default() } else { unsafe { *params } };
         let kmeans = p.to_kmeans(ksub)?;
-        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans })?;
+        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans, metric: vq::Metric::L2 })?;
         // SAFETY: checked non-NULL above; valid by contract.
         unsafe { write_out("out", out, into_raw(pq)) }
     })

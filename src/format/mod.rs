@@ -50,6 +50,11 @@
 //! k-means Hartigan passes, u64; absent means 0. Being optional, it leaves the files
 //! readable by versions that predate it (they skip it).
 //!
+//! **Metric** (every kind): `METR`, 8 bytes, only for a quantizer that searches by inner
+//! product or cosine: the metric u32 (1 inner product, 2 cosine), reserved u32 zero;
+//! absent means L2. Upper-case: a reader that predates metrics refuses such a file rather
+//! than search it by L2, and L2 files stay byte for byte what it wrote.
+//!
 //! **Scalar quantizer** (kind 2): `PARM`, 16 bytes: `dim` u64, `bits` u32 (4, 8 or 16),
 //! reserved u32 zero. `VMIN` and `VMAX`, `dim` f32 each: the trained per-dimension range.
 //! SQ training has no seed or iterations: the range is the data's minimum and maximum.
@@ -85,6 +90,7 @@ use crate::{Error, ProductQuantizer, ScalarQuantizer};
 use reader::{Entry, Source};
 
 mod memory;
+mod metric;
 mod pq;
 mod reader;
 mod sq;

@@ -15,7 +15,7 @@ pub(super) const PARM_LEN: usize = 64;
 /// Optional section of a product quantizer trained with Hartigan passes: their number, u64.
 pub(super) const HART: [u8; 4] = *b"hart";
 pub(super) const REQUIRED: &[[u8; 4]] = &[*b"PARM", *b"CENT"];
-pub(super) const OPTIONAL: &[[u8; 4]] = &[HART];
+pub(super) const OPTIONAL: &[[u8; 4]] = &[HART, super::metric::METR];
 
 impl ProductQuantizer {
     /// The model file of this quantizer, in memory, with its training record
@@ -55,12 +55,16 @@ impl ProductQuantizer {
         parm.extend_from_slice(&t.tol.to_le_bytes());
         let cent = f32_bytes(self.centroids());
         let hart = (t.hartigan_passes as u64).to_le_bytes();
+        let metr = super::metric::section(self.metric());
+        let mut sections: Vec<([u8; 4], &[u8])> = vec![(*b"PARM", &parm), (*b"CENT", &cent)];
         if training.is_some() && t.hartigan_passes > 0 {
             // Optional (lower-case): readers from before Hartigan passes skip it.
-            write_file(KIND, &[(*b"PARM", &parm), (*b"CENT", &cent), (HART, &hart)])
-        } else {
-            write_file(KIND, &[(*b"PARM", &parm), (*b"CENT", &cent)])
+            sections.push((HART, &hart));
         }
+        if let Some(metr) = &metr {
+            sections.push((super::metric::METR, metr));
+        }
+        write_file(KIND, &sections)
     }
 
     /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same directory
@@ -115,6 +119,7 @@ pub(super) fn read(
         return Err(fmt_err(name, format!("ksub = {ksub} in PARM, expected 2..=65536")));
     }
     let mut training = training_record(parm, ksub, name)?;
+    let metric = super::metric::read(src, entries, name)?;
     if let Some(e) = entries.iter().find(|e| e.tag == HART) {
         let Some(t) = training.as_mut() else {
             return Err(fmt_err(name, "section hart (Hartigan passes) in a file without a training record"));
@@ -138,7 +143,7 @@ pub(super) fn read(
     let mut pq = ProductQuantizer::from_centroids_lazy(dim, m, ksub, centroids, false)
         .map_err(|e| fmt_err(name, format!("invalid centroids: {e}")))?;
     pq.training = training;
-    Ok(Model::Pq(pq))
+    Ok(Model::Pq(pq.with_metric(metric)))
 }
 
 /// The training record of a product quantizer's `PARM`, `None` if it has none.

@@ -12,7 +12,7 @@ use std::path::Path;
 pub(super) const KIND: u32 = 2;
 pub(super) const PARM_LEN: usize = 16;
 pub(super) const REQUIRED: &[[u8; 4]] = &[*b"PARM", *b"VMIN", *b"VMAX"];
-pub(super) const OPTIONAL: &[[u8; 4]] = &[];
+pub(super) const OPTIONAL: &[[u8; 4]] = &[super::metric::METR];
 
 impl ScalarQuantizer {
     /// The model file of this quantizer, in memory. See [`crate::format`].
@@ -21,7 +21,13 @@ impl ScalarQuantizer {
         parm.extend_from_slice(&(self.dim() as u64).to_le_bytes());
         parm.extend_from_slice(&self.bits().bits().to_le_bytes());
         parm.extend_from_slice(&0u32.to_le_bytes());
-        write_file(KIND, &[(*b"PARM", &parm), (*b"VMIN", &f32_bytes(self.vmin())), (*b"VMAX", &f32_bytes(self.vmax()))])
+        let (vmin, vmax) = (f32_bytes(self.vmin()), f32_bytes(self.vmax()));
+        let metr = super::metric::section(self.metric());
+        let mut sections: Vec<([u8; 4], &[u8])> = vec![(*b"PARM", &parm), (*b"VMIN", &vmin), (*b"VMAX", &vmax)];
+        if let Some(metr) = &metr {
+            sections.push((super::metric::METR, metr));
+        }
+        write_file(KIND, &sections)
     }
 
     /// Writes [`Self::to_bytes`] to `path` atomically (temporary file, then rename).
@@ -69,6 +75,7 @@ pub(super) fn read(
     if u32_at(parm, 12) != 0 {
         return Err(fmt_err(name, "reserved PARM field is not zero"));
     }
+    let metric = super::metric::read(src, entries, name)?;
     let mut ranges = Vec::with_capacity(2);
     for tag in [b"VMIN", b"VMAX"] {
         let e = find(entries, tag, name)?;
@@ -84,5 +91,5 @@ pub(super) fn read(
     let vmin = ranges.pop().unwrap_or_default();
     let sq =
         ScalarQuantizer::from_ranges(bits, vmin, vmax).map_err(|e| fmt_err(name, format!("invalid ranges: {e}")))?;
-    Ok(Model::Sq(sq))
+    Ok(Model::Sq(sq.with_metric(metric)))
 }

@@ -43,6 +43,17 @@ impl Accumulate for Product {
     }
 }
 
+/// `acc − q·r`: the inner product negated, exactly (`fma(−q, r, −acc) = −fma(q, r, acc)`
+/// to the bit, rounding being symmetric), a smaller-is-better score for the heaps.
+#[derive(Clone, Copy)]
+pub(crate) struct NegProduct;
+impl Accumulate for NegProduct {
+    #[inline(always)]
+    fn step<S: Simd>(simd: S, q: S::f32s, r: S::f32s, acc: S::f32s) -> S::f32s {
+        simd.negate_mul_add_e_f32s(q, r, acc)
+    }
+}
+
 /// One pair, four accumulators.
 #[inline(always)]
 pub(crate) fn pair_body<S: Simd, A: Accumulate>(simd: S, a: &[f32], b: &[f32]) -> f32 {
@@ -170,25 +181,36 @@ pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) -> Result<(), Err
     Ok(())
 }
 
-/// Exact search's direct scan: the squared distance of every query (`dim` wide) to every
-/// row, into the queries' heaps (ids from 0). [`crate::exact`] uses it where a matrix
-/// product does not pay (few queries).
-pub(crate) fn knn_scan(isa: Isa, dim: usize, queries: &[f32], rows: &[f32], heaps: &mut Heaps<'_>) {
-    isa.dispatch(Knn { dim, queries, rows, heaps });
+/// Exact search's direct scan: the score of every query (`dim` wide) against every row
+/// under `acc` (`SqDiff` for squared L2, `NegProduct` for the negated inner product), into
+/// the queries' heaps, ids from `first_id`. [`crate::exact`] uses it where a matrix product
+/// does not pay (few queries).
+pub(crate) fn knn_scan<A: Accumulate>(
+    isa: Isa,
+    acc: A,
+    dim: usize,
+    queries: &[f32],
+    rows: &[f32],
+    first_id: i64,
+    heaps: &mut Heaps<'_>,
+) {
+    isa.dispatch(Knn { acc, dim, queries, rows, first_id, heaps });
 }
 
-struct Knn<'a, 'h> {
+struct Knn<'a, 'h, A> {
+    acc: A,
     dim: usize,
     queries: &'a [f32],
     rows: &'a [f32],
+    first_id: i64,
     heaps: &'a mut Heaps<'h>,
 }
 
-impl WithSimd for Knn<'_, '_> {
+impl<A: Accumulate> WithSimd for Knn<'_, '_, A> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        scan_rows(simd, SqDiff, self.dim, self.queries, self.rows, 0, self.heaps);
+        scan_rows(simd, self.acc, self.dim, self.queries, self.rows, self.first_id, self.heaps);
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::codes::{with_layout, Layout};
 use crate::kernels::adc::{scan_interleaved, scan_one, MAX_LANES};
-use crate::kernels::l2::{l2sq_rows, pair_body, SqDiff};
+use crate::kernels::l2::{batch_body, pair_body, NegProduct, Product, SqDiff};
 use crate::kernels::nearest::{nearest_transposed, KPAD};
 use crate::pq::{subspace, ProductQuantizer};
 use crate::quantizer::Quantizer;
@@ -13,9 +13,21 @@ use crate::search::{Heaps, BLOCK_ROWS};
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
-/// One query's table: `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
-pub(crate) fn table(isa: Isa, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
-    isa.dispatch(Table { pq, query, table });
+/// What a table entry holds: the one place a metric reaches the PQ kernels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// `‖query_i − centroid_ic‖²`.
+    L2,
+    /// `query_i · centroid_ic`.
+    Dot,
+    /// `−(query_i · centroid_ic)`, exactly: the similarities' smaller-is-better score, so
+    /// the scans keep the smallest sums for every metric.
+    NegDot,
+}
+
+/// One query's table: `table[i·ksub + c]` = entry `(i, c)` as `entry` defines it.
+pub(crate) fn table(isa: Isa, pq: &ProductQuantizer, entry: Entry, query: &[f32], table: &mut [f32]) {
+    isa.dispatch(Table { pq, entry, query, table });
 }
 
 /// `out[r]` = the sum of the table entries code `r` selects.
@@ -29,16 +41,17 @@ pub(crate) fn encode(isa: Isa, pq: &ProductQuantizer, vectors: &[f32], codes: &m
 }
 
 /// Top-k of every query into its heap, one query at a time, with `table` (`m·ksub` floats)
-/// as its table.
+/// as its table of `entry`s.
 pub(crate) fn search_one_by_one(
     isa: Isa,
     pq: &ProductQuantizer,
+    entry: Entry,
     table: &mut [f32],
     queries: &[f32],
     codes: &[u8],
     heaps: &mut Heaps<'_>,
 ) {
-    isa.dispatch(SearchOneByOne { pq, table, queries, codes, heaps });
+    isa.dispatch(SearchOneByOne { pq, entry, table, queries, codes, heaps });
 }
 
 /// Top-k of every query into its heap, in batches of one query per register lane, their
@@ -46,12 +59,13 @@ pub(crate) fn search_one_by_one(
 pub(crate) fn search_batched(
     isa: Isa,
     pq: &ProductQuantizer,
+    entry: Entry,
     scratch: &mut [f32],
     queries: &[f32],
     codes: &[u8],
     heaps: &mut Heaps<'_>,
 ) {
-    isa.dispatch(BatchSearch { pq, scratch, queries, codes, heaps });
+    isa.dispatch(BatchSearch { pq, entry, scratch, queries, codes, heaps });
 }
 
 /// The batch search: queries in groups of one per register lane, each group's distance
@@ -60,6 +74,7 @@ pub(crate) fn search_batched(
 /// [`Table`] computes it, so the result equals the one-query path bit for bit.
 struct BatchSearch<'a, 'h> {
     pq: &'a ProductQuantizer,
+    entry: Entry,
     scratch: &'a mut [f32],
     queries: &'a [f32],
     codes: &'a [u8],
@@ -77,7 +92,7 @@ impl WithSimd for BatchSearch<'_, '_> {
 impl BatchSearch<'_, '_> {
     #[inline(always)]
     fn run<S: Simd, W: Layout>(self, simd: S) {
-        let BatchSearch { pq, scratch, queries, codes, heaps } = self;
+        let BatchSearch { pq, entry, scratch, queries, codes, heaps } = self;
         let (distances, labels, k) = heaps.buffers();
         let (d, lanes) = (pq.dim, S::F32_LANES);
         // Every lookup loads one whole register: on a buffer 16 bytes past a cache line
@@ -95,7 +110,12 @@ impl BatchSearch<'_, '_> {
                 for (row, cent) in rows.chunks_exact_mut(lanes).zip(cents.chunks_exact(dsub)) {
                     for (q, slot) in row.iter_mut().enumerate() {
                         *slot = if q < nq {
-                            pair_body::<S, SqDiff>(simd, &qs[q * d + off..q * d + off + dsub], cent)
+                            let qsub = &qs[q * d + off..q * d + off + dsub];
+                            match entry {
+                                Entry::L2 => pair_body::<S, SqDiff>(simd, qsub, cent),
+                                Entry::Dot => pair_body::<S, Product>(simd, qsub, cent),
+                                Entry::NegDot => pair_body::<S, NegProduct>(simd, qsub, cent),
+                            }
                         } else {
                             0.0
                         };
@@ -110,6 +130,7 @@ impl BatchSearch<'_, '_> {
 
 struct Table<'a> {
     pq: &'a ProductQuantizer,
+    entry: Entry,
     query: &'a [f32],
     table: &'a mut [f32],
 }
@@ -118,17 +139,22 @@ impl WithSimd for Table<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        table_body(simd, self.pq, self.query, self.table);
+        table_body(simd, self.pq, self.entry, self.query, self.table);
     }
 }
 
-/// `table[i·ksub + c] = ‖query_i − centroid_ic‖²`.
+/// `table[i·ksub + c]` = entry `(i, c)`, computed as the batch search computes it.
 #[inline(always)]
-fn table_body<S: Simd>(simd: S, pq: &ProductQuantizer, query: &[f32], table: &mut [f32]) {
+fn table_body<S: Simd>(simd: S, pq: &ProductQuantizer, entry: Entry, query: &[f32], table: &mut [f32]) {
     for (i, t) in table.chunks_exact_mut(pq.ksub).enumerate() {
         let (off, ds) = subspace(pq.dim, pq.m, i);
         let cents = &pq.centroids[off * pq.ksub..(off + ds) * pq.ksub];
-        l2sq_rows(simd, &query[off..off + ds], cents, t);
+        let q = &query[off..off + ds];
+        match entry {
+            Entry::L2 => batch_body::<S, SqDiff>(simd, q, cents, t),
+            Entry::Dot => batch_body::<S, Product>(simd, q, cents, t),
+            Entry::NegDot => batch_body::<S, NegProduct>(simd, q, cents, t),
+        }
     }
 }
 
@@ -160,6 +186,7 @@ fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]
 /// stay in L1, into its heap (started by the caller).
 struct SearchOneByOne<'a, 'h> {
     pq: &'a ProductQuantizer,
+    entry: Entry,
     table: &'a mut [f32],
     queries: &'a [f32],
     codes: &'a [u8],
@@ -170,11 +197,11 @@ impl WithSimd for SearchOneByOne<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let SearchOneByOne { pq, table, queries, codes, heaps } = self;
+        let SearchOneByOne { pq, entry, table, queries, codes, heaps } = self;
         let cs = pq.code_size();
         let mut buf = [0f32; BLOCK_ROWS];
         for (qi, q) in queries.chunks_exact(pq.dim).enumerate() {
-            table_body(simd, pq, q, table);
+            table_body(simd, pq, entry, q, table);
             for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
                 let nb = cb.len() / cs;
                 scan_body(pq, table, cb, &mut buf[..nb]);

@@ -10,18 +10,21 @@
 //!   every level, so codes are bit-identical across instruction sets;
 //! - decode: `x̂ = code·step + base`, `base = vmin + step/2`, also non-fused and identical;
 //! - distance: `Σ (q − (code·step + base))²` with fused multiply-adds, so it matches the
-//!   decoded distance up to float rounding. Rows go four at a time so each query, step and
+//!   decoded distance up to float rounding; the inner product `Σ q·(code·step + base)`
+//!   runs through the same loops with one FMA less per register ([`Score`]). Rows go four at a time so each query, step and
 //!   base register feeds four code rows.
 //!
 //! Codes are laid out as [`crate::codes`] describes: 4 bits per dimension in the nibble
 //! layout, 8 in bytes, 16 in little-endian u16s; each kernel is compiled once per layout.
 
+use super::l2::{Accumulate, NegProduct, Product, SqDiff};
 use super::lanes::{f32_lanes, rounded_u32_lanes};
 use crate::codes::{with_layout, CodeLayout, Layout};
 use crate::search::{scan_blocks, Heaps, ScoreRows, BLOCK_ROWS};
 use crate::simd::Isa;
 use pulp::Simd;
 use pulp::WithSimd;
+use std::marker::PhantomData;
 
 /// Per-dimension parameters of a trained scalar quantizer, as the kernels read them.
 #[derive(Clone, Copy)]
@@ -162,11 +165,11 @@ pub(crate) fn recon_block_t<S: Simd, C: Layout, const R: usize>(
     }
 }
 
-/// `out[i] = Σ_j (q_j − x̂_ij)²` for the `R·L` rows of a block made by
-/// [`recon_block_t`]: each lane is one row, so there is no horizontal reduction, and every
+/// `out[i] = Σ_j (q_j − x̂_ij)²` (or the accumulation `A` of every `(q_j, x̂_ij)`) for the
+/// `R·L` rows of a block made by [`recon_block_t`]: each lane is one row, so there is no horizontal reduction, and every
 /// register of reconstructions is read once per query from L1.
 #[inline(always)]
-pub(crate) fn distances_block_t<S: Simd, const R: usize, const Q: usize>(
+pub(crate) fn distances_block_t<S: Simd, A: Accumulate, const R: usize, const Q: usize>(
     simd: S,
     queries: [&[f32]; Q],
     block: &[f32],
@@ -185,8 +188,7 @@ pub(crate) fn distances_block_t<S: Simd, const R: usize, const Q: usize>(
             for (aq, q) in acc.iter_mut().zip(queries) {
                 let qv = simd.splat_f32s(q[st * SPLIT + s]);
                 for (r, a) in aq.iter_mut().enumerate() {
-                    let t = simd.sub_f32s(qv, x[s * R + r]);
-                    a[s] = simd.mul_add_e_f32s(t, t, a[s]);
+                    a[s] = A::step(simd, qv, x[s * R + r], a[s]);
                 }
             }
         }
@@ -196,8 +198,7 @@ pub(crate) fn distances_block_t<S: Simd, const R: usize, const Q: usize>(
         for (aq, q) in acc.iter_mut().zip(queries) {
             let qv = simd.splat_f32s(q[j]);
             for (r, a) in aq.iter_mut().enumerate() {
-                let t = simd.sub_f32s(qv, x[r]);
-                a[0] = simd.mul_add_e_f32s(t, t, a[0]);
+                a[0] = A::step(simd, qv, x[r], a[0]);
             }
         }
     }
@@ -216,12 +217,13 @@ pub(crate) fn distances_block_t<S: Simd, const R: usize, const Q: usize>(
 /// Room for the largest transposed block (`MAX_BLOCK_REGS` registers of 16 lanes).
 pub(crate) const BLOCK_ROWS_MAX: usize = MAX_BLOCK_REGS * 16;
 
-/// Asymmetric squared distances of `q` to `out.len()` rows: `out[i] = Σ_j (q_j − x̂_ij)²`,
+/// Asymmetric squared distances of `q` to `out.len()` rows: `out[i] = Σ_j (q_j − x̂_ij)²`
+/// (`A = SqDiff`; `Product` gives `Σ_j q_j x̂_ij`, `NegProduct` its negation, exactly),
 /// where `row(i)` gives row i. Rows go four at a time so each query, step and base register
 /// feeds four rows; each row keeps one accumulator, so the order of the sums (and hence
 /// the result, to the bit) does not depend on how rows are grouped or where x̂ comes from.
 #[inline(always)]
-pub(crate) fn distances<S: Simd, T: ReconRow>(
+pub(crate) fn distances<S: Simd, T: ReconRow, A: Accumulate>(
     simd: S,
     p: &Params,
     q: &[f32],
@@ -231,15 +233,20 @@ pub(crate) fn distances<S: Simd, T: ReconRow>(
     let (out4, out1) = out.as_chunks_mut::<4>();
     let n4 = 4 * out4.len();
     for (j, o) in out4.iter_mut().enumerate() {
-        *o = distance_rows::<S, T, 4>(simd, p, q, [row(4 * j), row(4 * j + 1), row(4 * j + 2), row(4 * j + 3)]);
+        *o = distance_rows::<S, T, A, 4>(simd, p, q, [row(4 * j), row(4 * j + 1), row(4 * j + 2), row(4 * j + 3)]);
     }
     for (j, o) in out1.iter_mut().enumerate() {
-        *o = distance_rows::<S, T, 1>(simd, p, q, [row(n4 + j)])[0];
+        *o = distance_rows::<S, T, A, 1>(simd, p, q, [row(n4 + j)])[0];
     }
 }
 
 #[inline(always)]
-fn distance_rows<S: Simd, T: ReconRow, const R: usize>(simd: S, p: &Params, q: &[f32], rows: [T; R]) -> [f32; R] {
+fn distance_rows<S: Simd, T: ReconRow, A: Accumulate, const R: usize>(
+    simd: S,
+    p: &Params,
+    q: &[f32],
+    rows: [T; R],
+) -> [f32; R] {
     let lanes = S::F32_LANES;
     let d = q.len();
     let zero = simd.splat_f32s(0.0);
@@ -253,25 +260,21 @@ fn distance_rows<S: Simd, T: ReconRow, const R: usize>(simd: S, p: &Params, q: &
         let (q0, s0, b0) = (qh[2 * i], sh[2 * i], bh[2 * i]);
         let (q1, s1, b1) = (qh[2 * i + 1], sh[2 * i + 1], bh[2 * i + 1]);
         for (a, row) in acc.iter_mut().zip(rows) {
-            let t0 = simd.sub_f32s(q0, row.chunk(simd, 2 * i, s0, b0));
-            let t1 = simd.sub_f32s(q1, row.chunk(simd, 2 * i + 1, s1, b1));
-            a[0] = simd.mul_add_e_f32s(t0, t0, a[0]);
-            a[1] = simd.mul_add_e_f32s(t1, t1, a[1]);
+            a[0] = A::step(simd, q0, row.chunk(simd, 2 * i, s0, b0), a[0]);
+            a[1] = A::step(simd, q1, row.chunk(simd, 2 * i + 1, s1, b1), a[1]);
         }
     }
     if qh.len() % 2 == 1 {
         let i = qh.len() - 1;
         for (a, row) in acc.iter_mut().zip(rows) {
-            let t = simd.sub_f32s(qh[i], row.chunk(simd, i, sh[i], bh[i]));
-            a[0] = simd.mul_add_e_f32s(t, t, a[0]);
+            a[0] = A::step(simd, qh[i], row.chunk(simd, i, sh[i], bh[i]), a[0]);
         }
     }
     if !qt.is_empty() {
         let start = qh.len() * lanes;
         let (qv, sv, bv) = (simd.partial_load_f32s(qt), simd.partial_load_f32s(st), simd.partial_load_f32s(bt));
         for (a, row) in acc.iter_mut().zip(rows) {
-            let t = simd.sub_f32s(qv, row.tail(simd, start, qt.len(), sv, bv));
-            a[0] = simd.mul_add_e_f32s(t, t, a[0]);
+            a[0] = A::step(simd, qv, row.tail(simd, start, qt.len(), sv, bv), a[0]);
         }
     }
     // A plain loop, not `acc.map(..)`: `array::map` is not inlined into the target-feature
@@ -297,7 +300,19 @@ const TRANSPOSED_FLOATS: usize = 8192;
 /// Queries scored together against one transposed block.
 const QB: usize = 4;
 
+/// What a distance kernel accumulates: the one place a metric reaches the SQ kernels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Score {
+    /// `Σ (q − x̂)²`.
+    L2,
+    /// `Σ q·x̂`.
+    Dot,
+    /// `−Σ q·x̂`, exactly: the similarities' smaller-is-better score for the heaps.
+    NegDot,
+}
+
 pub(crate) struct SearchJob<'a, 'h> {
+    pub(crate) score: Score,
     pub(crate) queries: &'a [f32],
     pub(crate) codes: &'a [u8],
     pub(crate) heaps: &'a mut Heaps<'h>,
@@ -307,7 +322,7 @@ pub(crate) struct SearchJob<'a, 'h> {
 pub(crate) enum Op<'a, 'h> {
     Encode(&'a [f32], &'a mut [u8]),
     Decode(&'a [u8], &'a mut [f32]),
-    Distances(&'a [f32], &'a [u8], &'a mut [f32]),
+    Distances(Score, &'a [f32], &'a [u8], &'a mut [f32]),
     Search(SearchJob<'a, 'h>),
 }
 
@@ -340,10 +355,19 @@ fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_, '_>) {
                 decode_row::<S, C>(simd, p, row, out);
             }
         }
-        Op::Distances(q, codes, out) => {
-            distances(simd, p, q, out, |i| CodeRow(&codes[i * cs..(i + 1) * cs], C::default()))
+        Op::Distances(score, q, codes, out) => {
+            let row = |i: usize| CodeRow(&codes[i * cs..(i + 1) * cs], C::default());
+            match score {
+                Score::L2 => distances::<S, _, SqDiff>(simd, p, q, out, row),
+                Score::Dot => distances::<S, _, Product>(simd, p, q, out, row),
+                Score::NegDot => distances::<S, _, NegProduct>(simd, p, q, out, row),
+            }
         }
-        Op::Search(job) => search_blocks::<S, C>(simd, p, d, job),
+        Op::Search(job) => match job.score {
+            Score::L2 => search_blocks::<S, C, SqDiff>(simd, p, d, job),
+            Score::Dot => search_blocks::<S, C, Product>(simd, p, d, job),
+            Score::NegDot => search_blocks::<S, C, NegProduct>(simd, p, d, job),
+        },
     }
 }
 
@@ -354,40 +378,41 @@ fn run<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, op: Op<'_, '_>) {
 /// three queries, or dimensions too large for the buffer, codes are reconstructed on the
 /// fly instead.
 #[inline(always)] // below with_simd: must inline into the target-feature context
-fn search_blocks<S: Simd, C: Layout>(simd: S, p: &Params, d: usize, job: SearchJob<'_, '_>) {
+fn search_blocks<S: Simd, C: Layout, A: Accumulate>(simd: S, p: &Params, d: usize, job: SearchJob<'_, '_>) {
     let lanes = S::F32_LANES;
     let nq = job.queries.len() / d;
     if nq >= QB && d * MAX_BLOCK_REGS * lanes <= TRANSPOSED_FLOATS {
-        return search_transposed::<S, C, MAX_BLOCK_REGS>(simd, p, d, job);
+        return search_transposed::<S, C, A, MAX_BLOCK_REGS>(simd, p, d, job);
     }
     if nq >= QB && d * lanes <= TRANSPOSED_FLOATS {
-        return search_transposed::<S, C, 1>(simd, p, d, job);
+        return search_transposed::<S, C, A, 1>(simd, p, d, job);
     }
-    let SearchJob { queries, codes, heaps } = job;
+    let SearchJob { queries, codes, heaps, .. } = job;
     let cs = C::code_size(d);
     // About 32 KiB of codes per block: they stay in L1/L2 while every query scores them.
     let block = (32_768 / cs).clamp(1, BLOCK_ROWS);
-    let mut scorer = CodeRows::<S, C> { simd, p, d, queries, codes, layout: C::default() };
+    let mut scorer = CodeRows::<S, C, A> { simd, p, d, queries, codes, layout: C::default(), _acc: PhantomData };
     scan_blocks(heaps, queries.len() / d, codes.len() / cs, 0, block, &mut scorer);
 }
 
 /// Queries against code rows reconstructed on the fly.
-struct CodeRows<'a, S, C> {
+struct CodeRows<'a, S, C, A> {
     simd: S,
     p: &'a Params<'a>,
     d: usize,
     queries: &'a [f32],
     codes: &'a [u8],
     layout: C,
+    _acc: PhantomData<A>,
 }
 
-impl<S: Simd, C: Layout> ScoreRows for CodeRows<'_, S, C> {
+impl<S: Simd, C: Layout, A: Accumulate> ScoreRows for CodeRows<'_, S, C, A> {
     #[inline(always)]
     fn score(&mut self, q: usize, rows: std::ops::Range<usize>, out: &mut [f32]) {
         let (d, cs) = (self.d, C::code_size(self.d));
         let block = &self.codes[rows.start * cs..rows.end * cs];
         let layout = self.layout;
-        distances(self.simd, self.p, &self.queries[q * d..(q + 1) * d], out, |i| {
+        distances::<S, _, A>(self.simd, self.p, &self.queries[q * d..(q + 1) * d], out, |i| {
             CodeRow(&block[i * cs..(i + 1) * cs], layout)
         });
     }
@@ -395,8 +420,13 @@ impl<S: Simd, C: Layout> ScoreRows for CodeRows<'_, S, C> {
 
 /// The transposed-block path of [`search_blocks`], `R` registers of rows per block.
 #[inline(always)]
-fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d: usize, job: SearchJob<'_, '_>) {
-    let SearchJob { queries, codes, heaps } = job;
+fn search_transposed<S: Simd, C: Layout, A: Accumulate, const R: usize>(
+    simd: S,
+    p: &Params,
+    d: usize,
+    job: SearchJob<'_, '_>,
+) {
+    let SearchJob { queries, codes, heaps, .. } = job;
     let cs = C::code_size(d);
     let nq = queries.len() / d;
     let tb = R * S::F32_LANES;
@@ -410,7 +440,7 @@ fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d:
         let mut qi = 0;
         while qi + QB <= nq {
             let qs: [&[f32]; QB] = std::array::from_fn(|j| &queries[(qi + j) * d..(qi + j + 1) * d]);
-            distances_block_t::<S, R, QB>(simd, qs, &dec, &mut out);
+            distances_block_t::<S, A, R, QB>(simd, qs, &dec, &mut out);
             for (j, o) in out.iter().enumerate() {
                 heaps.push_block(qi + j, &o[..nb], first);
             }
@@ -419,7 +449,7 @@ fn search_transposed<S: Simd, C: Layout, const R: usize>(simd: S, p: &Params, d:
         for qi in qi..nq {
             let one = &mut out[..1];
             let one: &mut [[f32; BLOCK_ROWS_MAX]; 1] = one.try_into().expect("one row");
-            distances_block_t::<S, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
+            distances_block_t::<S, A, R, 1>(simd, [&queries[qi * d..(qi + 1) * d]], &dec, one);
             heaps.push_block(qi, &one[0][..nb], first);
         }
     }
