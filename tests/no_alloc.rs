@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use vq::simd::{available, with_level};
-use vq::{kernels, search, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::{kernels, search, Metric, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 struct Counting;
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
@@ -63,8 +63,12 @@ fn hot_path_allocates_nothing() {
     let mut dist = vec![0.0f32; nq * k];
     let mut lab = vec![0i64; nq * k];
     let mut rec = vec![0.0f32; n * d];
-    let sqs: Vec<ScalarQuantizer> =
-        [SqBits::B4, SqBits::B8, SqBits::B16].iter().map(|&b| ScalarQuantizer::train(b, d, &x).unwrap()).collect();
+    // Every quantizer under every metric: cosine encodes through a normalized copy, which
+    // must come from the stack or the thread's scratch buffer, never the allocator.
+    let sqs: Vec<ScalarQuantizer> = [SqBits::B4, SqBits::B8, SqBits::B16]
+        .iter()
+        .flat_map(|&b| Metric::ALL.map(|metric| ScalarQuantizer::train_for(metric, b, d, &x).unwrap()))
+        .collect();
     let mut codes: Vec<Vec<u8>> = sqs.iter().map(|sq| vec![0u8; n * sq.code_size()]).collect();
     let pqs: Vec<ProductQuantizer> = [(8, 16), (8, 256), (3, 300)]
         .iter()
@@ -74,6 +78,7 @@ fn hot_path_allocates_nothing() {
             p.kmeans.threads = 1;
             ProductQuantizer::train(d, &x, &p).unwrap()
         })
+        .flat_map(|pq| Metric::ALL.map(|metric| pq.clone().with_metric(metric)))
         .collect();
     let mut pq_codes: Vec<Vec<u8>> = pqs.iter().map(|pq| vec![0u8; n * pq.code_size()]).collect();
     let mut table = vec![0.0f32; 8 * 300];
@@ -81,24 +86,33 @@ fn hot_path_allocates_nothing() {
         with_level(level, || {
             for (pq, codes) in pqs.iter().zip(pq_codes.iter_mut()) {
                 let (m, ksub) = (pq.m(), pq.ksub());
+                let m_ = pq.metric();
                 let t = &mut table[..m * ksub];
-                assert_eq!(allocations(|| pq.encode(&x, codes).unwrap()), 0, "pq encode {m}x{ksub} {level}");
-                assert_eq!(allocations(|| pq.decode(codes, &mut rec).unwrap()), 0, "pq decode {m}x{ksub} {level}");
-                assert_eq!(allocations(|| pq.distance_table(&x[..d], t).unwrap()), 0, "pq table {m}x{ksub} {level}");
-                assert_eq!(allocations(|| pq.adc_scan(t, codes, &mut out).unwrap()), 0, "pq adc {m}x{ksub} {level}");
+                assert_eq!(allocations(|| pq.encode(&x, codes).unwrap()), 0, "pq encode {m}x{ksub} {m_} {level}");
+                assert_eq!(allocations(|| pq.decode(codes, &mut rec).unwrap()), 0, "pq decode {m}x{ksub} {m_} {level}");
+                assert_eq!(
+                    allocations(|| pq.distance_table(&x[..d], t).unwrap()),
+                    0,
+                    "pq table {m}x{ksub} {m_} {level}"
+                );
+                assert_eq!(
+                    allocations(|| pq.adc_scan(t, codes, &mut out).unwrap()),
+                    0,
+                    "pq adc {m}x{ksub} {m_} {level}"
+                );
                 // The batch search's tables live in a per-thread buffer made on the thread's
                 // first search; after that, none.
                 pq.search(queries, codes, k, &mut dist, &mut lab).unwrap();
                 assert_eq!(
                     allocations(|| pq.search(queries, codes, k, &mut dist, &mut lab).unwrap()),
                     0,
-                    "pq search {m}x{ksub} {level}"
+                    "pq search {m}x{ksub} {m_} {level}"
                 );
                 let mut own = vec![0.0f32; pq.search_table_len()];
                 assert_eq!(
                     allocations(|| pq.search_with_table(&mut own, queries, codes, k, &mut dist, &mut lab).unwrap()),
                     0,
-                    "pq search_with_table {m}x{ksub} {level}"
+                    "pq search_with_table {m}x{ksub} {m_} {level}"
                 );
             }
             let q = &x[..d];
@@ -119,8 +133,15 @@ fn hot_path_allocates_nothing() {
             assert_eq!(allocations(|| kernels::l2sq_batch(q, &x, &mut out).unwrap()), 0, "l2sq_batch {level}");
             assert_eq!(allocations(|| kernels::dot_batch(q, &x, &mut out).unwrap()), 0, "dot_batch {level}");
             assert_eq!(allocations(|| search::knn(d, queries, &x, k, &mut dist, &mut lab).unwrap()), 0, "knn {level}");
+            for metric in Metric::ALL {
+                assert_eq!(
+                    allocations(|| search::knn_with_metric(metric, d, queries, &x, k, &mut dist, &mut lab).unwrap()),
+                    0,
+                    "knn {metric} {level}"
+                );
+            }
             for (sq, codes) in sqs.iter().zip(codes.iter_mut()) {
-                let b = sq.bits();
+                let b = (sq.bits(), sq.metric());
                 assert_eq!(allocations(|| sq.encode(&x, codes).unwrap()), 0, "encode {b:?} {level}");
                 assert_eq!(allocations(|| sq.decode(codes, &mut rec).unwrap()), 0, "decode {b:?} {level}");
                 assert_eq!(allocations(|| sq.distances(q, codes, &mut out).unwrap()), 0, "distances {b:?} {level}");
