@@ -6,6 +6,15 @@
 //! `vq-ffi` crate) and need a fast hot path with no surprises, and researchers who map the
 //! compression-vs-quality trade-off with the bundled `vq-benchmark` tool.
 //!
+//! ## Metrics
+//!
+//! Every search ranks by a [`Metric`]: squared L2 (the default), inner product or cosine,
+//! with FAISS's conventions (similarities reported as they are, largest first). A
+//! quantizer carries its metric (`PqParams::metric`, [`ScalarQuantizer::train_for`],
+//! `with_metric`) into its model file; a cosine quantizer normalizes what it trains on and
+//! encodes. Exact search takes the metric per call ([`search::knn_with_metric`]). See
+//! [`metric`].
+//!
 //! ## SIMD levels
 //!
 //! Every kernel is written once, generically over [`pulp::Simd`], and dispatched at run
@@ -20,7 +29,7 @@
 //!
 //! Distance kernels, encode, decode, asymmetric distances and top-k search write into
 //! buffers the caller provides, so they can run on a search engine's own threads without
-//! contending on the allocator. Exactly three things allocate on those paths:
+//! contending on the allocator. Exactly four things allocate on those paths:
 //!
 //! - a product quantizer's `search` and `distances` keep distance tables over 32 KiB in a
 //!   per-thread buffer made by the thread's first such call and reused after it, and
@@ -28,6 +37,9 @@
 //!   [`ProductQuantizer::search_with_table`] takes the caller's buffer and never allocates;
 //! - a product quantizer loaded from a model file builds its encoder's copy of the
 //!   codebook on its first `encode`;
+//! - a cosine quantizer's `encode` and cosine [`search::knn_with_metric`] normalize through
+//!   a buffer on the stack up to 32 KiB of rows (one row at least), beyond that the same
+//!   per-thread buffer;
 //! - exact [`search::knn`] with [`exact::PRODUCT_MIN_QUERIES`] queries or more runs as
 //!   matrix products ([`exact::ExactSearch`]), whose heaps, query copy and packing buffers
 //!   are allocated for the call; with fewer queries it allocates nothing.
