@@ -64,6 +64,7 @@ pub mod format;
 pub mod kernels;
 pub mod kmeans;
 pub mod metrics;
+pub mod opq;
 mod parallel;
 pub mod pq;
 pub mod quantizer;
@@ -77,6 +78,7 @@ pub mod synthetic;
 
 pub use error::Error;
 pub use kmeans::{KMeans, KMeansParams};
+pub use opq::{OpqParams, OpqQuantizer};
 pub use pq::{PqParams, ProductQuantizer};
 pub use quantizer::Quantizer;
 pub use simd::{level as simd_level, Level};
