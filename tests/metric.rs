@@ -9,7 +9,7 @@ use common::floats;
 use vq::metric::{inv_norm, normalize_rows};
 use vq::search::knn_with_metric;
 use vq::simd::{available, with_level};
-use vq::{Metric, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::{Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
 /// `n` rows of `d` floats, each scaled by its own factor in 0.5..2.
 fn varied(n: usize, d: usize, seed: u64) -> Vec<f32> {
@@ -159,6 +159,21 @@ fn product_quantizers_search_by_inner_product_and_cosine_at_every_level() {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{metric}: table sum {a}, distances {b}");
             }
         }
+    }
+}
+
+#[test]
+fn opq_searches_by_its_inner_pq_metric() {
+    let (d, n) = (24, 1500);
+    let (x, q) = (varied(n, d, 41), varied(6, d, 42));
+    for metric in [Metric::InnerProduct, Metric::Cosine] {
+        let mut p = OpqParams::new(4, 16);
+        (p.niter, p.niter_pq_0, p.metric) = (3, 5, metric);
+        let opq = OpqQuantizer::train(d, &x, &p).unwrap();
+        assert_eq!((opq.metric(), opq.pq().metric()), (metric, metric));
+        check_quantizer(&opq, &x, &q, 8, &format!("OPQ {metric}"));
+        let back = OpqQuantizer::from_parts(d, opq.rotation().to_vec(), opq.pq().clone()).unwrap();
+        assert_eq!(back.metric(), metric);
     }
 }
 

@@ -158,6 +158,24 @@ impl KMeans {
         params: &KMeansParams,
         own_pool: bool,
     ) -> Result<KMeans, Error> {
+        Self::train_from(isa, dim, data, params, own_pool, None)
+    }
+
+    /// [`Self::train_in`], its Lloyd iterations started from `start` (`k` rows of `dim`)
+    /// instead of `params.init` when given: FAISS's hot start, with which OPQ refines each
+    /// sub-quantizer across its outer iterations instead of training it anew.
+    ///
+    /// # Errors
+    /// As [`Self::train`], and a `start` of another length than `k·dim` or holding a
+    /// non-finite value.
+    pub(crate) fn train_from(
+        isa: Isa,
+        dim: usize,
+        data: &[f32],
+        params: &KMeansParams,
+        own_pool: bool,
+        start: Option<&[f32]>,
+    ) -> Result<KMeans, Error> {
         let n = rows_of("training data", data.len(), dim)?;
         let k = params.k;
         if k == 0 {
@@ -179,6 +197,12 @@ impl KMeans {
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what: "training data", index: i });
         }
+        if let Some(start) = start {
+            crate::error::exact_len("starting centroids", start.len(), k * dim)?;
+            if let Some(i) = start.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinite { what: "starting centroids", index: i });
+            }
+        }
         let mut rng = StdRng::seed_from_u64(params.seed);
         let cap = k.saturating_mul(params.max_points_per_centroid);
         let sample;
@@ -189,10 +213,11 @@ impl KMeans {
             data
         };
         let n = x.len() / dim;
-        let mut centroids = match params.init {
-            Init::Random => gather(x, dim, &sorted_sample(&mut rng, n, k)),
-            Init::PlusPlus => plus_plus(isa, x, dim, k, 1, &mut rng),
-            Init::GreedyPlusPlus => plus_plus(isa, x, dim, k, 2 + (k as f64).ln() as usize, &mut rng),
+        let mut centroids = match (start, params.init) {
+            (Some(start), _) => start.to_vec(),
+            (None, Init::Random) => gather(x, dim, &sorted_sample(&mut rng, n, k)),
+            (None, Init::PlusPlus) => plus_plus(isa, x, dim, k, 1, &mut rng),
+            (None, Init::GreedyPlusPlus) => plus_plus(isa, x, dim, k, 2 + (k as f64).ln() as usize, &mut rng),
         };
         let mut objectives: Vec<f64> = Vec::with_capacity(params.max_iter);
         let x_norms: Vec<f32> = x.chunks_exact(dim).map(|r| r.iter().map(|v| v * v).sum()).collect();
@@ -310,7 +335,7 @@ impl KMeans {
 
 /// `m` distinct indices of `0..n`, ascending (partial Fisher–Yates, then sorted so the
 /// gathered rows keep the data's order and the result does not depend on draw order).
-fn sorted_sample(rng: &mut StdRng, n: usize, m: usize) -> Vec<usize> {
+pub(crate) fn sorted_sample(rng: &mut StdRng, n: usize, m: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..n).collect();
     for i in 0..m {
         let j = rng.random_range(i..n);
@@ -321,7 +346,8 @@ fn sorted_sample(rng: &mut StdRng, n: usize, m: usize) -> Vec<usize> {
     idx
 }
 
-fn gather(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f32> {
+/// The rows of `x` at `rows`, in that order.
+pub(crate) fn gather(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f32> {
     rows.iter().flat_map(|&i| &x[i * dim..(i + 1) * dim]).copied().collect()
 }
 
