@@ -59,6 +59,13 @@
 //! reserved u32 zero. `VMIN` and `VMAX`, `dim` f32 each: the trained per-dimension range.
 //! SQ training has no seed or iterations: the range is the data's minimum and maximum.
 //!
+//! **OPQ** (kind 3): the inner product quantizer's sections as above (`PARM`, whose
+//! first field is the input dimension `dim`, the rest the inner PQ's; `CENT` over `d_out`
+//! dimensions; `hart`, `METR`), and `ROTN`: a 64-byte header (`d_out` u64, the section's
+//! version u32 `1`, 52 reserved bytes zero) then the rotation, `d_out × dim` f32
+//! row-major, 64-byte aligned. Loading checks the rotation as `OpqQuantizer::from_parts`
+//! does (finite, orthonormal columns).
+//!
 //! # Loading hostile input
 //!
 //! The loader never panics and returns [`Error::Format`] (or [`Error::FormatVersion`]) with
@@ -86,11 +93,12 @@
 //! `testing` module the helpers for tests and fuzzers.
 
 use crate::crc32c::Crc32c;
-use crate::{Error, ProductQuantizer, ScalarQuantizer};
+use crate::{Error, OpqQuantizer, ProductQuantizer, ScalarQuantizer};
 use reader::{Entry, Source};
 
 mod memory;
 mod metric;
+mod opq;
 mod pq;
 mod reader;
 mod sq;
@@ -126,6 +134,17 @@ pub enum Model {
     Pq(ProductQuantizer),
     /// A scalar quantizer.
     Sq(ScalarQuantizer),
+    /// A rotation followed by a product quantizer.
+    Opq(OpqQuantizer),
+}
+
+/// How an error names the kind a file holds: "a product quantizer (kind 1)", ...
+fn kind_name(model: &Model) -> &'static str {
+    match model {
+        Model::Pq(_) => "a product quantizer (kind 1)",
+        Model::Sq(_) => "a scalar quantizer (kind 2)",
+        Model::Opq(_) => "an OPQ quantizer (kind 3)",
+    }
 }
 
 /// Everything a model file holds.
@@ -145,17 +164,19 @@ pub struct ModelFile {
 enum Kind {
     Pq,
     Sq,
+    Opq,
 }
 
 impl Kind {
     /// How the error for an unknown kind number names the accepted ones.
-    const ACCEPTED: &'static str = "1 (product) or 2 (scalar)";
+    const ACCEPTED: &'static str = "1 (product), 2 (scalar) or 3 (OPQ)";
 
     /// The kind of a header's kind number (offset 16).
     fn from_number(kind: u32) -> Option<Self> {
         match kind {
             pq::KIND => Some(Self::Pq),
             sq::KIND => Some(Self::Sq),
+            opq::KIND => Some(Self::Opq),
             _ => None,
         }
     }
@@ -165,6 +186,7 @@ impl Kind {
         match self {
             Self::Pq => pq::REQUIRED,
             Self::Sq => sq::REQUIRED,
+            Self::Opq => opq::REQUIRED,
         }
     }
 
@@ -173,13 +195,14 @@ impl Kind {
         match self {
             Self::Pq => pq::OPTIONAL,
             Self::Sq => sq::OPTIONAL,
+            Self::Opq => opq::OPTIONAL,
         }
     }
 
     /// The length of this kind's `PARM` section, at most [`PARM_MAX`].
     fn parm_len(self) -> usize {
         match self {
-            Self::Pq => pq::PARM_LEN,
+            Self::Pq | Self::Opq => pq::PARM_LEN,
             Self::Sq => sq::PARM_LEN,
         }
     }
@@ -197,6 +220,7 @@ impl Kind {
         match self {
             Self::Pq => pq::read(src, entries, parm, dim, name),
             Self::Sq => sq::read(src, entries, parm, dim, name),
+            Self::Opq => opq::read(src, entries, parm, dim, name),
         }
     }
 }

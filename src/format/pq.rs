@@ -17,13 +17,40 @@ pub(super) const HART: [u8; 4] = *b"hart";
 pub(super) const REQUIRED: &[[u8; 4]] = &[*b"PARM", *b"CENT"];
 pub(super) const OPTIONAL: &[[u8; 4]] = &[HART, super::metric::METR];
 
+/// A product quantizer's sections: what its own file holds, and what an OPQ file holds
+/// for its inner PQ.
+pub(super) struct Sections {
+    parm: Vec<u8>,
+    cent: Vec<u8>,
+    hart: Option<[u8; 8]>,
+    metr: Option<[u8; 8]>,
+}
+
 impl ProductQuantizer {
     /// The model file of this quantizer, in memory, with its training record
     /// ([`Self::training`]). See [`crate::format`] for the layout.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let training = self.training();
+        let s = Sections::of(self, self.dim());
+        write_file(KIND, &s.list())
+    }
+
+    /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same directory
+    /// renamed into place, so a reader never sees a half-written model.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path.
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        write_atomically(path, &self.to_bytes())
+    }
+}
+
+impl Sections {
+    /// The sections of `pq`, whose `PARM` starts with `dim`: the PQ's own dimension in a PQ
+    /// file, the input dimension in an OPQ file (whose rotation maps it to the PQ's).
+    pub(super) fn of(pq: &ProductQuantizer, dim: usize) -> Sections {
+        let training = pq.training();
         let mut parm = Vec::with_capacity(PARM_LEN);
-        for v in [self.dim(), self.m(), self.ksub()] {
+        for v in [dim, pq.m(), pq.ksub()] {
             parm.extend_from_slice(&(v as u64).to_le_bytes());
         }
         let t = training.cloned().unwrap_or(KMeansParams {
@@ -53,29 +80,25 @@ impl ProductQuantizer {
             parm.extend_from_slice(&v.to_le_bytes());
         }
         parm.extend_from_slice(&t.tol.to_le_bytes());
-        let cent = f32_bytes(self.centroids());
-        let hart = (t.hartigan_passes as u64).to_le_bytes();
-        let metr = super::metric::section(self.metric());
-        let mut sections: Vec<([u8; 4], &[u8])> = vec![(*b"PARM", &parm), (*b"CENT", &cent)];
-        if training.is_some() && t.hartigan_passes > 0 {
+        let hart = (training.is_some() && t.hartigan_passes > 0).then(|| (t.hartigan_passes as u64).to_le_bytes());
+        Sections { parm, cent: f32_bytes(pq.centroids()), hart, metr: super::metric::section(pq.metric()) }
+    }
+
+    /// The sections in file order.
+    pub(super) fn list(&self) -> Vec<([u8; 4], &[u8])> {
+        let mut list: Vec<([u8; 4], &[u8])> = vec![(*b"PARM", &self.parm), (*b"CENT", &self.cent)];
+        if let Some(hart) = &self.hart {
             // Optional (lower-case): readers from before Hartigan passes skip it.
-            sections.push((HART, &hart));
+            list.push((HART, hart));
         }
-        if let Some(metr) = &metr {
-            sections.push((super::metric::METR, metr));
+        if let Some(metr) = &self.metr {
+            list.push((super::metric::METR, metr));
         }
-        write_file(KIND, &sections)
+        list
     }
+}
 
-    /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same directory
-    /// renamed into place, so a reader never sees a half-written model.
-    ///
-    /// # Errors
-    /// [`Error::Io`] naming the path.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        write_atomically(path, &self.to_bytes())
-    }
-
+impl ProductQuantizer {
     /// Reads a product quantizer from a model file in memory.
     ///
     /// # Errors
@@ -97,7 +120,7 @@ impl ProductQuantizer {
 fn expect_pq(model: Model, name: &str) -> Result<ProductQuantizer, Error> {
     match model {
         Model::Pq(pq) => Ok(pq),
-        Model::Sq(_) => Err(fmt_err(name, "holds a scalar quantizer (kind 2), expected a product quantizer (kind 1)")),
+        other => Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", super::kind_name(&other)))),
     }
 }
 

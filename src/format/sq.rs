@@ -58,7 +58,7 @@ impl ScalarQuantizer {
 fn expect_sq(model: Model, name: &str) -> Result<ScalarQuantizer, Error> {
     match model {
         Model::Sq(sq) => Ok(sq),
-        Model::Pq(_) => Err(fmt_err(name, "holds a product quantizer (kind 1), expected a scalar quantizer (kind 2)")),
+        other => Err(fmt_err(name, format!("holds {}, expected a scalar quantizer (kind 2)", super::kind_name(&other)))),
     }
 }
 
