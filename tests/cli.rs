@@ -4,39 +4,18 @@
 //! non-zero exit, and the database and output files untouched).
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
+use cli::{files_under, ok, run, BIN};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use vq::{PqParams, ProductQuantizer, Quantizer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_vq-benchmark");
 
 /// Small dummy data so a sweep takes well under a second.
 const SMALL: &[&str] = &["--num-samples", "600", "--dim", "32", "--num-queries", "20", "--threads", "2", "--quiet"];
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    // Tests never reach the network: Hub datasets come from the cache only.
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DB_PATH")
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn sweep_id(stdout: &str) -> String {
     let at = stdout.find("sweep_").expect("a sweep id is printed");
@@ -603,24 +582,6 @@ fn the_newer_tools_flag_names_and_plotting_every_run() {
         .query_row("SELECT json_extract(config_json, '$.ground_truth') FROM runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(source, "gt.ivecs");
-}
-
-/// Every file under `dir`, with its bytes (for "wrote nothing" checks).
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// Runs `args`, expecting one line on stderr naming `want`, a non-zero exit, and no file

@@ -51,9 +51,9 @@ pub enum Command {
     /// The newer Python tool's ground truth, as an int64 .npy: its queries are the file's
     /// first rows and stay in the base.
     ///
-    /// Exact top-k neighbours by squared L2 of the first --num-queries rows of
-    /// --vectors-path among every row of the file, written as a .npy of int64 ids (queries ×
-    /// k, nearest first, ties to the lower id).
+    /// Exact top-k neighbours (by squared L2, or --metric) of the first --num-queries rows
+    /// of --vectors-path among every row of the file, written as a .npy of int64 ids
+    /// (queries × k, best first, ties to the lower id).
     ///
     /// The queries STAY in the base, as the newer tool did, so a query's nearest neighbour
     /// is itself. vq's own runs hold their queries out of the base, and `gt` searches a
@@ -163,6 +163,15 @@ pub struct Common {
     /// Queries held out of the base when --queries is not given.
     #[arg(long, default_value_t = 100, value_parser = positive)]
     pub num_queries: usize,
+    /// How vectors are compared: l2 (squared Euclidean), ip (inner product) or cosine;
+    /// FAISS's and the newer tool's names work too (inner_product, METRIC_INNER_PRODUCT,
+    /// cos, ...). The ground truth, the quantizers' training, the ADC search, recall and
+    /// rank distortion all follow it. Cosine quantizers encode the normalized vectors, so
+    /// for cosine the MSE and the pairwise distortion are measured on the normalized
+    /// vectors (the error of what was encoded). Recorded as `metric` in `config_json`; a
+    /// --ground-truth file is taken to be under this metric.
+    #[arg(long, default_value = "l2", value_parser = metric)]
+    pub metric: vq::Metric,
     /// Compute recall@10 and recall@100 (ADC search against exact ground truth).
     #[arg(long = "with-recall", overrides_with = "no_with_recall")]
     pub with_recall: bool,
@@ -463,6 +472,11 @@ pub struct GtArgs {
     /// Seed of the dummy dataset.
     #[arg(long, default_value_t = 42, value_parser = clap::value_parser!(u32))]
     pub data_seed: u32,
+    /// The metric the neighbours are exact under: l2 (squared Euclidean, nearest first),
+    /// ip (inner product) or cosine (largest first); a run reading the file must use the
+    /// same --metric.
+    #[arg(long, default_value = "l2", value_parser = metric)]
+    pub metric: vq::Metric,
     /// Worker threads (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -486,6 +500,10 @@ pub struct PrecomputeGtArgs {
     /// Neighbours per query.
     #[arg(long, short, default_value_t = 100, value_parser = positive)]
     pub k: usize,
+    /// The metric the neighbours are exact under: l2 (squared Euclidean), ip (inner
+    /// product) or cosine.
+    #[arg(long, default_value = "l2", value_parser = metric)]
+    pub metric: vq::Metric,
     /// Worker threads (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -614,6 +632,14 @@ fn sweep_id_arg(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// `--metric`: any name `vq::Metric::parse` reads (`l2`, `ip`, `inner_product`,
+/// `METRIC_INNER_PRODUCT`, `cosine`, `cos`, ...), case-insensitively.
+pub fn metric(s: &str) -> Result<vq::Metric, String> {
+    vq::Metric::parse(s).map_err(|_| {
+        format!("unknown metric '{s}', expected l2, ip (inner product, also inner_product) or cosine (also cos)")
+    })
+}
+
 fn methods(s: &str) -> Result<Methods, String> {
     let mut out = Vec::new();
     for part in s.split(',') {
@@ -670,6 +696,11 @@ mod tests {
         assert_eq!(pq_bits_list("4,8").unwrap().0, vec![4, 8]);
         assert_eq!(methods("pq,sq").unwrap().0, vec![Method::Pq, Method::Sq]);
         assert!(methods("opq").unwrap_err().contains("'opq'"));
+        assert_eq!(metric("METRIC_INNER_PRODUCT").unwrap(), vq::Metric::InnerProduct);
+        assert_eq!(metric("cos").unwrap(), vq::Metric::Cosine);
+        assert_eq!(metric("L2").unwrap(), vq::Metric::L2);
+        let e = metric("manhattan").unwrap_err();
+        assert!(e.contains("'manhattan'") && e.contains("l2") && e.contains("cosine"), "{e}");
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub const HEADER: &[&str] = &[
     "fit_latency_ms",
     "compression_latency_ms",
     "decompression_latency_ms",
+    // `--metric` (l2, ip or cosine): the figures of runs under different metrics do not
+    // compare, so filter or group by it.
+    "metric",
 ];
 
 /// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.
@@ -55,6 +58,13 @@ pub fn object(src: &Option<String>) -> Map<String, Value> {
         .and_then(|s| serde_json::from_str::<Value>(s).ok())
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default()
+}
+
+/// The metric a logged run was measured under, from its `config_json`: `metric`, or `l2`
+/// for a run logged before the flag existed (every earlier run, the original tools' too,
+/// was measured by L2).
+pub fn metric(config: &Map<String, Value>) -> String {
+    config.get("metric").and_then(Value::as_str).unwrap_or(vq::Metric::L2.name()).to_string()
 }
 
 /// `rank_distortion@k` of a metrics object: `(k, value)`.
@@ -109,8 +119,9 @@ pub fn render(runs: &[Run]) -> String {
                 "package_version" => opt(&r.package_version),
                 "dataset_fingerprint" => opt(&r.dataset_fingerprint),
                 "run_uid" => opt(&r.run_uid),
+                "metric" => metric(&c),
                 "wall_seconds" => r.wall_seconds.map(|v| v.to_string()).unwrap_or_else(|| value(m.get(h))),
-                metric => value(m.get(metric)),
+                key => value(m.get(key)),
             })
             .map(|s| field(&s))
             .collect();
@@ -142,5 +153,8 @@ mod tests {
         assert!(row.starts_with("3,,,pq,\"a,b.fvecs\",8,256,,512.0,"), "{row}");
         assert!(row.contains(",10,0.5,0.5,"), "{row}");
         assert!(row.contains("\"say \"\"hi\"\"\""), "{row}");
+        assert!(row.ends_with(",l2"), "a run logged without a metric was L2: {row}");
+        let ip = Run { config_json: Some(r#"{"metric": "ip"}"#.into()), ..Run::default() };
+        assert!(render(&[ip]).lines().nth(1).unwrap().ends_with(",ip"));
     }
 }

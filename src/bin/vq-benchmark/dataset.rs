@@ -423,7 +423,8 @@ fn draw_queries(n: usize, nq: usize, seed: u64) -> Vec<usize> {
     picked
 }
 
-/// Exact neighbours of every query (`k` per query, ascending, ties to the lower id).
+/// Exact neighbours of every query (`k` per query, best first under the run's metric,
+/// ties to the lower id).
 pub struct Truth {
     pub ids: Vec<i64>,
     pub k: usize,
@@ -442,11 +443,17 @@ pub struct TruthPass {
     seconds: f64,
 }
 
-/// A [`TruthPass`] over `ds`'s queries.
-pub fn truth_pass(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Box<TruthPass>, String> {
+/// A [`TruthPass`] over `ds`'s queries, exact under `metric`.
+pub fn truth_pass(
+    ds: &Dataset,
+    k: usize,
+    metric: vq::Metric,
+    threads: usize,
+    progress: &Progress,
+) -> Result<Box<TruthPass>, String> {
     let k = k.min(ds.n_base());
     let t = std::time::Instant::now();
-    let search = vq::exact::ExactSearch::new(ds.dim, &ds.queries, k, vq::exact::Metric::L2, effective_threads(threads))
+    let search = vq::exact::ExactSearch::new(ds.dim, &ds.queries, k, metric, effective_threads(threads))
         .map_err(|e| format!("ground truth: {e}"))?;
     let bar = progress.bar("ground truth", ds.n_base() as u64);
     Ok(Box::new(TruthPass { search, dim: ds.dim, bar, seconds: t.elapsed().as_secs_f64() }))
@@ -472,9 +479,16 @@ impl TruthBuilder for TruthPass {
     }
 }
 
-/// The exact top-`k` of every query in one pass of its own over the base (`gt`).
-pub fn exact_truth(ds: &Dataset, k: usize, threads: usize, progress: &Progress) -> Result<Truth, String> {
-    let mut truth = truth_pass(ds, k, threads, progress)?;
+/// The exact top-`k` of every query under `metric` in one pass of its own over the base
+/// (`gt`).
+pub fn exact_truth(
+    ds: &Dataset,
+    k: usize,
+    metric: vq::Metric,
+    threads: usize,
+    progress: &Progress,
+) -> Result<Truth, String> {
+    let mut truth = truth_pass(ds, k, metric, threads, progress)?;
     let mut buf = vec![0f32; crate::measure::default_batch_rows(ds.dim).min(ds.n_base()) * ds.dim];
     crate::evaluate::pass(ds, &mut buf, &indicatif::ProgressBar::hidden(), |first, x| truth.add(first, x))?;
     truth.finish()

@@ -14,6 +14,10 @@
 //! 4. Each configuration's ADC search of the queries over its codes, then its metrics; a
 //!    run is handed to the caller (who logs it) as soon as it is measured.
 //!
+//! Every step follows `Settings::metric`: the quantizers are trained for it, the ground
+//! truth is exact under it, and for cosine the errors are measured against the normalized
+//! rows (see `measure`).
+//!
 //! Memory: the training sample, the codes of every configuration, a few batches, and the
 //! pair rows of the pairwise distortion. The figures are those of the whole arrays, bit for
 //! bit: the accumulators (`vq::metrics`, `vq::RangeAccumulator`) fold in row order.
@@ -170,7 +174,7 @@ pub fn evaluate(
     let ranges_pass = jobs.iter().any(whole_base_sq);
     let passes = 1 + usize::from(ranges_pass);
     if ranges_pass {
-        let mut ranges = RangeAccumulator::new(d).map_err(|e| e.to_string())?;
+        let mut ranges = RangeAccumulator::for_metric(d, s.metric).map_err(|e| e.to_string())?;
         let bar = inp.progress.bar("pass 1: ranges", n as u64);
         let mut range_seconds = 0.0;
         read_seconds += pass(inp.base, &mut buf, &bar, |first, x| {
@@ -200,12 +204,25 @@ pub fn evaluate(
         job.codes = vec![0u8; n * q.code_size()];
     }
     let mut rec = vec![0f32; batch * d];
+    // What the quantizers encode, which the MSE and the pairwise distortion measure against:
+    // the rows, or for cosine the rows normalized as the quantizers normalize them (they
+    // are still given the rows as read, so their codes are the library's for that input).
+    let cosine = s.metric == vq::Metric::Cosine;
+    let mut unit = vec![0f32; if cosine { batch * d } else { 0 }];
     let mut sum_sq_norm = 0f64;
     let bar = inp.progress.bar(if ranges_pass { "pass 2: encode" } else { "encoding" }, n as u64);
     bar.set_message(format!("{} configuration(s)", jobs.len()));
     read_seconds += pass(inp.base, &mut buf, &bar, |first, x| {
         let rows = x.len() / d;
-        sum_sq_norm = x.iter().fold(sum_sq_norm, |acc, &v| acc + f64::from(v) * f64::from(v));
+        let encoded: &[f32] = if cosine {
+            let u = &mut unit[..x.len()];
+            u.copy_from_slice(x);
+            vq::metric::normalize_rows(d, u);
+            u
+        } else {
+            x
+        };
+        sum_sq_norm = encoded.iter().fold(sum_sq_norm, |acc, &v| acc + f64::from(v) * f64::from(v));
         for job in &mut jobs {
             let q = job.quantizer.as_deref().expect("trained above");
             let cs = q.code_size();
@@ -217,10 +234,10 @@ pub fn evaluate(
             let t = Instant::now();
             q.decode(codes, r).map_err(|e| e.to_string())?;
             job.decode_seconds += t.elapsed().as_secs_f64();
-            job.mse.add(x, r).map_err(|e| e.to_string())?;
+            job.mse.add(encoded, r).map_err(|e| e.to_string())?;
         }
         if let Some(p) = pairs.as_mut() {
-            p.add(first, x).map_err(|e| e.to_string())?;
+            p.add(first, encoded).map_err(|e| e.to_string())?;
         }
         if !ranges_pass {
             if let Some(b) = builder.as_mut() {
@@ -230,7 +247,7 @@ pub fn evaluate(
         }
         Ok(())
     })?;
-    drop((buf, rec));
+    drop((buf, rec, unit));
     fp.end_base();
     fp.feed(inp.queries);
     let fingerprint = fp.finish();
@@ -375,7 +392,8 @@ fn train_job(job: &mut Job, d: usize, train: &[f32], s: &Settings, progress: &Pr
         }
         Config::Sq { bits } => {
             let b = SqBits::from_bits(bits).map_err(|e| e.to_string())?;
-            let sq = ScalarQuantizer::train(b, d, train).map_err(|e| format!("{label}: training failed: {e}"))?;
+            let sq = ScalarQuantizer::train_for(s.metric, b, d, train)
+                .map_err(|e| format!("{label}: training failed: {e}"))?;
             job.model = sq.to_bytes();
             job.quantizer = Some(Box::new(sq));
         }

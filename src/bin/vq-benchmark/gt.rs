@@ -1,8 +1,11 @@
 //! `gt`: exact top-k ground truth of a query file against a dataset, written as `.ivecs`
-//! (one row of k neighbour ids per query, nearest first, ties to the lower id), to pass
-//! to later runs with `--ground-truth` instead of recomputing it each time; and
+//! (one row of k neighbour ids per query, best first under `--metric`, ties to the lower
+//! id), to pass to later runs with `--ground-truth` instead of recomputing it each time; and
 //! `precompute-gt`, the newer Python tool's variant, whose queries are the file's first rows
 //! and stay in the base.
+//!
+//! The id files (`.ivecs`, `.npy`) have no place for the metric, so the run that reads one
+//! takes it to be under its own `--metric`: pass both commands the same one.
 
 use crate::cli::{GtArgs, PrecomputeGtArgs};
 use crate::dataset::{self, Spec};
@@ -27,14 +30,15 @@ pub fn run(a: &GtArgs) -> Result<(), String> {
         return Err(format!("--k {} is more than the {} base vectors; expected 1..={}", a.k, ds.n_base(), ds.n_base()));
     }
     let progress = Progress::new(a.quiet);
-    let truth = dataset::exact_truth(&ds, a.k, a.threads, &progress)?;
+    let truth = dataset::exact_truth(&ds, a.k, a.metric, a.threads, &progress)?;
     let ids: Vec<i32> = truth.ids.iter().map(|&i| i as i32).collect();
     crate::atomic::write_with(&a.output, |tmp| {
         vq::data::texmex::write_ivecs(tmp, &ids, truth.k).map_err(|e| e.to_string())
     })?;
     println!(
-        "Wrote the exact top-{} of {} queries among {} vectors (dim {}) to {} in {:.2} s",
+        "Wrote the exact top-{} by {} of {} queries among {} vectors (dim {}) to {} in {:.2} s",
         truth.k,
+        metric_words(a.metric),
         ds.n_queries(),
         ds.n_base(),
         ds.dim,
@@ -75,7 +79,7 @@ pub fn precompute(a: &PrecomputeGtArgs) -> Result<(), String> {
     src.read_rows(0, &mut queries).map_err(|e| e.to_string())?;
     src.check_finite(0, &queries).map_err(|e| e.to_string())?;
     let progress = Progress::new(a.quiet);
-    let (ids, seconds) = exact_top_k(&WholeFile(&src), &queries, a.k, a.threads, &progress)?;
+    let (ids, seconds) = exact_top_k(&WholeFile(&src), &queries, a.k, a.metric, a.threads, &progress)?;
     crate::atomic::write_with(out, |tmp| {
         let mut bytes = vq::data::npy_header("<i8", nq as u64, a.k);
         bytes.reserve(ids.len() * 8);
@@ -83,14 +87,24 @@ pub fn precompute(a: &PrecomputeGtArgs) -> Result<(), String> {
         std::fs::write(tmp, bytes).map_err(|e| format!("{}: write failed: {e}", tmp.display()))
     })?;
     println!(
-        "Wrote the exact top-{} of the first {nq} rows among all {n} rows (dim {d}, queries included) to {} in {seconds:.2} s",
+        "Wrote the exact top-{} by {} of the first {nq} rows among all {n} rows (dim {d}, queries included) to {} in {seconds:.2} s",
         a.k,
+        metric_words(a.metric),
         out.display()
     );
     Ok(())
 }
 
-/// The exact top-`k` of `queries` in one streamed pass over `base`, through the same engine
+/// How the messages name a metric.
+fn metric_words(metric: vq::Metric) -> &'static str {
+    match metric {
+        vq::Metric::InnerProduct => "inner product",
+        vq::Metric::Cosine => "cosine similarity",
+        _ => "squared L2",
+    }
+}
+
+/// The exact top-`k` of `queries` under `metric` in one streamed pass over `base`, through the same engine
 /// and pass as every other ground truth (`vq::exact::ExactSearch`, `evaluate::pass`); the
 /// ids and the seconds the search took. `dataset::truth_pass` wants a loaded `Dataset`,
 /// whose queries are never base rows, hence this entry point for a bare file.
@@ -98,6 +112,7 @@ fn exact_top_k(
     base: &dyn BaseRows,
     queries: &[f32],
     k: usize,
+    metric: vq::Metric,
     threads: usize,
     progress: &Progress,
 ) -> Result<(Vec<i64>, f64), String> {
@@ -105,7 +120,7 @@ fn exact_top_k(
     let t = std::time::Instant::now();
     let threads = crate::dataset::effective_threads(threads);
     let gt_err = |e: vq::Error| format!("ground truth: {e}");
-    let mut search = vq::exact::ExactSearch::new(d, queries, k, vq::exact::Metric::L2, threads).map_err(gt_err)?;
+    let mut search = vq::exact::ExactSearch::new(d, queries, k, metric, threads).map_err(gt_err)?;
     let mut buf = vec![0f32; crate::measure::default_batch_rows(d).min(n) * d];
     let bar = progress.bar("ground truth", n as u64);
     crate::evaluate::pass(base, &mut buf, &bar, |first, x| search.add(x, first as i64).map_err(gt_err))?;

@@ -7,6 +7,18 @@
 //! quantizer's own ADC search against exact neighbours). Cost: `bytes_per_vector`, wall
 //! times of every step, encode throughput and single-thread `search_qps`.
 //!
+//! **Under `--metric`** (`Settings::metric`): the exact neighbours and the ADC search rank
+//! by that metric (largest first for inner product and cosine), so recall@k, and rank
+//! distortion with it, compare two lists ranked the same way: as sets of ids they need no
+//! change when larger is better. MSE, `relative_distortion` and the pairwise distortion
+//! are measured on the vectors the quantizer encodes: the given ones for L2 and inner
+//! product, the normalized ones for cosine (a cosine quantizer encodes `x/‖x‖`, so that
+//! is the error of its codes; against `x` it would mostly measure the lost norms). The
+//! pairwise distortion stays the relative error of Euclidean distances between those
+//! vectors rather than of their similarities: a ratio of inner products is undefined
+//! where they are near 0, which is where most pairs of embeddings lie, and between unit
+//! vectors the distance is `√(2 − 2·cos)`, the cosine's own distance.
+//!
 //! The newer Python tool's timing keys are logged beside vq's, from the same measurements,
 //! so its queries and plots work on vq's logs:
 //!
@@ -70,6 +82,8 @@ pub struct Settings {
     pub train_size: Option<usize>,
     /// `--batch-size`: base rows per batch of a pass (`None`: [`Settings::batch_rows`] picks).
     pub batch_size: Option<usize>,
+    /// `--metric`: of the ground truth, every quantizer and its search.
+    pub metric: vq::Metric,
 }
 
 impl Settings {
@@ -123,6 +137,7 @@ impl Settings {
             InitArg::GreedyPlusPlus => Init::GreedyPlusPlus,
         };
         p.kmeans.threads = effective_threads(self.threads);
+        p.metric = self.metric;
         p
     }
 }

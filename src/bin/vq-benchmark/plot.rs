@@ -4,14 +4,16 @@
 //! the newer tool's `pareto_frontier`, the runs Pareto-optimal in compression and quality
 //! (recall@10 when the runs have it, else reconstruction distortion) joined by a step line,
 //! the dominated ones faded. Combined (every method on one chart) or, with
-//! `--separate-methods`, one directory per method. Drawn as SVG, written as SVG, PNG or PDF
-//! (`render`).
+//! `--separate-methods`, one directory per method. Runs under different `--metric`s never
+//! share a chart (their recalls rank different neighbours): a selection that mixes them
+//! gets one directory per metric (`l2/`, `ip/`, `cosine/`), each as above. Drawn as SVG,
+//! written as SVG, PNG or PDF (`render`).
 //!
 //! Each call writes a new `OUTPUT/YYYYMMDD_HHMMSS/`, built in a temporary directory and
 //! renamed into place, so a failed call leaves no partial plot set.
 
 use crate::cli::PlotFormat;
-use crate::csv::{object, rank_distortion};
+use crate::csv::{metric, object, rank_distortion};
 use crate::runlog::Run;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct Point {
     pub method: String,
+    /// `l2`, `ip` or `cosine` (`csv::metric`).
+    pub metric: String,
     pub label: String,
     pub compression: f64,
     pub mse: Option<f64>,
@@ -56,6 +60,7 @@ pub fn points(runs: &[Run]) -> Vec<Point> {
                 train_seconds: f("train_seconds"),
                 search_qps: f("search_qps"),
                 sweep_id: r.sweep_id.clone().unwrap_or_default(),
+                metric: metric(&c),
                 method,
                 label,
             })
@@ -388,23 +393,43 @@ pub fn write_all(
     let result = (|| {
         std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
         let mut files = Vec::new();
-        let groups: Vec<(Option<String>, Vec<&Point>)> = if separate {
-            let mut ms: Vec<String> = pts.iter().map(|p| p.method.clone()).collect();
-            ms.sort();
-            ms.dedup();
-            ms.into_iter().map(|m| (Some(m.clone()), pts.iter().filter(|p| p.method == m).collect())).collect()
-        } else {
-            vec![(None, pts.iter().collect())]
+        // Each group: its metric (only when the runs mix metrics), its method (only with
+        // --separate-methods), and its points.
+        let distinct = |f: fn(&Point) -> &String| {
+            let mut v: Vec<String> = pts.iter().map(|p| f(p).clone()).collect();
+            v.sort();
+            v.dedup();
+            v
         };
-        for (method, group) in groups {
-            let dir = match &method {
-                Some(m) => tmp.join(m),
-                None => tmp.clone(),
-            };
+        let metrics: Vec<Option<String>> = match distinct(|p| &p.metric) {
+            m if m.len() > 1 => m.into_iter().map(Some).collect(),
+            _ => vec![None],
+        };
+        let methods: Vec<Option<String>> =
+            if separate { distinct(|p| &p.method).into_iter().map(Some).collect() } else { vec![None] };
+        let mut groups: Vec<(Option<&String>, Option<&String>, Vec<&Point>)> = Vec::new();
+        for me in &metrics {
+            for mt in &methods {
+                let group: Vec<&Point> = pts
+                    .iter()
+                    .filter(|p| me.as_ref().is_none_or(|m| p.metric == *m))
+                    .filter(|p| mt.as_ref().is_none_or(|m| p.method == *m))
+                    .collect();
+                if !group.is_empty() {
+                    groups.push((me.as_ref(), mt.as_ref(), group));
+                }
+            }
+        }
+        for (metric, method, group) in groups {
+            let mut dir = tmp.clone();
+            for part in [metric, method].into_iter().flatten() {
+                dir = dir.join(part);
+            }
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let tag: Vec<String> = [method, metric].into_iter().flatten().map(|m| m.to_uppercase()).collect();
             for mut chart in charts(&group) {
-                if let Some(m) = &method {
-                    chart.title = format!("{} ({})", chart.title, m.to_uppercase());
+                if !tag.is_empty() {
+                    chart.title = format!("{} ({})", chart.title, tag.join(", "));
                 }
                 if let Some(svg) = draw(&chart, &group)? {
                     let f = dir.join(format!("{}.{}", chart.file, format.ext()));
@@ -451,6 +476,7 @@ mod tests {
     fn point(label: &str, compression: f64, mse: Option<f64>, recall10: Option<f64>) -> Point {
         Point {
             method: "pq".into(),
+            metric: "l2".into(),
             label: label.into(),
             compression,
             mse,

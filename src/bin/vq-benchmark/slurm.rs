@@ -208,9 +208,11 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
         .sum();
     let sample_rows =
         configs.iter().filter(|&&c| !s.trains_in_a_pass(c, n)).map(|&c| s.train_rows(c, n)).max().unwrap_or(0);
-    // The sample, and one configuration's training copy of it.
-    let sample = 2 * (sample_rows * d * 4) as u64;
-    let batches = 3 * (s.batch_rows(d).min(n) * d * 4) as u64;
+    // The sample, and one configuration's training copy of it; for cosine also the
+    // normalized copy PQ trains on, and the normalized batch the errors are measured on.
+    let cosine = u64::from(s.metric == vq::Metric::Cosine);
+    let sample = (2 + cosine) * (sample_rows * d * 4) as u64;
+    let batches = (3 + cosine) * (s.batch_rows(d).min(n) * d * 4) as u64;
     let queries = (nq * d * 4 + nq * 100 * 12 * 4) as u64;
     (code_bytes + sample + batches + queries).div_ceil(1 << 20) + BASE_MIB
 }
@@ -309,6 +311,7 @@ mod tests {
             rank_k: 10,
             train_size: None,
             batch_size: Some(1000),
+            metric: vq::Metric::L2,
         };
         let pq = [Config::Pq { m: 16, ksub: 256 }];
         let small = memory_mib(10_000, 128, 100, &pq, &s);

@@ -117,6 +117,7 @@ pub fn settings(c: &Common) -> Settings {
         rank_k: c.rank_k,
         train_size: c.train_size,
         batch_size: c.batch_size,
+        metric: c.metric,
     }
 }
 
@@ -165,7 +166,7 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
     if let (Some(id), Some(p)) = (&sweep_id, &plan) {
         if p.resume && c.db.is_file() && std::fs::metadata(&c.db).is_ok_and(|m| m.len() > 0) {
             done = RunLog::open_read(&c.db)?.runs(std::slice::from_ref(id))?;
-            configs.retain(|&cfg| !done.iter().any(|r| is_run_of(r, cfg)));
+            configs.retain(|&cfg| !done.iter().any(|r| is_run_of(r, cfg, s.metric)));
         }
     }
     let csv_path: Option<PathBuf> = match (&c.csv, &sweep_id, plan.as_ref().and_then(|p| p.shard)) {
@@ -210,7 +211,7 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
         let truth = match (search_k, &given_truth) {
             (None, _) => TruthInput::None,
             (Some(_), Some(t)) => TruthInput::Given(t),
-            (Some(k), None) => TruthInput::Compute(dataset::truth_pass(&ds, k, s.threads, &progress)?),
+            (Some(k), None) => TruthInput::Compute(dataset::truth_pass(&ds, k, s.metric, s.threads, &progress)?),
         };
         let inputs = Inputs {
             base: &ds,
@@ -302,6 +303,7 @@ fn extend_config(
     }
     config.insert("num_samples".into(), json!(ds.n_base()));
     config.insert("dim".into(), json!(ds.dim));
+    config.insert("metric".into(), json!(s.metric.name()));
     config.insert("num_queries".into(), json!(ds.n_queries()));
     config.insert("queries".into(), json!(ds.query_source.name()));
     if let Some(hub) = &ds.hub {
@@ -319,19 +321,28 @@ fn extend_config(
     config.insert("search_threads".into(), json!(1));
 }
 
-/// The shared settings that decide a sweep's results (the thread counts do not).
+/// The shared settings that decide a sweep's results (the thread counts do not). The
+/// default metric is left out, so an L2 sweep keeps the id it derived before `--metric`
+/// existed and `--resume` still finds its runs.
 fn results_settings(shared: &serde_json::Map<String, Value>) -> Value {
     let mut m = shared.clone();
     m.remove("threads");
     m.remove("search_threads");
+    if m.get("metric").and_then(Value::as_str) == Some(vq::Metric::L2.name()) {
+        // shift_remove: `remove` would move the last key into its place, and the id hashes
+        // the keys in order.
+        m.shift_remove("metric");
+    }
     Value::Object(m)
 }
 
-/// Whether a logged run is configuration `cfg` (its method and the method's own keys).
-fn is_run_of(run: &Run, cfg: Config) -> bool {
+/// Whether a logged run is configuration `cfg` under `metric` (its method, the method's
+/// own keys and the metric).
+fn is_run_of(run: &Run, cfg: Config, metric: vq::Metric) -> bool {
     let c = csv::object(&run.config_json);
     let key = |k: &str| c.get(k).and_then(Value::as_u64);
     run.method.as_deref() == Some(cfg.method().name())
+        && csv::metric(&c) == metric.name()
         && match cfg {
             Config::Pq { m, ksub } => key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64),
             Config::Sq { bits } => key("num_bits") == Some(u64::from(bits)),
