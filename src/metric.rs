@@ -179,7 +179,9 @@ pub(crate) fn report(metric: Metric, query_inv_norm: f32, scores: &mut [f32]) {
         Metric::L2 => {}
         Metric::InnerProduct => scores.iter_mut().for_each(|d| *d = 0.0 - *d),
         Metric::Cosine => scores.iter_mut().for_each(|d| {
-            *d = if d.is_infinite() { f32::NEG_INFINITY } else { (0.0 - *d) * query_inv_norm };
+            // Only the sentinel is +∞ here (a real row's score of +∞ never enters a heap);
+            // an overflowed best score, −∞ here, stays the +∞ it is.
+            *d = if *d == f32::INFINITY { f32::NEG_INFINITY } else { (0.0 - *d) * query_inv_norm };
         }),
     }
 }

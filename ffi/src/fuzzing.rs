@@ -85,6 +85,11 @@ fn check_load(bytes: &[u8]) {
                     exercise(s);
                     s.to_bytes()
                 }
+                Model::Opq(o) => {
+                    assert_eq!((s_pq, s_sq), (vq_status::WrongKind, vq_status::WrongKind));
+                    exercise(o);
+                    o.to_bytes()
+                }
             };
             let reread = format::read_bytes(&again).expect("a written model reads back");
             assert_eq!(reread.model, file.model);

@@ -120,7 +120,9 @@ impl ProductQuantizer {
 fn expect_pq(model: Model, name: &str) -> Result<ProductQuantizer, Error> {
     match model {
         Model::Pq(pq) => Ok(pq),
-        other => Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", super::kind_name(&other)))),
+        other => {
+            Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", super::kind_name(&other))))
+        }
     }
 }
 

@@ -23,6 +23,7 @@ fn bare(pq: &ProductQuantizer) -> ProductQuantizer {
 fn record(f: ModelFile) -> Option<KMeansParams> {
     match f.model {
         Model::Pq(pq) => pq.training().cloned(),
+        Model::Opq(opq) => opq.pq().training().cloned(),
         Model::Sq(_) => panic!("a scalar quantizer has no training record"),
     }
 }
@@ -289,4 +290,99 @@ fn file_round_trip_and_missing_file() {
     let e = ProductQuantizer::load(&dir.join("none.vqm")).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A small trained OPQ quantizer (d = 10 rotated into d_out = 12, inner PQ m = 3, ksub = 8).
+fn small_opq(metric: crate::Metric) -> crate::OpqQuantizer {
+    let data: Vec<f32> = (0..300 * 10).map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * (1 + i % 10) as f32).collect();
+    let mut p = crate::OpqParams::new(3, 8);
+    (p.d_out, p.niter, p.niter_pq_0, p.metric) = (Some(12), 2, 3, metric);
+    crate::OpqQuantizer::train(10, &data, &p).unwrap()
+}
+
+/// The offset of section `tag`'s bytes in a model file.
+fn section_offset(bytes: &[u8], tag: &[u8; 4]) -> usize {
+    let n = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
+    (0..n)
+        .map(|i| &bytes[64 + 32 * i..64 + 32 * (i + 1)])
+        .find(|e| &e[..4] == tag)
+        .map(|e| u64::from_le_bytes(e[8..16].try_into().unwrap()) as usize)
+        .unwrap()
+}
+
+#[test]
+fn opq_round_trip_keeps_rotation_codebook_and_metric() {
+    for metric in crate::Metric::ALL {
+        let opq = small_opq(metric);
+        let bytes = opq.to_bytes();
+        let back = crate::OpqQuantizer::from_bytes(&bytes).unwrap();
+        assert_eq!(back, opq);
+        assert_eq!((back.d_out(), back.metric()), (12, metric));
+        assert_eq!(back.pq().training(), opq.pq().training());
+        // The rotation starts 64 bytes into its 64-byte-aligned section: usable in place.
+        let at = section_offset(&bytes, b"ROTN");
+        assert_eq!(at % ALIGN, 0);
+        let first = f32::from_le_bytes(bytes[at + 64..at + 68].try_into().unwrap());
+        assert_eq!(first, opq.rotation()[0]);
+        let e = ProductQuantizer::from_bytes(&bytes).unwrap_err().to_string();
+        assert!(e.contains("holds an OPQ quantizer (kind 3)"), "{e}");
+        let e = ScalarQuantizer::from_bytes(&bytes).unwrap_err().to_string();
+        assert!(e.contains("holds an OPQ quantizer (kind 3)"), "{e}");
+    }
+    let (pq, _) = small_pq();
+    let e = crate::OpqQuantizer::from_bytes(&pq.to_bytes()).unwrap_err().to_string();
+    assert!(e.contains("holds a product quantizer (kind 1), expected an OPQ quantizer"), "{e}");
+}
+
+#[test]
+fn opq_rotation_section_is_checked() {
+    let good = small_opq(crate::Metric::L2).to_bytes();
+    for len in (0..good.len()).step_by(7) {
+        assert!(read_bytes(&good[..len]).is_err(), "truncated to {len}");
+    }
+    let at = section_offset(&good, b"ROTN");
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        f(&mut b);
+        super::testing::reseal(&mut b);
+        read_bytes(&b).unwrap_err().to_string()
+    };
+    let e = edit(&|b| b[at + 8] = 2);
+    assert!(e.contains("ROTN version = 2"), "{e}");
+    let e = edit(&|b| b[at + 40] = 1);
+    assert!(e.contains("reserved ROTN"), "{e}");
+    let e = edit(&|b| b[at] = 11);
+    assert!(e.contains("d_out = 11"), "{e}");
+    let e = edit(&|b| b[at] = 9);
+    assert!(e.contains("d_out = 9") && e.contains(">= 10"), "{e}");
+    // A rotation scaled by 2 is not orthogonal.
+    let e = edit(&|b| {
+        for v in b[at + 64..].chunks_exact_mut(4) {
+            let x = f32::from_le_bytes(v.try_into().unwrap()) * 2.0;
+            v.copy_from_slice(&x.to_le_bytes());
+        }
+    });
+    assert!(e.contains("invalid rotation"), "{e}");
+    let e = edit(&|b| b[at + 64..at + 68].copy_from_slice(&f32::NAN.to_le_bytes()));
+    assert!(e.contains("non-finite"), "{e}");
+    // Without a checksum fix, a flipped bit of the matrix is caught.
+    let mut b = good.clone();
+    b[at + 100] ^= 4;
+    assert!(read_bytes(&b).unwrap_err().to_string().contains("checksum"));
+}
+
+#[test]
+fn metric_section_is_checked() {
+    let pq = small_pq().0.with_metric(crate::Metric::InnerProduct);
+    let good = pq.to_bytes();
+    let at = section_offset(&good, b"METR");
+    let edit = |i: usize, v: u8| {
+        let mut b = good.clone();
+        b[at + i] = v;
+        super::testing::reseal(&mut b);
+        read_bytes(&b).unwrap_err().to_string()
+    };
+    assert!(edit(0, 0).contains("metric = 0 in METR"));
+    assert!(edit(0, 9).contains("metric = 9 in METR"));
+    assert!(edit(5, 1).contains("reserved METR"));
 }
