@@ -201,6 +201,7 @@ fn c_and_cpp_programs_static_and_shared() {
         assert!((value(&out, "sq8_recall10") - sq_want).abs() < 1e-6, "{out}\nRust: {sq_want}");
         assert!(run(&build("errors.c", link), &[&tmp]).contains("errors: ok"));
         assert!(run(&build("threads.cpp", link), &[&fixture()]).contains("threads: ok"));
+        assert!(run(&build("metrics.c", link), &[&tmp]).contains("metrics: ok"));
     }
 }
 
@@ -210,6 +211,7 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("lifecycle.c", Link::Sanitized), &[&fixture(), &tmp]).contains("lifecycle: ok"));
     assert!(run(&build("errors.c", Link::Sanitized), &[&tmp]).contains("errors: ok"));
     assert!(run(&build("threads.cpp", Link::Sanitized), &[&fixture()]).contains("threads: ok"));
+    assert!(run(&build("metrics.c", Link::Sanitized), &[&tmp]).contains("metrics: ok"));
 }
 
 #[test]
