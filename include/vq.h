@@ -17,7 +17,19 @@
  *
  * Buffers. Every buffer is followed by its length in elements (floats, bytes, labels),
  * never in rows: n vectors are n*dim floats, n codes n*code_size bytes, top-k results of
- * nq queries nq*k entries. Arguments: the object, then inputs, then outputs.
+ * nq queries nq*k entries. Arguments: the object, then inputs, then outputs (a metric
+ * argument first).
+ *
+ * Metrics. A quantizer searches by squared L2 (VQ_METRIC_L2), inner product
+ * (VQ_METRIC_INNER_PRODUCT) or cosine similarity (VQ_METRIC_COSINE), fixed when it is made
+ * (vq_pq_train_metric, vq_sq_train_metric, *_metric twins of the constructors; the calls
+ * without a metric mean L2) and kept in its model file, so loading gives it back
+ * (vq_pq_metric, vq_sq_metric). L2 ranks smallest first and pads with (+INFINITY, -1);
+ * inner product and cosine rank largest first, report the similarity itself (not
+ * negated, as FAISS does) and pad with (-INFINITY, -1); ties go to the lower id. A cosine
+ * quantizer normalizes every vector it trains on and encodes (a zero vector stays zero)
+ * and scores a query q against a code's reconstruction x as (q.x)/|q|. vq_knn is the exact
+ * search under any of them.
  *
  * Threads. A quantizer (vq_pq, vq_sq) is immutable once trained or loaded: any number of
  * threads may use one handle at the same time; only vq_*_free must come after every other
@@ -38,6 +50,10 @@
  *   codebook (ksub*dim floats, ksub rounded up to a multiple of 64) on its first
  *   vq_pq_encode; encodes on other threads wait until it is built. vq_pq_train and
  *   vq_pq_from_centroids build it up front.
+ * - A cosine quantizer's encode, and vq_knn by cosine, normalize rows through a buffer of
+ *   at most 8192 floats on the stack, or of one row when dim > 8192: then the calling
+ *   thread's buffer as above (allocated per call when dim > 262144).
+ * - vq_knn with 16 or more queries allocates its working memory for the call.
  *
  * Model files (vq_*_save, vq_*_load, *_buffer): little-endian, versioned
  * (VQ_FORMAT_VERSION), 64-byte aligned sections each with a CRC-32C; the layout is
@@ -62,7 +78,7 @@
 /**
  * Minor version of the library.
  */
-#define VQ_VERSION_MINOR 1
+#define VQ_VERSION_MINOR 2
 
 /**
  * Patch version of the library.
@@ -97,6 +113,26 @@
  * up to 4096 centroids, coarse assignment searching 16 groups above.
  */
 #define VQ_NPROBE_AUTO UINT32_MAX
+
+/**
+ * Squared Euclidean distance `‖q − x‖²`, smallest first; past the last row
+ * `(+INFINITY, -1)`. What every call without a metric argument uses.
+ */
+#define VQ_METRIC_L2 0
+
+/**
+ * Inner product `q·x`, reported as is (not negated), largest first; past the last row
+ * `(-INFINITY, -1)`. Ties go to the lower id, as under every metric.
+ */
+#define VQ_METRIC_INNER_PRODUCT 1
+
+/**
+ * Cosine similarity `q·x / (‖q‖‖x‖)`, largest first, sentinels as inner product. A cosine
+ * quantizer normalizes every vector it trains on and encodes (a zero vector stays zero),
+ * so its codes hold unit vectors and decode to approximations `x̂` of them; a query is not
+ * normalized but its scores are scaled: each is `(q·x̂)/‖q‖`.
+ */
+#define VQ_METRIC_COSINE 2
 
 /**
  * The highest status value, for tables indexed by status (a literal: cbindgen writes it
@@ -232,7 +268,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, for example `"0.1.0"`: a static string, never freed.
+ * The library version, for example `"0.2.0"`: a static string, never freed.
  */
 const char *vq_version(void);
 
@@ -260,6 +296,39 @@ const char *vq_last_error(void);
  * The default training parameters (as `vq::PqParams::new`).
  */
 struct vq_train_params vq_train_params_default(void);
+
+/**
+ * Exact top-`k` search of `queries_len / dim` queries among `rows_len / dim` rows (both
+ * `dim` floats wide) by `metric` (`VQ_METRIC_L2`, `VQ_METRIC_INNER_PRODUCT` or
+ * `VQ_METRIC_COSINE`; another value is `VQ_STATUS_INVALID_ARGUMENT`). Per query, `k`
+ * scores best first and their row ids (0-based), ties to the lower id; `distances_len`
+ * and `labels_len` are `nq·k`.
+ *
+ * - L2: squared distances ascending, `(+INFINITY, -1)` where there are fewer than `k` rows.
+ * - Inner product: `q·x` (not negated) descending, `(-INFINITY, -1)` past the rows.
+ * - Cosine: `q·x / (‖q‖‖x‖)` descending, as inner product; a zero row or query scores 0.
+ *
+ * Scores are those of `vq_l2sq` / `vq_dot` at the process's SIMD level (for cosine, the
+ * inner product with the normalized row, times `1/‖q‖`). With fewer than 16 queries rows
+ * are scored pair by pair and the call allocates nothing (cosine normalizes the rows
+ * through a buffer as `vq_pq_encode` does); with 16 or more it runs a blocked matrix
+ * product, which allocates its working memory for the call (for cosine, the rows
+ * normalized, at most 32 MiB at a time).
+ *
+ * # Safety
+ * The buffers hold the given number of elements.
+ */
+vq_status vq_knn(uint32_t metric,
+                 size_t dim,
+                 const float *queries,
+                 size_t queries_len,
+                 const float *rows,
+                 size_t rows_len,
+                 size_t k,
+                 float *distances,
+                 size_t distances_len,
+                 int64_t *labels,
+                 size_t labels_len);
 
 /**
  * `*out = ‖a − b‖²` over `a_len` dimensions (`b_len` must equal `a_len`).
@@ -305,7 +374,8 @@ vq_status vq_dot_batch(const float *query,
                        size_t out_len);
 
 /**
- * Trains a product quantizer on `data_len / dim` rows of `dim` floats.
+ * Trains a product quantizer on `data_len / dim` rows of `dim` floats, searching by
+ * squared L2 (`vq_pq_train_metric` with `VQ_METRIC_L2`).
  *
  * `m` is 1..=`dim` (sub-spaces may be uneven: the first `dim % m` get one more dimension);
  * `ksub` is 2..=65536 (codes take 4 bits per sub-quantizer up to 16, 8 bits up to 256, 16
@@ -323,8 +393,28 @@ vq_status vq_pq_train(size_t dim,
                       struct vq_pq **out);
 
 /**
+ * `vq_pq_train` for a quantizer that searches by `metric` (`VQ_METRIC_L2`,
+ * `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`; another value is
+ * `VQ_STATUS_INVALID_ARGUMENT`). A cosine quantizer trains on the rows normalized to unit
+ * length (a zero row stays zero) and normalizes every vector it encodes. The metric is
+ * kept in model files: loading one gives it back.
+ *
+ * # Safety
+ * As `vq_pq_train`.
+ */
+vq_status vq_pq_train_metric(uint32_t metric,
+                             size_t dim,
+                             size_t m,
+                             size_t ksub,
+                             const float *data,
+                             size_t data_len,
+                             const struct vq_train_params *params,
+                             struct vq_pq **out);
+
+/**
  * Builds a product quantizer from known centroids laid out `[m][ksub][dsub_i]`
- * (`ksub·dim` floats; FAISS's `ProductQuantizer::centroids` when `m` divides `dim`).
+ * (`ksub·dim` floats; FAISS's `ProductQuantizer::centroids` when `m` divides `dim`),
+ * searching by squared L2 (`vq_pq_from_centroids_metric` with `VQ_METRIC_L2`).
  *
  * # Safety
  * `centroids` points to `centroids_len` floats; `out` is valid for a write.
@@ -335,6 +425,22 @@ vq_status vq_pq_from_centroids(size_t dim,
                                const float *centroids,
                                size_t centroids_len,
                                struct vq_pq **out);
+
+/**
+ * `vq_pq_from_centroids` for a quantizer that searches by `metric` (statuses as
+ * `vq_pq_train_metric`). A cosine quantizer normalizes what it encodes, so its centroids
+ * should be those of unit vectors (as `vq_pq_train_metric` makes them).
+ *
+ * # Safety
+ * As `vq_pq_from_centroids`.
+ */
+vq_status vq_pq_from_centroids_metric(uint32_t metric,
+                                      size_t dim,
+                                      size_t m,
+                                      size_t ksub,
+                                      const float *centroids,
+                                      size_t centroids_len,
+                                      struct vq_pq **out);
 
 /**
  * Frees a quantizer. NULL is a no-op. No other call may use it afterwards, or during.
@@ -369,6 +475,15 @@ size_t vq_pq_m(const struct vq_pq *pq);
 size_t vq_pq_ksub(const struct vq_pq *pq);
 
 /**
+ * The metric the quantizer searches by: `VQ_METRIC_L2`, `VQ_METRIC_INNER_PRODUCT` or
+ * `VQ_METRIC_COSINE`, also after a save and load (`UINT32_MAX` for NULL).
+ *
+ * # Safety
+ * `pq` is NULL or a live handle.
+ */
+uint32_t vq_pq_metric(const struct vq_pq *pq);
+
+/**
  * Bytes per code: `ceil(m/2)` for `ksub <= 16`, `m` for `ksub <= 256`, else `2m`
  * (0 for NULL).
  *
@@ -397,7 +512,10 @@ vq_status vq_pq_centroids(const struct vq_pq *pq, const float **out, size_t *out
 vq_status vq_pq_train_params(const struct vq_pq *pq, struct vq_train_params *out);
 
 /**
- * Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes).
+ * Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes). A cosine
+ * quantizer encodes each vector normalized to unit length (a zero vector stays zero),
+ * through a buffer of at most 8192 floats on the stack, or one row when `dim > 8192` (see
+ * "Allocation" at the top of `vq.h`).
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.
@@ -422,8 +540,10 @@ vq_status vq_pq_decode(const struct vq_pq *pq,
                        size_t vectors_len);
 
 /**
- * Writes the distance table of `query` (`dim` floats): `table[i·ksub + c]` is the squared
- * L2 distance from the query's sub-vector `i` to centroid `c` (`m·ksub` floats).
+ * Writes the distance table of `query` (`dim` floats), `m·ksub` floats: `table[i·ksub + c]`
+ * is, by the quantizer's metric, the squared L2 distance from the query's sub-vector `i`
+ * to centroid `c`, their inner product, or for cosine that inner product times `1/‖q‖`.
+ * Summed over a code's sub-codes (`vq_pq_adc_scan`) it gives the code's score.
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.
@@ -435,8 +555,8 @@ vq_status vq_pq_distance_table(const struct vq_pq *pq,
                                size_t table_len);
 
 /**
- * ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects, i.e. the
- * asymmetric squared distance from the table's query to code `i`. `codes_len` must be
+ * ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects; with a table
+ * from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i`. `codes_len` must be
  * `out_len·code_size`. Codes are checked for sub-codes at or above `ksub` only when `ksub`
  * is not 16, 256 or 65536 (then every byte pattern is a valid code, and the scan runs
  * unchecked at the library's speed).
@@ -453,7 +573,9 @@ vq_status vq_pq_adc_scan(const struct vq_pq *pq,
                          size_t out_len);
 
 /**
- * `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan). The
+ * `out[i]` = the score of code `i` for `query` (table, then scan) by the quantizer's metric,
+ * against the code's reconstruction `x̂`: `‖q − x̂‖²` (L2), `q·x̂` (inner product) or
+ * `q·x̂/‖q‖` (cosine; `x̂` reconstructs a unit vector). The
  * table (`m·ksub` floats) is on the stack or in a per-thread buffer, allocated per call
  * only when `m·ksub > 262144` (see "Allocation" at the top of `vq.h`).
  *
@@ -469,9 +591,12 @@ vq_status vq_pq_distances(const struct vq_pq *pq,
                           size_t out_len);
 
 /**
- * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
- * asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
- * ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
+ * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by the
+ * quantizer's metric, scored as `vq_pq_distances`: per query, `k` scores best first and
+ * their code ids (0-based), ties to the lower id. L2: squared distances ascending,
+ * `(+INFINITY, -1)` where there are fewer than `k` codes. Inner product and cosine: inner
+ * products or cosine similarities (not negated) descending, `(-INFINITY, -1)` past the
+ * codes.
  * `distances_len` and `labels_len` are `nq·k`. The tables are on the stack or in a
  * per-thread buffer, allocated per call only when `m·ksub > 262144` (see "Allocation" at
  * the top of `vq.h`); `vq_pq_search_with_table` takes them from the caller instead.
@@ -523,7 +648,7 @@ vq_status vq_pq_search_with_table(const struct vq_pq *pq,
                                   size_t labels_len);
 
 /**
- * Saves the quantizer (and its training record) as a model file at `path` (a
+ * Saves the quantizer (its training record and metric too) as a model file at `path` (a
  * NUL-terminated path), written to a temporary file and renamed into place.
  *
  * # Safety
@@ -532,7 +657,8 @@ vq_status vq_pq_search_with_table(const struct vq_pq *pq,
 vq_status vq_pq_save(const struct vq_pq *pq, const char *path);
 
 /**
- * Loads a product quantizer from the model file at `path`. Truncated or corrupt input is
+ * Loads a product quantizer from the model file at `path`, with the metric it was saved
+ * with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
  * `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
  * quantizer's file `VQ_STATUS_WRONG_KIND`.
  *
@@ -559,8 +685,8 @@ vq_status vq_pq_serialized_size(const struct vq_pq *pq, size_t *out);
 vq_status vq_pq_save_buffer(const struct vq_pq *pq, uint8_t *buf, size_t buf_len, size_t *written);
 
 /**
- * Loads a product quantizer from a model file in memory (`buf_len` bytes; the buffer is
- * not kept).
+ * Loads a product quantizer, with its metric, from a model file in memory (`buf_len`
+ * bytes; the buffer is not kept).
  *
  * # Safety
  * `buf` holds `buf_len` readable bytes; `out` is valid for a write.
@@ -569,7 +695,8 @@ vq_status vq_pq_load_buffer(const uint8_t *buf, size_t buf_len, struct vq_pq **o
 
 /**
  * Trains a scalar quantizer of `bits` (4, 8 or 16) bits per dimension on `data_len / dim`
- * rows of `dim` floats: each dimension's range is its minimum and maximum.
+ * rows of `dim` floats: each dimension's range is its minimum and maximum. It searches by
+ * squared L2 (`vq_sq_train_metric` with `VQ_METRIC_L2`).
  *
  * # Safety
  * `data` points to `data_len` floats; `out` is valid for a write.
@@ -581,8 +708,26 @@ vq_status vq_sq_train(uint32_t bits,
                       struct vq_sq **out);
 
 /**
+ * `vq_sq_train` for a quantizer that searches by `metric` (`VQ_METRIC_L2`,
+ * `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`; another value is
+ * `VQ_STATUS_INVALID_ARGUMENT`). A cosine quantizer takes its ranges from the rows
+ * normalized to unit length (a zero row stays zero) and normalizes every vector it
+ * encodes. The metric is kept in model files: loading one gives it back.
+ *
+ * # Safety
+ * As `vq_sq_train`.
+ */
+vq_status vq_sq_train_metric(uint32_t metric,
+                             uint32_t bits,
+                             size_t dim,
+                             const float *data,
+                             size_t data_len,
+                             struct vq_sq **out);
+
+/**
  * Builds a scalar quantizer from known per-dimension ranges (`dim` floats each,
- * `vmin[i] <= vmax[i]`, finite).
+ * `vmin[i] <= vmax[i]`, finite), searching by squared L2 (`vq_sq_from_ranges_metric` with
+ * `VQ_METRIC_L2`).
  *
  * # Safety
  * `vmin`/`vmax` hold `vmin_len`/`vmax_len` floats; `out` is valid for a write.
@@ -593,6 +738,22 @@ vq_status vq_sq_from_ranges(uint32_t bits,
                             const float *vmax,
                             size_t vmax_len,
                             struct vq_sq **out);
+
+/**
+ * `vq_sq_from_ranges` for a quantizer that searches by `metric` (statuses as
+ * `vq_sq_train_metric`). A cosine quantizer normalizes what it encodes, so its ranges
+ * should be those of unit vectors (within -1..=1, as `vq_sq_train_metric` makes them).
+ *
+ * # Safety
+ * As `vq_sq_from_ranges`.
+ */
+vq_status vq_sq_from_ranges_metric(uint32_t metric,
+                                   uint32_t bits,
+                                   const float *vmin,
+                                   size_t vmin_len,
+                                   const float *vmax,
+                                   size_t vmax_len,
+                                   struct vq_sq **out);
 
 /**
  * Frees a quantizer. NULL is a no-op.
@@ -619,6 +780,15 @@ size_t vq_sq_dim(const struct vq_sq *sq);
 uint32_t vq_sq_bits(const struct vq_sq *sq);
 
 /**
+ * The metric the quantizer searches by: `VQ_METRIC_L2`, `VQ_METRIC_INNER_PRODUCT` or
+ * `VQ_METRIC_COSINE`, also after a save and load (`UINT32_MAX` for NULL).
+ *
+ * # Safety
+ * `sq` is NULL or a live handle.
+ */
+uint32_t vq_sq_metric(const struct vq_sq *sq);
+
+/**
  * Bytes per code: `ceil(dim/2)`, `dim` or `2·dim` for 4, 8, 16 bits (0 for NULL).
  *
  * # Safety
@@ -636,7 +806,8 @@ vq_status vq_sq_ranges(const struct vq_sq *sq, const float **vmin, const float *
 
 /**
  * Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes). Values outside
- * the trained range are clamped.
+ * the trained range are clamped. A cosine quantizer encodes each vector normalized, as
+ * `vq_pq_encode`.
  *
  * # Safety
  * `sq` is a live handle; the buffers hold the given number of elements.
@@ -661,8 +832,9 @@ vq_status vq_sq_decode(const struct vq_sq *sq,
                        size_t vectors_len);
 
 /**
- * `out[i]` = squared L2 distance from `query` (`dim` floats) to the reconstruction of code
- * `i`; `codes_len = out_len·code_size`.
+ * `out[i]` = the score of code `i` for `query` (`dim` floats) by the quantizer's metric,
+ * against the code's reconstruction `x̂`: `‖q − x̂‖²` (L2), `q·x̂` (inner product) or
+ * `q·x̂/‖q‖` (cosine; `x̂` reconstructs a unit vector); `codes_len = out_len·code_size`.
  *
  * # Safety
  * `sq` is a live handle; the buffers hold the given number of elements.
@@ -676,8 +848,10 @@ vq_status vq_sq_distances(const struct vq_sq *sq,
                           size_t out_len);
 
 /**
- * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes, as
- * `vq_pq_search`.
+ * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes, scored
+ * as `vq_sq_distances`, ordered and padded as `vq_pq_search`: squared L2 ascending with
+ * `(+INFINITY, -1)` past the codes; inner product or cosine descending with
+ * `(-INFINITY, -1)`.
  *
  * # Safety
  * `sq` is a live handle; the buffers hold the given number of elements.
@@ -694,7 +868,7 @@ vq_status vq_sq_search(const struct vq_sq *sq,
                        size_t labels_len);
 
 /**
- * Saves the quantizer as a model file at `path` (temporary file, then rename).
+ * Saves the quantizer (with its metric) as a model file at `path` (temporary file, then rename).
  *
  * # Safety
  * `sq` is a live handle; `path` is a NUL-terminated string.
@@ -702,7 +876,8 @@ vq_status vq_sq_search(const struct vq_sq *sq,
 vq_status vq_sq_save(const struct vq_sq *sq, const char *path);
 
 /**
- * Loads a scalar quantizer from the model file at `path` (statuses as `vq_pq_load`).
+ * Loads a scalar quantizer, with its metric (`vq_sq_metric`), from the model file at
+ * `path` (statuses as `vq_pq_load`).
  *
  * # Safety
  * `path` is a NUL-terminated string; `out` is valid for a write.
@@ -727,7 +902,7 @@ vq_status vq_sq_serialized_size(const struct vq_sq *sq, size_t *out);
 vq_status vq_sq_save_buffer(const struct vq_sq *sq, uint8_t *buf, size_t buf_len, size_t *written);
 
 /**
- * Loads a scalar quantizer from a model file in memory.
+ * Loads a scalar quantizer, with its metric, from a model file in memory.
  *
  * # Safety
  * `buf` holds `buf_len` readable bytes; `out` is valid for a write.

@@ -125,9 +125,10 @@ fn exercise(q: &dyn Quantizer) {
     q.decode(&codes, &mut y).unwrap();
     let (mut dist, mut lab) = ([0f32; 2], [0i64; 2]);
     q.search(&x[..d], &codes, 2, &mut dist, &mut lab).unwrap();
-    // -1 only where a distance overflowed to +inf (extreme but valid ranges or centroids).
+    // -1 only where a score overflowed past the sentinel (extreme but valid ranges or
+    // centroids), which is then the metric's: +inf for L2, -inf for the similarities.
     for (&l, &dv) in lab.iter().zip(&dist) {
-        assert!((0..=1).contains(&l) || (l == -1 && dv == f32::INFINITY), "label {l}, distance {dv}");
+        assert!((0..=1).contains(&l) || (l == -1 && dv == q.metric().worst()), "label {l}, score {dv}");
     }
     assert!(lab[0] != lab[1] || lab[0] == -1);
 }
@@ -306,12 +307,29 @@ pub fn pq_adc(data: &[u8]) {
     }
 }
 
-/// The C lifecycle with arbitrary sizes: train (PQ or SQ), encode, search, save to a
-/// buffer, load, free; lengths may be off by one. Every status must be the one the Rust
-/// library's error maps to; out-parameters are written only on success.
+/// The metric call of `c_lifecycle`, from bits 1..=3 of its flags: `None` for the call
+/// without a metric (L2), else the number given to the `*_metric` call, out of range
+/// (3, `u32::MAX`) for two of the eight values.
+fn metric_choice(flags: u8) -> Option<u32> {
+    match (flags >> 1) & 7 {
+        0 => None,
+        s @ 1..=3 => Some(u32::from(s) - 1),
+        4 => Some(3),
+        5 => Some(u32::MAX),
+        s => Some(u32::from(s) - 5), // 6: inner product, 7: cosine
+    }
+}
+
+/// The C lifecycle with arbitrary sizes and metrics: train (PQ or SQ, by the call without a
+/// metric or a `*_metric` call, whose metric may be out of range), encode, search, save to
+/// a buffer, load, free; lengths may be off by one. Every status must be the one the Rust
+/// library's error maps to; out-parameters are written only on success; the C search
+/// equals the library's, and the metric survives the round trip.
 pub fn c_lifecycle(data: &[u8]) {
     let mut inp = Input(data);
     let flags = inp.u8();
+    let choice = metric_choice(flags);
+    let metric = crate::metric::metric_arg(choice.unwrap_or(VQ_METRIC_L2)).map_err(|f| f.status);
     let dim = inp.u8() as usize % 20;
     let n = inp.u8() as usize % 70;
     let delta = |b: u8, x: usize| match b % 5 {
@@ -331,7 +349,7 @@ pub fn c_lifecycle(data: &[u8]) {
     }
     let mut out: *mut u8 = ptr::dangling_mut(); // sentinel: must survive a failure
     let pq = flags & 1 == 0;
-    let (status, want) = if pq {
+    let (status, want): (vq_status, Result<Box<dyn Quantizer>, vq_status>) = if pq {
         let m = inp.u8() as usize % 8;
         let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
         let p = vq_train_params {
@@ -343,27 +361,52 @@ pub fn c_lifecycle(data: &[u8]) {
             nprobe: [0, 1, 3, u32::MAX][inp.u8() as usize % 4],
             hartigan_passes: inp.u8() as u32 % 3,
         };
-        let want = p.to_kmeans(ksub).map_err(|f| f.status).and_then(|kmeans| {
-            ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans, metric: vq::Metric::L2 })
-                .map(|_| ())
-                .map_err(status_of)
+        let want = metric.and_then(|metric| {
+            let kmeans = p.to_kmeans(ksub).map_err(|f| f.status)?;
+            let pq = ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans, metric }).map_err(status_of)?;
+            Ok(Box::new(pq) as Box<dyn Quantizer>)
         });
+        let o = (&mut out as *mut *mut u8).cast();
         // SAFETY: `x` holds `data_len` floats; `out` is a valid out-pointer.
-        let s = unsafe { vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, (&mut out as *mut *mut u8).cast()) };
+        let s = unsafe {
+            match choice {
+                None => vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, o),
+                Some(c) => vq_pq_train_metric(c, dim, m, ksub, x.as_ptr(), x.len(), &p, o),
+            }
+        };
         (s, want)
     } else {
         let bits = [0, 4, 5, 8, 16][inp.u8() as usize % 5];
-        let want =
-            SqBits::from_bits(bits).and_then(|b| ScalarQuantizer::train(b, dim, &x).map(|_| ())).map_err(status_of);
+        let want = metric.and_then(|metric| {
+            let sq = SqBits::from_bits(bits).and_then(|b| ScalarQuantizer::train_for(metric, b, dim, &x));
+            Ok(Box::new(sq.map_err(status_of)?) as Box<dyn Quantizer>)
+        });
+        let o = (&mut out as *mut *mut u8).cast();
         // SAFETY: as above.
-        let s = unsafe { vq_sq_train(bits, dim, x.as_ptr(), x.len(), (&mut out as *mut *mut u8).cast()) };
+        let s = unsafe {
+            match choice {
+                None => vq_sq_train(bits, dim, x.as_ptr(), x.len(), o),
+                Some(c) => vq_sq_train_metric(c, bits, dim, x.as_ptr(), x.len(), o),
+            }
+        };
         (s, want)
     };
-    assert_eq!(status, want.err().unwrap_or(vq_status::Ok));
-    if status != vq_status::Ok {
+    assert_eq!(status, want.as_ref().err().copied().unwrap_or(vq_status::Ok));
+    let Ok(rust) = want else {
         assert_eq!(out, ptr::dangling_mut(), "out-parameter written on failure");
         return;
-    }
+    };
+    let metric_of = |h: *mut u8| {
+        // SAFETY: a live handle of the kind `pq` says.
+        unsafe {
+            if pq {
+                vq_pq_metric(h.cast())
+            } else {
+                vq_sq_metric(h.cast())
+            }
+        }
+    };
+    assert_eq!(metric_of(out), rust.metric().number());
     // SAFETY: `out` is the live handle just made; every buffer below holds the length
     // passed with it; the handles are freed once.
     unsafe {
@@ -434,6 +477,12 @@ pub fn c_lifecycle(data: &[u8]) {
         assert_eq!(s, want);
         if s == vq_status::Ok {
             assert!(lab.iter().all(|&l| l >= -1 && l < rows as i64));
+            let (mut rd, mut rl) = (vec![0f32; res_len], vec![0i64; res_len]);
+            rust.search(&q, &codes, k, &mut rd, &mut rl).unwrap();
+            assert_eq!(rl, lab, "the C search is the library's");
+            assert!(rd.iter().zip(&dist).all(|(a, b)| same_f32(*a, *b)));
+            let worst = rust.metric().worst();
+            assert!(lab.iter().zip(&dist).all(|(&l, &d)| l != -1 || d == worst), "sentinel of {}", rust.metric());
         } else {
             assert!(lab.iter().all(|&l| l == -7), "labels written on failure");
         }
@@ -471,6 +520,7 @@ pub fn c_lifecycle(data: &[u8]) {
             vq_sq_load_buffer(buf.as_ptr(), buf.len(), (&mut back as *mut *mut u8).cast())
         };
         assert_eq!(s, vq_status::Ok);
+        assert_eq!(metric_of(back), rust.metric().number(), "the model file keeps the metric");
         let mut codes2 = vec![0u8; codes.len()];
         assert_eq!(enc(back, &mut codes2), vq_status::Ok);
         assert_eq!(codes, codes2);

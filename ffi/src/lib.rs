@@ -18,7 +18,15 @@
 //!   memory still aborts, as in any Rust or C++ program that does not check every
 //!   allocation.)
 //! - Argument order: the object, then inputs, then outputs; every buffer is followed by its
-//!   length in elements (floats, bytes, labels), never in rows.
+//!   length in elements (floats, bytes, labels), never in rows. A metric argument
+//!   (`VQ_METRIC_*`) comes first, as in the library's `train_for` and `knn_with_metric`.
+//!
+//! ## Metrics
+//!
+//! A quantizer searches by the metric it was made with (`vq_*_train_metric`,
+//! `vq_*_from_*_metric`; the calls without one mean L2, as before metrics existed), which
+//! its model file keeps. Inner product and cosine rank largest first and report the
+//! similarity itself, not negated, as FAISS does; see [`VQ_METRIC_L2`] and its siblings.
 //!
 //! ## Thread safety and allocation
 //!
@@ -35,18 +43,26 @@
 //!   takes the caller's buffer and never allocates.
 //! - A loaded `vq_pq` builds its encoder's copy of the codebook on its first
 //!   `vq_pq_encode` (a `OnceLock`: concurrent first encodes wait for it).
+//! - A cosine quantizer's encode (and `vq_knn` by cosine) normalizes rows through the same
+//!   scratch memory: on the stack up to 8192 floats, so only for `dim > 8192` in the
+//!   thread's buffer (or, above 262144 floats, per call).
+//! - `vq_knn` with 16 or more queries runs the blocked product, which allocates per call.
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 
+mod exact;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod kernels;
+mod metric;
 mod pq;
 mod sq;
 mod status;
 
+pub use exact::*;
 pub use kernels::*;
+pub use metric::{VQ_METRIC_COSINE, VQ_METRIC_INNER_PRODUCT, VQ_METRIC_L2};
 pub use pq::*;
 pub use sq::*;
 pub use status::{vq_status, VQ_STATUS_LAST};
@@ -59,14 +75,14 @@ use vq::KMeansParams;
 /// Major version of the library (`vq_version()` gives the whole string).
 pub const VQ_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const VQ_VERSION_MINOR: u32 = 1;
+pub const VQ_VERSION_MINOR: u32 = 2;
 /// Patch version of the library.
 pub const VQ_VERSION_PATCH: u32 = 0;
 /// The model file format version this library writes and reads (a literal for cbindgen; a
 /// test holds it equal to the library's).
 pub const VQ_FORMAT_VERSION: u32 = 1;
 
-/// The library version, for example `"0.1.0"`: a static string, never freed.
+/// The library version, for example `"0.2.0"`: a static string, never freed.
 #[no_mangle]
 pub extern "C" fn vq_version() -> *const c_char {
     const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

@@ -1,6 +1,7 @@
 //! The product quantizer handle, `vq_pq`.
 
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
+use crate::metric::{metric_arg, NO_METRIC, VQ_METRIC_L2};
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Failure, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
 use vq::format::{self, Model};
@@ -31,7 +32,8 @@ fn check_codes(pq: &ProductQuantizer, codes: &[u8]) -> Res {
     pq.check_codes(codes).map_err(Failure::from)
 }
 
-/// Trains a product quantizer on `data_len / dim` rows of `dim` floats.
+/// Trains a product quantizer on `data_len / dim` rows of `dim` floats, searching by
+/// squared L2 (`vq_pq_train_metric` with `VQ_METRIC_L2`).
 ///
 /// `m` is 1..=`dim` (sub-spaces may be uneven: the first `dim % m` get one more dimension);
 /// `ksub` is 2..=65536 (codes take 4 bits per sub-quantizer up to 16, 8 bits up to 256, 16
@@ -49,21 +51,46 @@ pub unsafe extern "C" fn vq_pq_train(
     params: *const vq_train_params,
     out: *mut *mut vq_pq,
 ) -> vq_status {
+    // SAFETY: caller's contract.
+    unsafe { vq_pq_train_metric(VQ_METRIC_L2, dim, m, ksub, data, data_len, params, out) }
+}
+
+/// `vq_pq_train` for a quantizer that searches by `metric` (`VQ_METRIC_L2`,
+/// `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`; another value is
+/// `VQ_STATUS_INVALID_ARGUMENT`). A cosine quantizer trains on the rows normalized to unit
+/// length (a zero row stays zero) and normalizes every vector it encodes. The metric is
+/// kept in model files: loading one gives it back.
+///
+/// # Safety
+/// As `vq_pq_train`.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_train_metric(
+    metric: u32,
+    dim: usize,
+    m: usize,
+    ksub: usize,
+    data: *const f32,
+    data_len: usize,
+    params: *const vq_train_params,
+    out: *mut *mut vq_pq,
+) -> vq_status {
     guard(|| {
         nonnull("out", out.cast_const())?;
+        let metric = metric_arg(metric)?;
         // SAFETY: caller's contract.
         let data = unsafe { input("data", data, data_len) }?;
         // SAFETY: NULL or valid (caller's contract).
         let p = if params.is_null() { crate::vq_train_params_default() } else { unsafe { *params } };
         let kmeans = p.to_kmeans(ksub)?;
-        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans, metric: vq::Metric::L2 })?;
+        let pq = ProductQuantizer::train(dim, data, &PqParams { m, ksub, kmeans, metric })?;
         // SAFETY: checked non-NULL above; valid by contract.
         unsafe { write_out("out", out, into_raw(pq)) }
     })
 }
 
 /// Builds a product quantizer from known centroids laid out `[m][ksub][dsub_i]`
-/// (`ksub·dim` floats; FAISS's `ProductQuantizer::centroids` when `m` divides `dim`).
+/// (`ksub·dim` floats; FAISS's `ProductQuantizer::centroids` when `m` divides `dim`),
+/// searching by squared L2 (`vq_pq_from_centroids_metric` with `VQ_METRIC_L2`).
 ///
 /// # Safety
 /// `centroids` points to `centroids_len` floats; `out` is valid for a write.
@@ -76,12 +103,33 @@ pub unsafe extern "C" fn vq_pq_from_centroids(
     centroids_len: usize,
     out: *mut *mut vq_pq,
 ) -> vq_status {
+    // SAFETY: caller's contract.
+    unsafe { vq_pq_from_centroids_metric(VQ_METRIC_L2, dim, m, ksub, centroids, centroids_len, out) }
+}
+
+/// `vq_pq_from_centroids` for a quantizer that searches by `metric` (statuses as
+/// `vq_pq_train_metric`). A cosine quantizer normalizes what it encodes, so its centroids
+/// should be those of unit vectors (as `vq_pq_train_metric` makes them).
+///
+/// # Safety
+/// As `vq_pq_from_centroids`.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_from_centroids_metric(
+    metric: u32,
+    dim: usize,
+    m: usize,
+    ksub: usize,
+    centroids: *const f32,
+    centroids_len: usize,
+    out: *mut *mut vq_pq,
+) -> vq_status {
     guard(|| {
         nonnull("out", out.cast_const())?;
+        let metric = metric_arg(metric)?;
         // SAFETY: caller's contract.
         let c = unsafe { input("centroids", centroids, centroids_len) }?;
-        let pq = ProductQuantizer::from_centroids(dim, m, ksub, c.to_vec())?;
-        // SAFETY: as in vq_pq_train.
+        let pq = ProductQuantizer::from_centroids(dim, m, ksub, c.to_vec())?.with_metric(metric);
+        // SAFETY: as in vq_pq_train_metric.
         unsafe { write_out("out", out, into_raw(pq)) }
     })
 }
@@ -128,6 +176,17 @@ pub unsafe extern "C" fn vq_pq_m(pq: *const vq_pq) -> usize {
 pub unsafe extern "C" fn vq_pq_ksub(pq: *const vq_pq) -> usize {
     // SAFETY: caller's contract.
     guard_value(0, || unsafe { handle(pq) }.map_or(0, |h| h.ksub()))
+}
+
+/// The metric the quantizer searches by: `VQ_METRIC_L2`, `VQ_METRIC_INNER_PRODUCT` or
+/// `VQ_METRIC_COSINE`, also after a save and load (`UINT32_MAX` for NULL).
+///
+/// # Safety
+/// `pq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_pq_metric(pq: *const vq_pq) -> u32 {
+    // SAFETY: caller's contract.
+    guard_value(NO_METRIC, || unsafe { handle(pq) }.map_or(NO_METRIC, |h| h.metric().number()))
 }
 
 /// Bytes per code: `ceil(m/2)` for `ksub <= 16`, `m` for `ksub <= 256`, else `2m`
@@ -181,7 +240,10 @@ pub unsafe extern "C" fn vq_pq_train_params(pq: *const vq_pq, out: *mut vq_train
     })
 }
 
-/// Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes).
+/// Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes). A cosine
+/// quantizer encodes each vector normalized to unit length (a zero vector stays zero),
+/// through a buffer of at most 8192 floats on the stack, or one row when `dim > 8192` (see
+/// "Allocation" at the top of `vq.h`).
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.
@@ -224,8 +286,10 @@ pub unsafe extern "C" fn vq_pq_decode(
     })
 }
 
-/// Writes the distance table of `query` (`dim` floats): `table[i·ksub + c]` is the squared
-/// L2 distance from the query's sub-vector `i` to centroid `c` (`m·ksub` floats).
+/// Writes the distance table of `query` (`dim` floats), `m·ksub` floats: `table[i·ksub + c]`
+/// is, by the quantizer's metric, the squared L2 distance from the query's sub-vector `i`
+/// to centroid `c`, their inner product, or for cosine that inner product times `1/‖q‖`.
+/// Summed over a code's sub-codes (`vq_pq_adc_scan`) it gives the code's score.
 ///
 /// # Safety
 /// `pq` is a live handle; the buffers hold the given number of elements.
@@ -246,8 +310,8 @@ pub unsafe extern "C" fn vq_pq_distance_table(
     })
 }
 
-/// ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects, i.e. the
-/// asymmetric squared distance from the table's query to code `i`. `codes_len` must be
+/// ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects; with a table
+/// from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i`. `codes_len` must be
 /// `out_len·code_size`. Codes are checked for sub-codes at or above `ksub` only when `ksub`
 /// is not 16, 256 or 65536 (then every byte pattern is a valid code, and the scan runs
 /// unchecked at the library's speed).
@@ -275,7 +339,9 @@ pub unsafe extern "C" fn vq_pq_adc_scan(
     })
 }
 
-/// `out[i]` = asymmetric squared distance from `query` to code `i` (table, then scan). The
+/// `out[i]` = the score of code `i` for `query` (table, then scan) by the quantizer's metric,
+/// against the code's reconstruction `x̂`: `‖q − x̂‖²` (L2), `q·x̂` (inner product) or
+/// `q·x̂/‖q‖` (cosine; `x̂` reconstructs a unit vector). The
 /// table (`m·ksub` floats) is on the stack or in a per-thread buffer, allocated per call
 /// only when `m·ksub > 262144` (see "Allocation" at the top of `vq.h`).
 ///
@@ -311,9 +377,12 @@ fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
     }
 }
 
-/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by
-/// asymmetric squared L2: per query, `k` distances ascending and their code ids (0-based),
-/// ties to the lower id, `(+INFINITY, -1)` where there are fewer than `k` codes.
+/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by the
+/// quantizer's metric, scored as `vq_pq_distances`: per query, `k` scores best first and
+/// their code ids (0-based), ties to the lower id. L2: squared distances ascending,
+/// `(+INFINITY, -1)` where there are fewer than `k` codes. Inner product and cosine: inner
+/// products or cosine similarities (not negated) descending, `(-INFINITY, -1)` past the
+/// codes.
 /// `distances_len` and `labels_len` are `nq·k`. The tables are on the stack or in a
 /// per-thread buffer, allocated per call only when `m·ksub > 262144` (see "Allocation" at
 /// the top of `vq.h`); `vq_pq_search_with_table` takes them from the caller instead.
@@ -339,9 +408,7 @@ pub unsafe extern "C" fn vq_pq_search(
             unsafe { (handle(pq)?, input("queries", queries, queries_len)?, input("codes", codes, codes_len)?) };
         let ins = [("queries", bytes_of(q)), ("codes", c)];
         // SAFETY: caller's contract.
-        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
-        // SAFETY: caller's contract.
-        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ("distances", bytes_of(d))]) }?;
+        let (d, l) = unsafe { results(distances, distances_len, labels, labels_len, &ins) }?;
         check_codes(h, c)?;
         Ok(h.search(q, c, k, d, l)?)
     })
@@ -390,15 +457,13 @@ pub unsafe extern "C" fn vq_pq_search_with_table(
         let t = unsafe { output("table", table, table_len, &ins) }?;
         let ins = [ins[0], ins[1], ("table", bytes_of(t))];
         // SAFETY: caller's contract.
-        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
-        // SAFETY: caller's contract.
-        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ins[2], ("distances", bytes_of(d))]) }?;
+        let (d, l) = unsafe { results(distances, distances_len, labels, labels_len, &ins) }?;
         check_codes(h, c)?;
         Ok(h.search_with_table(t, q, c, k, d, l)?)
     })
 }
 
-/// Saves the quantizer (and its training record) as a model file at `path` (a
+/// Saves the quantizer (its training record and metric too) as a model file at `path` (a
 /// NUL-terminated path), written to a temporary file and renamed into place.
 ///
 /// # Safety
@@ -412,7 +477,8 @@ pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq
     })
 }
 
-/// Loads a product quantizer from the model file at `path`. Truncated or corrupt input is
+/// Loads a product quantizer from the model file at `path`, with the metric it was saved
+/// with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
 /// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
 /// quantizer's file `VQ_STATUS_WRONG_KIND`.
 ///
@@ -492,8 +558,8 @@ pub(crate) fn copy_out(bytes: &[u8], buf: &mut [u8]) -> Res {
     Ok(())
 }
 
-/// Loads a product quantizer from a model file in memory (`buf_len` bytes; the buffer is
-/// not kept).
+/// Loads a product quantizer, with its metric, from a model file in memory (`buf_len`
+/// bytes; the buffer is not kept).
 ///
 /// # Safety
 /// `buf` holds `buf_len` readable bytes; `out` is valid for a write.

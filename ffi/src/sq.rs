@@ -1,7 +1,8 @@
 //! The scalar quantizer handle, `vq_sq`.
 
+use crate::metric::{metric_arg, NO_METRIC, VQ_METRIC_L2};
 use crate::pq::copy_out;
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, write_out, Failure, Res};
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Failure, Res};
 use crate::vq_status;
 use std::ffi::c_char;
 use vq::format::{self, Model};
@@ -26,7 +27,8 @@ unsafe fn handle<'a>(p: *const vq_sq) -> Res<&'a ScalarQuantizer> {
 }
 
 /// Trains a scalar quantizer of `bits` (4, 8 or 16) bits per dimension on `data_len / dim`
-/// rows of `dim` floats: each dimension's range is its minimum and maximum.
+/// rows of `dim` floats: each dimension's range is its minimum and maximum. It searches by
+/// squared L2 (`vq_sq_train_metric` with `VQ_METRIC_L2`).
 ///
 /// # Safety
 /// `data` points to `data_len` floats; `out` is valid for a write.
@@ -38,19 +40,42 @@ pub unsafe extern "C" fn vq_sq_train(
     data_len: usize,
     out: *mut *mut vq_sq,
 ) -> vq_status {
+    // SAFETY: caller's contract.
+    unsafe { vq_sq_train_metric(VQ_METRIC_L2, bits, dim, data, data_len, out) }
+}
+
+/// `vq_sq_train` for a quantizer that searches by `metric` (`VQ_METRIC_L2`,
+/// `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`; another value is
+/// `VQ_STATUS_INVALID_ARGUMENT`). A cosine quantizer takes its ranges from the rows
+/// normalized to unit length (a zero row stays zero) and normalizes every vector it
+/// encodes. The metric is kept in model files: loading one gives it back.
+///
+/// # Safety
+/// As `vq_sq_train`.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_train_metric(
+    metric: u32,
+    bits: u32,
+    dim: usize,
+    data: *const f32,
+    data_len: usize,
+    out: *mut *mut vq_sq,
+) -> vq_status {
     guard(|| {
         nonnull("out", out.cast_const())?;
+        let metric = metric_arg(metric)?;
         let bits = SqBits::from_bits(bits)?;
         // SAFETY: caller's contract.
         let data = unsafe { input("data", data, data_len) }?;
-        let sq = ScalarQuantizer::train(bits, dim, data)?;
+        let sq = ScalarQuantizer::train_for(metric, bits, dim, data)?;
         // SAFETY: caller's contract.
         unsafe { write_out("out", out, into_raw(sq)) }
     })
 }
 
 /// Builds a scalar quantizer from known per-dimension ranges (`dim` floats each,
-/// `vmin[i] <= vmax[i]`, finite).
+/// `vmin[i] <= vmax[i]`, finite), searching by squared L2 (`vq_sq_from_ranges_metric` with
+/// `VQ_METRIC_L2`).
 ///
 /// # Safety
 /// `vmin`/`vmax` hold `vmin_len`/`vmax_len` floats; `out` is valid for a write.
@@ -63,12 +88,33 @@ pub unsafe extern "C" fn vq_sq_from_ranges(
     vmax_len: usize,
     out: *mut *mut vq_sq,
 ) -> vq_status {
+    // SAFETY: caller's contract.
+    unsafe { vq_sq_from_ranges_metric(VQ_METRIC_L2, bits, vmin, vmin_len, vmax, vmax_len, out) }
+}
+
+/// `vq_sq_from_ranges` for a quantizer that searches by `metric` (statuses as
+/// `vq_sq_train_metric`). A cosine quantizer normalizes what it encodes, so its ranges
+/// should be those of unit vectors (within -1..=1, as `vq_sq_train_metric` makes them).
+///
+/// # Safety
+/// As `vq_sq_from_ranges`.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_from_ranges_metric(
+    metric: u32,
+    bits: u32,
+    vmin: *const f32,
+    vmin_len: usize,
+    vmax: *const f32,
+    vmax_len: usize,
+    out: *mut *mut vq_sq,
+) -> vq_status {
     guard(|| {
         nonnull("out", out.cast_const())?;
+        let metric = metric_arg(metric)?;
         let bits = SqBits::from_bits(bits)?;
         // SAFETY: caller's contract.
         let (lo, hi) = unsafe { (input("vmin", vmin, vmin_len)?, input("vmax", vmax, vmax_len)?) };
-        let sq = ScalarQuantizer::from_ranges(bits, lo.to_vec(), hi.to_vec())?;
+        let sq = ScalarQuantizer::from_ranges(bits, lo.to_vec(), hi.to_vec())?.with_metric(metric);
         // SAFETY: caller's contract.
         unsafe { write_out("out", out, into_raw(sq)) }
     })
@@ -108,6 +154,17 @@ pub unsafe extern "C" fn vq_sq_bits(sq: *const vq_sq) -> u32 {
     guard_value(0, || unsafe { handle(sq) }.map_or(0, |s| s.bits().bits()))
 }
 
+/// The metric the quantizer searches by: `VQ_METRIC_L2`, `VQ_METRIC_INNER_PRODUCT` or
+/// `VQ_METRIC_COSINE`, also after a save and load (`UINT32_MAX` for NULL).
+///
+/// # Safety
+/// `sq` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vq_sq_metric(sq: *const vq_sq) -> u32 {
+    // SAFETY: caller's contract.
+    guard_value(NO_METRIC, || unsafe { handle(sq) }.map_or(NO_METRIC, |s| s.metric().number()))
+}
+
 /// Bytes per code: `ceil(dim/2)`, `dim` or `2·dim` for 4, 8, 16 bits (0 for NULL).
 ///
 /// # Safety
@@ -145,7 +202,8 @@ pub unsafe extern "C" fn vq_sq_ranges(
 }
 
 /// Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes). Values outside
-/// the trained range are clamped.
+/// the trained range are clamped. A cosine quantizer encodes each vector normalized, as
+/// `vq_pq_encode`.
 ///
 /// # Safety
 /// `sq` is a live handle; the buffers hold the given number of elements.
@@ -188,8 +246,9 @@ pub unsafe extern "C" fn vq_sq_decode(
     })
 }
 
-/// `out[i]` = squared L2 distance from `query` (`dim` floats) to the reconstruction of code
-/// `i`; `codes_len = out_len·code_size`.
+/// `out[i]` = the score of code `i` for `query` (`dim` floats) by the quantizer's metric,
+/// against the code's reconstruction `x̂`: `‖q − x̂‖²` (L2), `q·x̂` (inner product) or
+/// `q·x̂/‖q‖` (cosine; `x̂` reconstructs a unit vector); `codes_len = out_len·code_size`.
 ///
 /// # Safety
 /// `sq` is a live handle; the buffers hold the given number of elements.
@@ -212,8 +271,10 @@ pub unsafe extern "C" fn vq_sq_distances(
     })
 }
 
-/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes, as
-/// `vq_pq_search`.
+/// Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes, scored
+/// as `vq_sq_distances`, ordered and padded as `vq_pq_search`: squared L2 ascending with
+/// `(+INFINITY, -1)` past the codes; inner product or cosine descending with
+/// `(-INFINITY, -1)`.
 ///
 /// # Safety
 /// `sq` is a live handle; the buffers hold the given number of elements.
@@ -236,14 +297,12 @@ pub unsafe extern "C" fn vq_sq_search(
             unsafe { (handle(sq)?, input("queries", queries, queries_len)?, input("codes", codes, codes_len)?) };
         let ins = [("queries", bytes_of(q)), ("codes", c)];
         // SAFETY: caller's contract.
-        let d = unsafe { output("distances", distances, distances_len, &ins) }?;
-        // SAFETY: caller's contract.
-        let l = unsafe { output("labels", labels, labels_len, &[ins[0], ins[1], ("distances", bytes_of(d))]) }?;
+        let (d, l) = unsafe { results(distances, distances_len, labels, labels_len, &ins) }?;
         Ok(s.search(q, c, k, d, l)?)
     })
 }
 
-/// Saves the quantizer as a model file at `path` (temporary file, then rename).
+/// Saves the quantizer (with its metric) as a model file at `path` (temporary file, then rename).
 ///
 /// # Safety
 /// `sq` is a live handle; `path` is a NUL-terminated string.
@@ -266,7 +325,8 @@ fn from_model(f: format::ModelFile, name: &str) -> Res<ScalarQuantizer> {
     }
 }
 
-/// Loads a scalar quantizer from the model file at `path` (statuses as `vq_pq_load`).
+/// Loads a scalar quantizer, with its metric (`vq_sq_metric`), from the model file at
+/// `path` (statuses as `vq_pq_load`).
 ///
 /// # Safety
 /// `path` is a NUL-terminated string; `out` is valid for a write.
@@ -322,7 +382,7 @@ pub unsafe extern "C" fn vq_sq_save_buffer(
     })
 }
 
-/// Loads a scalar quantizer from a model file in memory.
+/// Loads a scalar quantizer, with its metric, from a model file in memory.
 ///
 /// # Safety
 /// `buf` holds `buf_len` readable bytes; `out` is valid for a write.

@@ -196,12 +196,27 @@ pub(crate) unsafe fn input<'a, T>(what: &str, ptr: *const T, len: usize) -> Res<
 /// If non-NULL, `ptr` must point to `len` writable `T` that nothing else reads or writes
 /// during the call.
 pub(crate) unsafe fn output<'a, T>(what: &str, ptr: *mut T, len: usize, inputs: &[(&str, &[u8])]) -> Res<&'a mut [T]> {
+    // SAFETY: caller's contract.
+    unsafe { output_apart(what, ptr, len, inputs, &[]) }
+}
+
+/// [`output`], also disjoint from `more` (the outputs formed before it).
+///
+/// # Safety
+/// As [`output`].
+unsafe fn output_apart<'a, T>(
+    what: &str,
+    ptr: *mut T,
+    len: usize,
+    inputs: &[(&str, &[u8])],
+    more: &[(&str, &[u8])],
+) -> Res<&'a mut [T]> {
     if len == 0 {
         return Ok(&mut []);
     }
     check_buffer(what, ptr.cast_const(), len)?;
     let (start, end) = (ptr as usize, ptr as usize + len * std::mem::size_of::<T>());
-    for (name, input) in inputs {
+    for (name, input) in inputs.iter().chain(more) {
         let (s, e) = (input.as_ptr() as usize, input.as_ptr() as usize + input.len());
         if !input.is_empty() && s < end && start < e {
             return Err(Failure::new(vq_status::InvalidArgument, format!("{what} overlaps {name}")));
@@ -210,6 +225,25 @@ pub(crate) unsafe fn output<'a, T>(what: &str, ptr: *mut T, len: usize, inputs: 
     // SAFETY: non-NULL, aligned, size within isize::MAX, disjoint from the inputs (checked
     // above); exclusivity for the call is the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// The two outputs of a top-k search, `distances` then `labels`, each checked as [`output`]:
+/// disjoint from `inputs` and from each other.
+///
+/// # Safety
+/// As [`output`], for both buffers.
+pub(crate) unsafe fn results<'a>(
+    distances: *mut f32,
+    distances_len: usize,
+    labels: *mut i64,
+    labels_len: usize,
+    inputs: &[(&str, &[u8])],
+) -> Res<(&'a mut [f32], &'a mut [i64])> {
+    // SAFETY: caller's contract.
+    let d = unsafe { output("distances", distances, distances_len, inputs) }?;
+    // SAFETY: caller's contract; checked apart from `d` before it is formed.
+    let l = unsafe { output_apart("labels", labels, labels_len, inputs, &[("distances", bytes_of(d))]) }?;
+    Ok((d, l))
 }
 
 /// The bytes of a slice, for overlap checks.

@@ -124,8 +124,17 @@ fn build_path(path: &Path, link: Link) -> PathBuf {
     exe
 }
 
+/// A command for a built program, as a C user runs it: without the `LD_LIBRARY_PATH` cargo
+/// sets for tests, whose `target/*/deps` outranks the program's RUNPATH and may hold a stale
+/// `libvq.so` from an older build (the shared-link programs then ran against it).
+fn program(exe: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd
+}
+
 fn run(exe: &Path, args: &[&Path]) -> String {
-    let out = Command::new(exe)
+    let out = program(exe)
         .args(args)
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
@@ -192,6 +201,7 @@ fn c_and_cpp_programs_static_and_shared() {
         assert!((value(&out, "sq8_recall10") - sq_want).abs() < 1e-6, "{out}\nRust: {sq_want}");
         assert!(run(&build("errors.c", link), &[&tmp]).contains("errors: ok"));
         assert!(run(&build("threads.cpp", link), &[&fixture()]).contains("threads: ok"));
+        assert!(run(&build("metrics.c", link), &[&tmp]).contains("metrics: ok"));
     }
 }
 
@@ -201,6 +211,7 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("lifecycle.c", Link::Sanitized), &[&fixture(), &tmp]).contains("lifecycle: ok"));
     assert!(run(&build("errors.c", Link::Sanitized), &[&tmp]).contains("errors: ok"));
     assert!(run(&build("threads.cpp", Link::Sanitized), &[&fixture()]).contains("threads: ok"));
+    assert!(run(&build("metrics.c", Link::Sanitized), &[&tmp]).contains("metrics: ok"));
 }
 
 #[test]
@@ -213,7 +224,7 @@ fn the_example_builds_and_finds_neighbours() {
         fixture().join("minilm_gt_100.ivecs"),
     );
     let model = tmp.join("example.vqm");
-    let out = Command::new(&exe).args([&base, &query, &gt]).args(["48", "256"]).arg(&model).output().unwrap();
+    let out = program(&exe).args([&base, &query, &gt]).args(["48", "256"]).arg(&model).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let recall10: f64 = stdout
@@ -225,7 +236,7 @@ fn the_example_builds_and_finds_neighbours() {
     assert!(recall10 >= 0.5, "{stdout}");
     assert!(ProductQuantizer::load(&model).is_ok());
     // Without a ground-truth file it computes exact neighbours itself: same recall.
-    let out = Command::new(&exe).args([&base, &query]).arg("-").args(["48", "256"]).arg(&model).output().unwrap();
+    let out = program(&exe).args([&base, &query]).arg("-").args(["48", "256"]).arg(&model).output().unwrap();
     let stdout2 = String::from_utf8_lossy(&out.stdout);
     assert!(stdout2.contains(&format!("recall@10 {recall10:.3}")), "{stdout2}\nvs\n{stdout}");
 }
@@ -270,6 +281,6 @@ fn install_script_and_pkg_config() {
         .status()
         .unwrap();
     assert!(status.success());
-    let out = Command::new(&exe).output().unwrap();
+    let out = program(&exe).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), env!("CARGO_PKG_VERSION"));
 }

@@ -54,7 +54,7 @@ fn c_lifecycle_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus/*/seed-*; run by hand with --ignored"]
 fn seeds() {
-    use vq::{PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    use vq::{Metric, PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = corpus.join(target);
@@ -72,6 +72,15 @@ fn seeds() {
         let sq = ScalarQuantizer::train(bits, 7, &data[..70]).unwrap();
         write("load_model", &format!("sq{}", bits.bits()), &sq.to_bytes());
     }
+    // Inner-product and cosine models: their METR section.
+    p.metric = Metric::InnerProduct;
+    write("load_model", "pq-nibble-ip", &ProductQuantizer::train(10, &data, &p).unwrap().to_bytes());
+    p.metric = Metric::Cosine;
+    write("load_model", "pq-nibble-cosine", &ProductQuantizer::train(10, &data, &p).unwrap().to_bytes());
+    let sq = ScalarQuantizer::train_for(Metric::InnerProduct, SqBits::B8, 7, &data[..70]).unwrap();
+    write("load_model", "sq8-ip", &sq.to_bytes());
+    let sq = ScalarQuantizer::train_for(Metric::Cosine, SqBits::B4, 7, &data[..70]).unwrap();
+    write("load_model", "sq4-cosine", &sq.to_bytes());
     // Structured inputs: a header of small counts, then bytes that read as moderate floats
     // (0x3F = exponent of 0.5..2).
     let floats = |n: usize| -> Vec<u8> { (0..n).flat_map(|i| [i as u8, (i * 7) as u8, 0x40, 0x3F]).collect() };
@@ -87,13 +96,18 @@ fn seeds() {
         v.extend(floats(300));
         write("pq_adc", name, &v);
     }
-    // c_lifecycle: flags, dim, n, exact length, floats, then PQ / SQ parameters.
-    let mut v = vec![0u8, 8, 40, 2];
-    v.extend(floats(64));
-    v.extend([2, 4, 9, 2, 4, 1, 2, 3, 1, 2, 1]);
-    write("c_lifecycle", "pq16", &v);
-    let mut v = vec![1u8, 6, 30, 2];
-    v.extend(floats(64));
-    v.extend([3, 2, 4, 2, 2, 0]);
-    write("c_lifecycle", "sq8", &v);
+    // c_lifecycle: flags (bit 0: SQ; bits 1..=3: the metric call, see `metric_choice`),
+    // dim, n, exact length, floats, then PQ / SQ parameters.
+    for (name, flags) in [("pq16", 0u8), ("pq16-ip", 6 << 1), ("pq16-cosine", 7 << 1), ("pq16-bad-metric", 4 << 1)] {
+        let mut v = vec![flags, 8, 40, 2];
+        v.extend(floats(64));
+        v.extend([2, 4, 9, 2, 4, 1, 2, 3, 1, 2, 1]);
+        write("c_lifecycle", name, &v);
+    }
+    for (name, flags) in [("sq8", 1u8), ("sq8-ip", 1 | 2 << 1), ("sq8-cosine", 1 | 3 << 1)] {
+        let mut v = vec![flags, 6, 30, 2];
+        v.extend(floats(64));
+        v.extend([3, 2, 4, 2, 2, 0]);
+        write("c_lifecycle", name, &v);
+    }
 }

@@ -271,3 +271,145 @@ fn a_loaded_pq_allocates_only_on_its_first_encode() {
         vq_pq_free(pq);
     }
 }
+
+#[test]
+fn inner_product_and_cosine_calls_allocate_nothing() {
+    // dim 40: a cosine encode normalizes its rows in chunks of at most 8192 floats on the
+    // stack, so even the first call allocates nothing; the warm-up is for the table buffer.
+    let (d, n, nq, k) = (40, 2100, 3, 10);
+    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.3).collect();
+    let q = &x[..nq * d];
+    let mut p = vq_train_params_default();
+    p.iterations = 3;
+    p.threads = 1;
+    for metric in [VQ_METRIC_INNER_PRODUCT, VQ_METRIC_COSINE] {
+        // SAFETY: every buffer holds the length passed with it; handles are freed once.
+        unsafe {
+            let mut pq = ptr::null_mut();
+            assert_eq!(vq_pq_train_metric(metric, d, 8, 256, x.as_ptr(), x.len(), &p, &mut pq), vq_status::Ok);
+            let mut sq = ptr::null_mut();
+            assert_eq!(vq_sq_train_metric(metric, 8, d, x.as_ptr(), x.len(), &mut sq), vq_status::Ok);
+            let mut pq_codes = vec![0u8; n * vq_pq_code_size(pq)];
+            let mut sq_codes = vec![0u8; n * d];
+            let mut table = vec![0f32; 8 * 256];
+            let mut out = vec![0f32; n];
+            let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+            let (pql, sql) = (pq_codes.len(), sq_codes.len());
+            let counts = [
+                ("pq encode", counted("e", || vq_pq_encode(pq, x.as_ptr(), x.len(), pq_codes.as_mut_ptr(), pql))),
+                ("sq encode", counted("e", || vq_sq_encode(sq, x.as_ptr(), x.len(), sq_codes.as_mut_ptr(), sql))),
+                ("pq table", allocations("t", || vq_pq_distance_table(pq, q.as_ptr(), d, table.as_mut_ptr(), 2048))),
+                (
+                    "pq search",
+                    allocations("s", || {
+                        vq_pq_search(
+                            pq,
+                            q.as_ptr(),
+                            q.len(),
+                            pq_codes.as_ptr(),
+                            pql,
+                            k,
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                        )
+                    }),
+                ),
+                (
+                    "pq distances",
+                    allocations("d", || {
+                        vq_pq_distances(pq, q.as_ptr(), d, pq_codes.as_ptr(), pql, out.as_mut_ptr(), n)
+                    }),
+                ),
+                (
+                    "sq search",
+                    allocations("s", || {
+                        vq_sq_search(
+                            sq,
+                            q.as_ptr(),
+                            q.len(),
+                            sq_codes.as_ptr(),
+                            sql,
+                            k,
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                        )
+                    }),
+                ),
+                (
+                    "sq distances",
+                    allocations("d", || {
+                        vq_sq_distances(sq, q.as_ptr(), d, sq_codes.as_ptr(), sql, out.as_mut_ptr(), n)
+                    }),
+                ),
+                (
+                    "knn",
+                    allocations("k", || {
+                        vq_knn(
+                            metric,
+                            d,
+                            q.as_ptr(),
+                            q.len(),
+                            x.as_ptr(),
+                            x.len(),
+                            k,
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                        )
+                    }),
+                ),
+            ];
+            for (what, c) in counts {
+                assert_eq!(c, 0, "metric {metric}: {what} allocated {c} times");
+            }
+            vq_pq_free(pq);
+            vq_sq_free(sq);
+        }
+    }
+}
+
+#[test]
+fn a_cosine_encode_wider_than_8192_floats_allocates_only_on_the_thread_s_first_call() {
+    // One row of 9000 floats does not fit the stack chunk: it is normalized in the thread's
+    // scratch buffer, made by the first such call on the thread (a fresh one here).
+    std::thread::spawn(|| {
+        let d = 9000;
+        let x: Vec<f32> = (0..2 * d).map(|i| (i % 17) as f32 - 8.0).collect();
+        let (lo, hi) = (vec![-1f32; d], vec![1f32; d]);
+        // SAFETY: every buffer holds the length passed with it; the handle is freed once.
+        unsafe {
+            let mut sq = ptr::null_mut();
+            let s = vq_sq_from_ranges_metric(VQ_METRIC_COSINE, 8, lo.as_ptr(), d, hi.as_ptr(), d, &mut sq);
+            assert_eq!(s, vq_status::Ok);
+            let mut codes = vec![0u8; 2 * d];
+            let mut encode = || vq_sq_encode(sq, x.as_ptr(), x.len(), codes.as_mut_ptr(), 2 * d);
+            assert!(counted("first encode", &mut encode) > 0, "the thread's buffer is made on its first call");
+            assert_eq!(counted("second encode", &mut encode), 0);
+            let (mut dist, mut lab) = ([0f32; 2], [0i64; 2]);
+            let knn = || {
+                vq_knn(
+                    VQ_METRIC_COSINE,
+                    d,
+                    x.as_ptr(),
+                    d,
+                    x.as_ptr(),
+                    x.len(),
+                    2,
+                    dist.as_mut_ptr(),
+                    2,
+                    lab.as_mut_ptr(),
+                    2,
+                )
+            };
+            assert_eq!(counted("knn", knn), 0, "the buffer is the thread's, already made");
+            vq_sq_free(sq);
+        }
+    })
+    .join()
+    .unwrap();
+}
