@@ -496,12 +496,21 @@ pub unsafe extern "C" fn vq_pq_load(path: *const c_char, out: *mut *mut vq_pq) -
     })
 }
 
+/// Which call loads a model of another kind, for the wrong-kind message.
+pub(crate) fn load_hint(model: &Model) -> &'static str {
+    match model {
+        Model::Pq(_) => " (use vq_pq_load)",
+        Model::Sq(_) => " (use vq_sq_load)",
+        _ => " (this C ABI has no calls for that kind yet; the Rust library reads it)",
+    }
+}
+
 fn from_model(f: format::ModelFile, name: &str) -> Res<ProductQuantizer> {
     match f.model {
         Model::Pq(pq) => Ok(pq),
-        _ => Err(Failure::new(
+        other => Err(Failure::new(
             vq_status::WrongKind,
-            format!("{name}: holds a scalar quantizer, expected a product quantizer (use vq_sq_load)"),
+            format!("{name}: holds {}, expected a product quantizer{}", other.kind_name(), load_hint(&other)),
         )),
     }
 }

@@ -318,9 +318,9 @@ pub unsafe extern "C" fn vq_sq_save(sq: *const vq_sq, path: *const c_char) -> vq
 fn from_model(f: format::ModelFile, name: &str) -> Res<ScalarQuantizer> {
     match f.model {
         Model::Sq(sq) => Ok(sq),
-        _ => Err(Failure::new(
+        other => Err(Failure::new(
             vq_status::WrongKind,
-            format!("{name}: holds a product quantizer, expected a scalar quantizer (use vq_pq_load)"),
+            format!("{name}: holds {}, expected a scalar quantizer{}", other.kind_name(), crate::pq::load_hint(&other)),
         )),
     }
 }

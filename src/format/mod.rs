@@ -138,12 +138,14 @@ pub enum Model {
     Opq(OpqQuantizer),
 }
 
-/// How an error names the kind a file holds: "a product quantizer (kind 1)", ...
-fn kind_name(model: &Model) -> &'static str {
-    match model {
-        Model::Pq(_) => "a product quantizer (kind 1)",
-        Model::Sq(_) => "a scalar quantizer (kind 2)",
-        Model::Opq(_) => "an OPQ quantizer (kind 3)",
+impl Model {
+    /// How an error names the kind: "a product quantizer (kind 1)", ...
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Model::Pq(_) => "a product quantizer (kind 1)",
+            Model::Sq(_) => "a scalar quantizer (kind 2)",
+            Model::Opq(_) => "an OPQ quantizer (kind 3)",
+        }
     }
 }
 

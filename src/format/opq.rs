@@ -65,7 +65,7 @@ impl OpqQuantizer {
 fn expect_opq(model: Model, name: &str) -> Result<OpqQuantizer, Error> {
     match model {
         Model::Opq(q) => Ok(q),
-        other => Err(fmt_err(name, format!("holds {}, expected an OPQ quantizer (kind 3)", super::kind_name(&other)))),
+        other => Err(fmt_err(name, format!("holds {}, expected an OPQ quantizer (kind 3)", other.kind_name()))),
     }
 }
 

@@ -120,9 +120,7 @@ impl ProductQuantizer {
 fn expect_pq(model: Model, name: &str) -> Result<ProductQuantizer, Error> {
     match model {
         Model::Pq(pq) => Ok(pq),
-        other => {
-            Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", super::kind_name(&other))))
-        }
+        other => Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", other.kind_name()))),
     }
 }
 

@@ -58,9 +58,7 @@ impl ScalarQuantizer {
 fn expect_sq(model: Model, name: &str) -> Result<ScalarQuantizer, Error> {
     match model {
         Model::Sq(sq) => Ok(sq),
-        other => {
-            Err(fmt_err(name, format!("holds {}, expected a scalar quantizer (kind 2)", super::kind_name(&other))))
-        }
+        other => Err(fmt_err(name, format!("holds {}, expected a scalar quantizer (kind 2)", other.kind_name()))),
     }
 }
 
