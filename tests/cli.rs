@@ -360,7 +360,7 @@ fn bad_input_is_one_line_and_touches_nothing() {
     let snapshot = files_under;
     let before = snapshot(dir);
     let cases: &[(&[&str], &str)] = &[
-        (&["sweep", "--method", "opq"], "unknown method 'opq'"),
+        (&["sweep", "--method", "lopq"], "unknown method 'lopq'"),
         (&["run", "--method", "lsh"], "'lsh'"),
         (&["sweep", "--pq-chunks", "4,,8"], "entry 2 of \"4,,8\" is empty"),
         (&["sweep", "--pq-chunks", "abc"], "'abc' is not an integer"),

@@ -79,6 +79,8 @@ pub enum Method {
     Pq,
     /// Scalar quantization.
     Sq,
+    /// Optimized product quantization: a learned rotation, then PQ.
+    Opq,
 }
 
 impl Method {
@@ -86,6 +88,7 @@ impl Method {
         match self {
             Method::Pq => "pq",
             Method::Sq => "sq",
+            Method::Opq => "opq",
         }
     }
 }
@@ -242,9 +245,15 @@ pub struct Common {
     pub csv: Option<PathBuf>,
     /// Keep each run's trained quantizer in this directory as a vq model file
     /// (`<sweep id or timestamp>_<config>.vqm`), loadable with `vq::format` in Rust and
-    /// `vq_pq_load` / `vq_sq_load` in C. Its path goes into the run's `config_json`.
+    /// `vq_pq_load` / `vq_sq_load` in C (OPQ runs: `vq::OpqQuantizer::load`). Its path
+    /// goes into the run's `config_json`.
     #[arg(long)]
     pub save_models: Option<PathBuf>,
+    /// OPQ's outer iterations (rotation updates; FAISS's OPQMatrix: 50). Each trains a PQ
+    /// on the rotated sample, so OPQ training costs about this many PQ trainings; 0 keeps
+    /// the seeded random rotation. Recorded as `opq.niter` in `config_json`.
+    #[arg(long, default_value_t = 50)]
+    pub opq_iterations: usize,
     /// Worker threads for training, encoding and ground truth (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -267,13 +276,13 @@ impl Common {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// pq or sq.
+    /// pq, opq or sq.
     #[arg(long, value_enum, default_value_t = Method::Pq)]
     pub method: Method,
-    /// PQ sub-quantizers (m).
+    /// PQ and OPQ sub-quantizers (m).
     #[arg(long, default_value_t = 8, value_parser = positive)]
     pub num_chunks: usize,
-    /// PQ centroids per sub-quantizer (ksub), 2..=65536.
+    /// PQ and OPQ centroids per sub-quantizer (ksub), 2..=65536.
     #[arg(long, default_value_t = 256, value_parser = clusters)]
     pub num_clusters: usize,
     /// SQ bits per dimension: 4, 8 or 16.
@@ -285,18 +294,30 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
-    /// pq, sq, or both as "pq,sq".
-    #[arg(long, default_value = "pq", value_parser = methods)]
+    /// pq, opq, sq, or several as "pq,opq,sq" (run in that order).
+    #[arg(long, visible_alias = "methods", default_value = "pq", value_parser = methods)]
     pub method: Methods,
-    /// PQ sub-quantizer counts, e.g. "4,8,16".
+    /// PQ sub-quantizer counts, e.g. "4,8,16" (also OPQ's, unless --opq-quantizers is given).
     #[arg(long, visible_alias = "pq-subquantizers", value_parser = positive_list)]
     pub pq_chunks: Option<List>,
-    /// PQ centroids per sub-quantizer, e.g. "128,256".
+    /// PQ centroids per sub-quantizer, e.g. "128,256" (also OPQ's, unless --opq-clusters or
+    /// --opq-bits is given).
     #[arg(long, value_parser = clusters_list, conflicts_with = "pq_bits")]
     pub pq_clusters: Option<List>,
     /// PQ bits per sub-code (2^bits centroids), e.g. "4,8": an alternative to --pq-clusters.
     #[arg(long, value_parser = pq_bits_list)]
     pub pq_bits: Option<List>,
+    /// OPQ sub-quantizer counts, e.g. "8,16,32" (the newer tool's name; --opq-chunks
+    /// mirrors --pq-chunks). Default: PQ's list.
+    #[arg(long, visible_alias = "opq-chunks", value_parser = positive_list)]
+    pub opq_quantizers: Option<List>,
+    /// OPQ centroids per sub-quantizer, e.g. "128,256". Default: PQ's list.
+    #[arg(long, value_parser = clusters_list, conflicts_with = "opq_bits")]
+    pub opq_clusters: Option<List>,
+    /// OPQ bits per sub-code (2^bits centroids, 1..=16), e.g. "8": an alternative to
+    /// --opq-clusters.
+    #[arg(long, value_parser = opq_bits_list)]
+    pub opq_bits: Option<List>,
     /// SQ bits per dimension, e.g. "4,8,16".
     #[arg(long, value_parser = sq_bits_list)]
     pub sq_bits: Option<List>,
@@ -605,6 +626,11 @@ fn pq_bits_list(s: &str) -> Result<List, String> {
     l.iter().map(|&v| in_range(v, 1, 16, "bits per PQ sub-code")).collect::<Result<_, _>>().map(List)
 }
 
+fn opq_bits_list(s: &str) -> Result<List, String> {
+    let l = parse_list(s)?;
+    l.iter().map(|&v| in_range(v, 1, 16, "bits per OPQ sub-code")).collect::<Result<_, _>>().map(List)
+}
+
 fn sq_bits_list(s: &str) -> Result<List, String> {
     let l = parse_list(s)?;
     l.iter().map(|&v| sq_bits(&v.to_string()).map(|b| b as usize)).collect::<Result<_, _>>().map(List)
@@ -646,7 +672,10 @@ fn methods(s: &str) -> Result<Methods, String> {
         let m = match part.trim() {
             "pq" => Method::Pq,
             "sq" => Method::Sq,
-            other => return Err(format!("unknown method '{other}', expected pq, sq or \"pq,sq\"")),
+            "opq" => Method::Opq,
+            other => {
+                return Err(format!("unknown method '{other}', expected pq, opq, sq or a list such as \"pq,opq,sq\""))
+            }
         };
         if !out.contains(&m) {
             out.push(m);
@@ -695,7 +724,11 @@ mod tests {
         assert!(sq_bits_list("4,7").unwrap_err().contains("7 bits"));
         assert_eq!(pq_bits_list("4,8").unwrap().0, vec![4, 8]);
         assert_eq!(methods("pq,sq").unwrap().0, vec![Method::Pq, Method::Sq]);
-        assert!(methods("opq").unwrap_err().contains("'opq'"));
+        assert_eq!(methods("pq, opq,sq").unwrap().0, vec![Method::Pq, Method::Opq, Method::Sq]);
+        assert!(methods("lopq").unwrap_err().contains("'lopq'"));
+        assert_eq!(opq_bits_list("8").unwrap().0, vec![8]);
+        assert!(opq_bits_list("17").unwrap_err().contains("17 bits per OPQ sub-code is out of range, expected 1..=16"));
+        assert!(opq_bits_list("0").unwrap_err().contains("0 is not allowed"));
         assert_eq!(metric("METRIC_INNER_PRODUCT").unwrap(), vq::Metric::InnerProduct);
         assert_eq!(metric("cos").unwrap(), vq::Metric::Cosine);
         assert_eq!(metric("L2").unwrap(), vq::Metric::L2);

@@ -91,6 +91,15 @@ fn value(v: Option<&Value>) -> String {
     }
 }
 
+/// How a run with `num_chunks` and `num_clusters` is labelled: `OPQ` for OPQ runs, `PQ`
+/// for the rest (PQ's, and the original tool's logs, whose method may be spelt otherwise).
+pub fn pq_family(method: Option<&str>) -> &'static str {
+    match method {
+        Some(m) if m.eq_ignore_ascii_case("opq") => "OPQ",
+        _ => "PQ",
+    }
+}
+
 /// The CSV text of `runs`, header included.
 pub fn render(runs: &[Run]) -> String {
     let mut out = HEADER.join(",");

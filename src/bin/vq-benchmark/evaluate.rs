@@ -29,7 +29,7 @@ use crate::memory::AnonPeak;
 use crate::progress::Progress;
 use serde_json::json;
 use std::time::Instant;
-use vq::{ProductQuantizer, Quantizer, RangeAccumulator, ScalarQuantizer, SqBits};
+use vq::{OpqQuantizer, ProductQuantizer, Quantizer, RangeAccumulator, ScalarQuantizer, SqBits};
 
 /// The base rows of a dataset, wherever they are.
 pub trait BaseRows: Sync {
@@ -316,7 +316,7 @@ pub fn evaluate(
         if let Some(m) = inp.memory {
             metrics.insert("peak_anon_mib".into(), json!(m.peak_mib()));
         }
-        let mut config = measure::describe(job.cfg, s, n);
+        let mut config = measure::describe(job.cfg, s, n, d);
         config.insert("batch_size".into(), json!(batch));
         on_run(Outcome {
             config_label: job.cfg.label(),
@@ -389,6 +389,15 @@ fn train_job(job: &mut Job, d: usize, train: &[f32], s: &Settings, progress: &Pr
             bar.finish_and_clear();
             job.model = pq.to_bytes();
             job.quantizer = Some(Box::new(pq));
+        }
+        Config::Opq { m, ksub } => {
+            // The library reports no progress from inside OPQ's alternation: a spinner.
+            let bar = progress.spinner("training", label.clone());
+            let opq = OpqQuantizer::train(d, train, &s.opq_params(m, ksub))
+                .map_err(|e| format!("{label}: training failed: {e}"))?;
+            bar.finish_and_clear();
+            job.model = opq.to_bytes();
+            job.quantizer = Some(Box::new(opq));
         }
         Config::Sq { bits } => {
             let b = SqBits::from_bits(bits).map_err(|e| e.to_string())?;

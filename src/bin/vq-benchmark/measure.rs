@@ -37,13 +37,24 @@ use crate::cli::{InitArg, Method};
 use crate::dataset::effective_threads;
 use serde_json::{json, Map, Value};
 use vq::kmeans::Init;
-use vq::PqParams;
+use vq::{OpqParams, PqParams};
 
 /// One configuration of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Config {
-    Pq { m: usize, ksub: usize },
-    Sq { bits: u32 },
+    Pq {
+        m: usize,
+        ksub: usize,
+    },
+    Sq {
+        bits: u32,
+    },
+    /// OPQ: `m` sub-quantizers of `ksub` centroids after a learned rotation; its other
+    /// settings are the sweep's (`Settings::opq_params`).
+    Opq {
+        m: usize,
+        ksub: usize,
+    },
 }
 
 impl Config {
@@ -51,14 +62,16 @@ impl Config {
         match self {
             Config::Pq { .. } => Method::Pq,
             Config::Sq { .. } => Method::Sq,
+            Config::Opq { .. } => Method::Opq,
         }
     }
 
-    /// A short label for tables and plots: `PQ 8x256`, `SQ 8-bit`.
+    /// A short label for tables and plots: `PQ 8x256`, `SQ 8-bit`, `OPQ 8x256`.
     pub fn label(self) -> String {
         match self {
             Config::Pq { m, ksub } => format!("PQ {m}x{ksub}"),
             Config::Sq { bits } => format!("SQ {bits}-bit"),
+            Config::Opq { m, ksub } => format!("OPQ {m}x{ksub}"),
         }
     }
 }
@@ -84,6 +97,8 @@ pub struct Settings {
     pub batch_size: Option<usize>,
     /// `--metric`: of the ground truth, every quantizer and its search.
     pub metric: vq::Metric,
+    /// `--opq-iterations`: OPQ's outer iterations.
+    pub opq_iterations: usize,
 }
 
 impl Settings {
@@ -101,11 +116,15 @@ impl Settings {
     }
 
     /// Rows `cfg` trains on among `n`: `--train-size`, else what the quantizer needs (PQ:
-    /// `ksub × max_points_per_centroid`, FAISS's cap; SQ: every row), never more than `n`.
+    /// `ksub × max_points_per_centroid`, FAISS's cap; OPQ: that or the rotation's
+    /// `max_train_points`, whichever is more; SQ: every row), never more than `n`.
     pub fn train_rows(&self, cfg: Config, n: usize) -> usize {
         let want = match (self.train_size, cfg) {
             (Some(t), _) => t,
             (None, Config::Pq { ksub, .. }) => ksub.saturating_mul(self.max_points_per_centroid),
+            (None, Config::Opq { m, ksub }) => {
+                ksub.saturating_mul(self.max_points_per_centroid).max(self.opq_params(m, ksub).max_train_points)
+            }
             (None, Config::Sq { .. }) => n,
         };
         want.min(n)
@@ -140,6 +159,18 @@ impl Settings {
         p.metric = self.metric;
         p
     }
+
+    /// FAISS's `OPQMatrix` defaults (`OpqParams::new`) but for the sweep's: outer
+    /// iterations, seed, threads, metric, and the final PQ's k-means (as `pq_params`).
+    pub fn opq_params(&self, m: usize, ksub: usize) -> OpqParams {
+        let mut p = OpqParams::new(m, ksub);
+        p.niter = self.opq_iterations;
+        p.seed = self.seed;
+        p.threads = effective_threads(self.threads);
+        p.kmeans = self.pq_params(m, ksub).kmeans;
+        p.metric = self.metric;
+        p
+    }
 }
 
 /// Checks a configuration against the data's shape (`n` base rows of dimension `d`) before
@@ -151,13 +182,18 @@ pub fn validate(cfg: Config, n: usize, d: usize, s: &Settings) -> Result<(), Str
         }
     }
     match cfg {
-        Config::Pq { m, ksub } => {
+        Config::Pq { m, ksub } | Config::Opq { m, ksub } => {
+            let (chunks, clusters) = match cfg.method() {
+                Method::Opq => ("--opq-quantizers/--num-chunks", "--opq-clusters/--opq-bits/--num-clusters"),
+                _ => ("--pq-chunks/--num-chunks", "--pq-clusters/--num-clusters"),
+            };
             if m > d {
-                return Err(format!("--pq-chunks/--num-chunks {m} is more than the dimension {d}; expected 1..={d}"));
+                return Err(format!("{chunks} {m} is more than the dimension {d}; expected 1..={d}"));
             }
             if ksub > n {
                 return Err(format!(
-                    "--pq-clusters/--num-clusters {ksub} is more than the {n} training vectors; expected 2..={n} (or more vectors)"
+                    "{clusters} {ksub} is more than the {n} training vectors of {}; expected 2..={n} (or more vectors)",
+                    cfg.label()
                 ));
             }
             if let Some(t) = s.train_size.filter(|&t| t < ksub) {
@@ -192,13 +228,19 @@ pub struct Outcome {
 }
 
 /// A configuration's own `config_json` keys: the method's (`num_chunks`, `num_clusters` or
-/// `num_bits`) first, then how it was trained.
-pub fn describe(cfg: Config, s: &Settings, n: usize) -> Map<String, Value> {
+/// `num_bits`) first, then how it was trained. OPQ logs PQ's keys for its `m` and `ksub`
+/// (so the CSV's columns and `--resume` read them alike), its `method` (the run's `method`
+/// column says it too, but a `config_json` read alone must tell OPQ from PQ) and an `opq`
+/// object with the rotation's settings.
+pub fn describe(cfg: Config, s: &Settings, n: usize, d: usize) -> Map<String, Value> {
     let mut config = Map::new();
     let train_rows = s.train_rows(cfg, n);
     match cfg {
-        Config::Pq { m, ksub } => {
+        Config::Pq { m, ksub } | Config::Opq { m, ksub } => {
             let p = s.pq_params(m, ksub);
+            if let Config::Opq { .. } = cfg {
+                config.insert("method".into(), json!(Method::Opq.name()));
+            }
             config.insert("num_chunks".into(), json!(m));
             config.insert("num_clusters".into(), json!(ksub));
             config.insert("bits_per_chunk".into(), json!(bits_for(ksub)));
@@ -220,6 +262,22 @@ pub fn describe(cfg: Config, s: &Settings, n: usize) -> Map<String, Value> {
                     "training_rows": train_rows.min(ksub.saturating_mul(p.kmeans.max_points_per_centroid)),
                 }),
             );
+            if let Config::Opq { .. } = cfg {
+                let o = s.opq_params(m, ksub);
+                config.insert(
+                    "opq".into(),
+                    json!({
+                        "niter": o.niter,
+                        "niter_pq": o.niter_pq,
+                        "niter_pq_0": o.niter_pq_0,
+                        "max_train_points": o.max_train_points,
+                        "rotation_training_rows": train_rows.min(o.max_train_points),
+                        "inner_points_per_centroid": o.inner_points_per_centroid,
+                        "seed": o.seed,
+                        "d_out": o.d_out.unwrap_or(d),
+                    }),
+                );
+            }
         }
         Config::Sq { bits } => {
             config.insert("num_bits".into(), json!(bits));
@@ -254,7 +312,7 @@ pub fn quality_metrics(cfg: Config, d: usize, f: &Figures) -> Map<String, Value>
     // The information a code carries: what a bit-packed layout would store (a 7-bit PQ
     // sub-code takes a whole byte in vq's layout, so compression_ratio counts it as 8).
     let bits = match cfg {
-        Config::Pq { m, ksub } => m * bits_for(ksub) as usize,
+        Config::Pq { m, ksub } | Config::Opq { m, ksub } => m * bits_for(ksub) as usize,
         Config::Sq { bits } => d * bits as usize,
     };
     metrics.insert("bits_per_vector".into(), json!(bits));

@@ -45,7 +45,7 @@ pub fn points(runs: &[Run]) -> Vec<Point> {
             let f = |k: &str| m.get(k).and_then(|v| v.as_f64());
             let method = r.method.clone().unwrap_or_else(|| "?".into()).to_lowercase();
             let label = match (c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits")) {
-                (Some(a), Some(b), _) => format!("PQ {a}x{b}"),
+                (Some(a), Some(b), _) => format!("{} {a}x{b}", crate::csv::pq_family(Some(&method))),
                 (_, _, Some(b)) => format!("SQ{b}"),
                 _ => format!("{} #{}", method.to_uppercase(), r.id),
             };
@@ -89,6 +89,18 @@ struct Chart<'a> {
 
 const COLORS: [RGBColor; 4] =
     [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+
+/// Each method's colour, the same in every chart and plot set (PQ blue, SQ orange, OPQ
+/// green, as a PQ-and-SQ chart had them before OPQ; any other method purple), so a method
+/// is recognised across the combined, per-method and per-metric plots.
+fn method_color(method: &str) -> RGBColor {
+    COLORS[match method {
+        "pq" => 0,
+        "sq" => 1,
+        "opq" => 2,
+        _ => 3,
+    }]
+}
 
 /// The points `chart` can show (those with its metric), each with its metric and whether it
 /// is Pareto-optimal among them.
@@ -160,8 +172,8 @@ fn draw(chart: &Chart<'_>, pts: &[&Point]) -> Result<Option<String>, String> {
             (true, true) => 0.9,
             (true, false) => 0.3,
         };
-        for (mi, method) in methods.iter().enumerate() {
-            let color = COLORS[mi % COLORS.len()];
+        for method in &methods {
+            let color = method_color(method);
             let pts: Vec<(f64, f64, bool)> = data
                 .iter()
                 .zip(&front)

@@ -22,6 +22,17 @@ pub fn estimated_cost(cfg: Config, n: usize, d: usize, nq: usize, s: &Settings) 
             passes * train_rows * k * d + n * k * d + nq * (k * d + n * m as f64)
         }
         Config::Sq { .. } => 3.0 * n * d + nq * n * d,
+        Config::Opq { m, ksub } => {
+            // The final PQ, rotating every row and query, and the alternation: per outer
+            // iteration two products of the sample with the rotation, the inner PQ's
+            // k-means and its encode and decode of the sample.
+            let o = s.opq_params(m, ksub);
+            let pq = estimated_cost(Config::Pq { m, ksub }, n as usize, d as usize, nq as usize, s);
+            let r = n.min(o.max_train_points as f64);
+            let k = ksub as f64;
+            let inner = 2.0 * r * d * d + (o.niter_pq as f64 + 2.0) * r * k * d;
+            pq + (n + nq) * d * d + s.opq_iterations as f64 * inner
+        }
     }
 }
 

@@ -200,7 +200,7 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
         .iter()
         .map(|&cfg| {
             let per_row = match cfg {
-                Config::Pq { m, ksub } => m * if ksub <= 256 { 1 } else { 2 },
+                Config::Pq { m, ksub } | Config::Opq { m, ksub } => m * if ksub <= 256 { 1 } else { 2 },
                 Config::Sq { bits } => (d * bits as usize).div_ceil(8),
             };
             (n * per_row) as u64
@@ -312,6 +312,7 @@ mod tests {
             train_size: None,
             batch_size: Some(1000),
             metric: vq::Metric::L2,
+            opq_iterations: 50,
         };
         let pq = [Config::Pq { m: 16, ksub: 256 }];
         let small = memory_mib(10_000, 128, 100, &pq, &s);
@@ -321,5 +322,10 @@ mod tests {
         assert!((1500..1900).contains(&(big - BASE_MIB)), "{big}");
         let sq = |bits| memory_mib(1_000_000, 128, 100, &[Config::Sq { bits }], &s);
         assert!(sq(16) >= sq(4) + 180, "{} {}", sq(16), sq(4));
+        // OPQ: PQ's codes, and the rotation's 65,536-row sample, as PQ 16x256's.
+        assert_eq!(memory_mib(100_000_000, 128, 100, &[Config::Opq { m: 16, ksub: 256 }], &s), big);
+        // Its cost: PQ's and the outer iterations on top, so a shard split weighs it so.
+        let cost = |cfg| crate::shard::estimated_cost(cfg, 1_000_000, 128, 100, &s);
+        assert!(cost(Config::Opq { m: 16, ksub: 256 }) > 2.0 * cost(pq[0]));
     }
 }

@@ -17,30 +17,56 @@ use crate::{atomic, csv, provenance, shard};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// The grid of a `sweep`: PQ (chunks × clusters) then SQ bits, in the order given.
+/// The grid of a `sweep`: each method's configurations in the order `--method` names them;
+/// PQ and OPQ as chunks × clusters, SQ as bits. OPQ takes PQ's lists unless its own are
+/// given, so `--method pq,opq --pq-chunks 8,16` compares the two at the same sizes.
 pub fn grid(a: &SweepArgs) -> Result<Vec<Config>, String> {
     let methods = &a.method.0;
     let has = |m| methods.contains(&m);
-    if !has(Method::Pq) && (a.pq_chunks.is_some() || a.pq_clusters.is_some() || a.pq_bits.is_some()) {
-        return Err("--pq-chunks/--pq-clusters/--pq-bits apply to --method pq; add pq to --method or drop them".into());
+    if !has(Method::Pq)
+        && !has(Method::Opq)
+        && (a.pq_chunks.is_some() || a.pq_clusters.is_some() || a.pq_bits.is_some())
+    {
+        return Err(
+            "--pq-chunks/--pq-clusters/--pq-bits apply to --method pq (and opq); add pq to --method or drop them"
+                .into(),
+        );
+    }
+    if !has(Method::Opq) && (a.opq_quantizers.is_some() || a.opq_clusters.is_some() || a.opq_bits.is_some()) {
+        return Err(
+            "--opq-quantizers/--opq-clusters/--opq-bits apply to --method opq; add opq to --method or drop them".into(),
+        );
     }
     if !has(Method::Sq) && a.sq_bits.is_some() {
         return Err("--sq-bits applies to --method sq; add sq to --method or drop it".into());
     }
     let list = |s: &str| crate::cli::positive_list(s).expect("default list parses").0;
+    let pq_chunks = a.pq_chunks.as_ref().map_or_else(|| list(DEFAULT_PQ_CHUNKS), |l| l.0.clone());
+    let pq_clusters = match (&a.pq_clusters, &a.pq_bits) {
+        (Some(c), _) => c.0.clone(),
+        (None, Some(b)) => b.0.iter().map(|&b| 1usize << b).collect(),
+        (None, None) => list(DEFAULT_PQ_CLUSTERS),
+    };
     let mut out = Vec::new();
     for &m in methods {
         match m {
             Method::Pq => {
-                let chunks = a.pq_chunks.as_ref().map_or_else(|| list(DEFAULT_PQ_CHUNKS), |l| l.0.clone());
-                let clusters = match (&a.pq_clusters, &a.pq_bits) {
+                for &m in &pq_chunks {
+                    for &ksub in &pq_clusters {
+                        out.push(Config::Pq { m, ksub });
+                    }
+                }
+            }
+            Method::Opq => {
+                let chunks = a.opq_quantizers.as_ref().map_or_else(|| pq_chunks.clone(), |l| l.0.clone());
+                let clusters = match (&a.opq_clusters, &a.opq_bits) {
                     (Some(c), _) => c.0.clone(),
                     (None, Some(b)) => b.0.iter().map(|&b| 1usize << b).collect(),
-                    (None, None) => list(DEFAULT_PQ_CLUSTERS),
+                    (None, None) => pq_clusters.clone(),
                 };
                 for &m in &chunks {
                     for &ksub in &clusters {
-                        out.push(Config::Pq { m, ksub });
+                        out.push(Config::Opq { m, ksub });
                     }
                 }
             }
@@ -57,6 +83,7 @@ pub fn run_one(a: &RunArgs) -> Result<(), String> {
     let cfg = match a.method {
         Method::Pq => Config::Pq { m: a.num_chunks, ksub: a.num_clusters },
         Method::Sq => Config::Sq { bits: a.sq_bits },
+        Method::Opq => Config::Opq { m: a.num_chunks, ksub: a.num_clusters },
     };
     execute(&a.common, vec![cfg], None)
 }
@@ -118,6 +145,7 @@ pub fn settings(c: &Common) -> Settings {
         train_size: c.train_size,
         batch_size: c.batch_size,
         metric: c.metric,
+        opq_iterations: c.opq_iterations,
     }
 }
 
@@ -150,6 +178,11 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
     // 3. The sweep's id and this process's share of it.
     let mut shared = serde_json::Map::new();
     extend_config(&mut shared, c, &s, &ds, truth_desc.as_ref());
+    if grid.iter().any(|g| matches!(g, Config::Opq { .. })) {
+        // OPQ's own setting decides its results; only sweeps with OPQ hash it, so the ids
+        // other sweeps derived before OPQ existed stay the same.
+        shared.insert("opq_iterations".into(), json!(s.opq_iterations));
+    }
     let sweep_id = plan.as_ref().map(|p| match (&p.id, p.shard.is_some() || p.resume) {
         (Some(id), _) => id.clone(),
         (None, true) => shard::derived_sweep_id(&grid, &results_settings(&shared), &ds.quick_fingerprint),
@@ -344,7 +377,9 @@ fn is_run_of(run: &Run, cfg: Config, metric: vq::Metric) -> bool {
     run.method.as_deref() == Some(cfg.method().name())
         && csv::metric(&c) == metric.name()
         && match cfg {
-            Config::Pq { m, ksub } => key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64),
+            Config::Pq { m, ksub } | Config::Opq { m, ksub } => {
+                key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64)
+            }
             Config::Sq { bits } => key("num_bits") == Some(u64::from(bits)),
         }
 }
@@ -360,7 +395,7 @@ pub fn summary(runs: &[Run]) -> String {
         let m = csv::object(&r.metrics_json);
         let c = csv::object(&r.config_json);
         let label = match (c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits")) {
-            (Some(a), Some(b), _) => format!("PQ {a}x{b}"),
+            (Some(a), Some(b), _) => format!("{} {a}x{b}", csv::pq_family(r.method.as_deref())),
             (_, _, Some(b)) => format!("SQ {b}-bit"),
             _ => r.method.clone().unwrap_or_default(),
         };
