@@ -322,10 +322,6 @@ pub fn knn_with_metric(
         }),
     }
     heaps.finish();
-    if metric.larger_is_better() {
-        for (q, d) in queries.chunks_exact(dim).zip(distances.chunks_exact_mut(k)) {
-            crate::metric::report(metric, crate::metric::inv_norm(q), d);
-        }
-    }
+    crate::metric::report_queries(metric, dim, queries, k, distances);
     Ok(())
 }

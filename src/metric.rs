@@ -186,6 +186,16 @@ pub(crate) fn report(metric: Metric, query_inv_norm: f32, scores: &mut [f32]) {
     }
 }
 
+/// [`report`] for every query of a search: `distances` holds `k` internal scores per
+/// `dim`-wide row of `queries`. Nothing to do for L2.
+pub(crate) fn report_queries(metric: Metric, dim: usize, queries: &[f32], k: usize, distances: &mut [f32]) {
+    if metric.larger_is_better() {
+        for (q, d) in queries.chunks_exact(dim).zip(distances.chunks_exact_mut(k)) {
+            report(metric, inv_norm(q), d);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@ use crate::kmeans::{gather, sorted_sample, KMeans, KMeansParams};
 use crate::metric::{normalize_rows, Metric};
 use crate::pq::{PqParams, ProductQuantizer};
 use crate::quantizer::Quantizer;
+use crate::scratch::STACK_FLOATS;
 use crate::search::check_search;
 use crate::simd::Isa;
 use crate::{parallel, Error};
@@ -140,9 +141,6 @@ pub const ORTHOGONALITY_TOLERANCE: f64 = 1e-3;
 /// rows, the block itself stays in L1 (16 × 384 floats are 24 KiB), and the rotated block
 /// fits the stack buffer for `d_out ≤ 512`.
 const BLOCK: usize = 16;
-
-/// Floats of the stack buffer the hot calls rotate into (32 KiB, as `scratch.rs`).
-const STACK_FLOATS: usize = 8192;
 
 impl OpqQuantizer {
     /// Learns a rotation and trains a PQ on `n` rows of `dim` floats (see the module docs

@@ -45,7 +45,7 @@ use crate::kernels::adc::MAX_LANES;
 use crate::kernels::nearest::{transpose_into, KPAD};
 use crate::kernels::pq::Entry;
 use crate::kmeans::{Assignment, Init, KMeans, KMeansParams};
-use crate::metric::{inv_norm, normalize_rows, normalized_chunks, report, Metric};
+use crate::metric::{inv_norm, normalize_rows, normalized_chunks, report_queries, Metric};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
@@ -495,11 +495,7 @@ impl ProductQuantizer {
             kernels::pq::search_one_by_one(Isa::current(), self, entry, table, queries, codes, &mut heaps);
         }
         heaps.finish();
-        if self.metric != Metric::L2 {
-            for (q, d) in queries.chunks_exact(self.dim).zip(distances.chunks_exact_mut(k)) {
-                report(self.metric, inv_norm(q), d);
-            }
-        }
+        report_queries(self.metric, self.dim, queries, k, distances);
         Ok(())
     }
 }

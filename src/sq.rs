@@ -32,7 +32,7 @@
 use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
 use crate::kernels::sq::{run_op, Op, Params, Score, SearchJob};
-use crate::metric::{inv_norm, normalized_chunks, report, Metric};
+use crate::metric::{inv_norm, normalized_chunks, report_queries, Metric};
 use crate::quantizer::Quantizer;
 use crate::search::{check_search, Heaps};
 use crate::simd::Isa;
@@ -345,11 +345,7 @@ impl Quantizer for ScalarQuantizer {
         let score = if self.metric == Metric::L2 { Score::L2 } else { Score::NegDot };
         self.run(Op::Search(SearchJob { score, queries, codes, heaps: &mut heaps }));
         heaps.finish();
-        if self.metric != Metric::L2 {
-            for (q, d) in queries.chunks_exact(self.dim()).zip(distances.chunks_exact_mut(k)) {
-                report(self.metric, inv_norm(q), d);
-            }
-        }
+        report_queries(self.metric, self.dim(), queries, k, distances);
         Ok(())
     }
 }
