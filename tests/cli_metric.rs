@@ -239,3 +239,54 @@ fn the_default_is_l2_and_a_bad_metric_writes_nothing() {
         assert!(files_under(dir) == before, "{args:?} wrote or changed files");
     }
 }
+
+/// `gt` and `precompute-gt` record what their truth was computed from beside the ids, and a
+/// run given `--ground-truth` refuses truth of another metric or another base with one line,
+/// writing nothing; truth without a sidecar (from elsewhere) is taken as the run's metric.
+#[test]
+fn ground_truth_of_another_metric_or_base_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_data(dir);
+    ok(dir, &["gt", "--dataset", "base.npy", "--queries", "q.fvecs", "-o", "ip.ivecs", "--metric", "ip", "-q"]);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("ip.ivecs.meta.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&meta["metric"], &meta["k"], &meta["base_rows"], &meta["dim"], &meta["queries"]),
+        (&"ip".into(), &100.into(), &N.into(), &D.into(), &NQ.into())
+    );
+    ok(dir, &["precompute-gt", "--vectors-path", "base.npy", "--output-path", "p.npy", "--metric", "cosine", "-q"]);
+    let meta = std::fs::read_to_string(dir.join("p.npy.meta.json")).unwrap();
+    assert!(meta.contains("\"metric\": \"cosine\"") && meta.contains(&format!("\"base_rows\": {N}")), "{meta}");
+
+    // Truth over another base (here a hand-edited sidecar): only the sidecar can tell.
+    let side = dir.join("p.npy.meta.json");
+    std::fs::write(&side, meta.replace(&format!("\"base_rows\": {N}"), "\"base_rows\": 999")).unwrap();
+    let before = files_under(dir);
+    let refused = |args: &[&str], wants: &[&str]| {
+        let out = run(dir, &[SWEEP, &["--db", "x.db"][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line:\n{err}");
+        assert!(wants.iter().all(|w| err.contains(w)), "{args:?}: {err}");
+        assert!(files_under(dir) == before, "{args:?} wrote or changed files");
+    };
+    refused(&["--ground-truth", "ip.ivecs"], &["ip.ivecs", "computed by ip", "--metric is l2", "--metric ip"]);
+    refused(&["--ground-truth", "ip.ivecs", "--metric", "cosine"], &["computed by ip", "--metric is cosine"]);
+    let other_base = ["--ground-truth", "p.npy", "--metric", "cosine"];
+    refused(&other_base, &["over 999 vectors of dimension 16", &format!("has {N} of dimension {D}")]);
+    std::fs::write(dir.join("ip.ivecs.meta.json"), "{\"vq_ground_truth\": 7}").unwrap();
+    let before = files_under(dir);
+    let out = run(dir, &[SWEEP, &["--db", "x.db", "--ground-truth", "ip.ivecs", "--metric", "ip"][..]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("format version 7"), "{err}");
+    assert!(files_under(dir) == before);
+
+    // Without the sidecar the ids are taken as under --metric, as before.
+    std::fs::remove_file(dir.join("ip.ivecs.meta.json")).unwrap();
+    sweep(dir, "l2.db", &["--ground-truth", "ip.ivecs"]);
+    // A gt that fails leaves neither the ids nor a sidecar.
+    let out = run(dir, &["gt", "--dataset", "base.npy", "--queries", "q.fvecs", "-o", "bad.ivecs", "-k", "100000"]);
+    assert!(!out.status.success());
+    assert!(!dir.join("bad.ivecs").exists() && !dir.join("bad.ivecs.meta.json").exists());
+}

@@ -172,7 +172,7 @@ pub struct Common {
     /// rank distortion all follow it. Cosine quantizers encode the normalized vectors, so
     /// for cosine the MSE and the pairwise distortion are measured on the normalized
     /// vectors (the error of what was encoded). Recorded as `metric` in `config_json`; a
-    /// --ground-truth file is taken to be under this metric.
+    /// --ground-truth file must be under this metric (checked where `gt` left its sidecar).
     #[arg(long, default_value = "l2", value_parser = metric)]
     pub metric: vq::Metric,
     /// Compute recall@10 and recall@100 (ADC search against exact ground truth).

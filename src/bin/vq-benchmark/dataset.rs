@@ -495,9 +495,12 @@ pub fn exact_truth(
 }
 
 /// Reads `--ground-truth` and checks it against the dataset: one row per query, ids inside
-/// the base.
-pub fn read_truth(path: &Path, ds: &Dataset) -> Result<Truth, String> {
+/// the base, and, where `gt` left its sidecar, computed under `metric` over this base.
+pub fn read_truth(path: &Path, ds: &Dataset, metric: vq::Metric) -> Result<Truth, String> {
     let t0 = std::time::Instant::now();
+    if let Some(meta) = crate::truth_meta::TruthMeta::read(path)? {
+        meta.check(path, metric, ds.n_base(), ds.dim)?;
+    }
     let (ids, k) = data::read_ids(path).map_err(|e| e.to_string())?;
     let rows = ids.len() / k;
     if rows != ds.n_queries() {

@@ -4,13 +4,16 @@
 //! `precompute-gt`, the newer Python tool's variant, whose queries are the file's first rows
 //! and stay in the base.
 //!
-//! The id files (`.ivecs`, `.npy`) have no place for the metric, so the run that reads one
-//! takes it to be under its own `--metric`: pass both commands the same one.
+//! The id files (`.ivecs`, `.npy`) have no place for the metric, so both commands also write
+//! what the truth was computed from beside them (`crate::truth_meta`), which a run given
+//! `--ground-truth` checks against its own `--metric` and base.
 
 use crate::cli::{GtArgs, PrecomputeGtArgs};
 use crate::dataset::{self, Spec};
 use crate::evaluate::BaseRows;
 use crate::progress::Progress;
+use crate::truth_meta::{self, TruthMeta};
+use std::path::Path;
 
 pub fn run(a: &GtArgs) -> Result<(), String> {
     crate::atomic::check_output("--output", &a.output)?;
@@ -32,7 +35,16 @@ pub fn run(a: &GtArgs) -> Result<(), String> {
     let progress = Progress::new(a.quiet);
     let truth = dataset::exact_truth(&ds, a.k, a.metric, a.threads, &progress)?;
     let ids: Vec<i32> = truth.ids.iter().map(|&i| i as i32).collect();
-    crate::atomic::write_with(&a.output, |tmp| {
+    let meta = TruthMeta {
+        metric: a.metric,
+        k: truth.k,
+        base_rows: ds.n_base(),
+        dim: ds.dim,
+        queries: ds.n_queries(),
+        dataset: a.dataset.clone(),
+        queries_source: a.queries.display().to_string(),
+    };
+    write_with_meta(&a.output, &meta, |tmp| {
         vq::data::texmex::write_ivecs(tmp, &ids, truth.k).map_err(|e| e.to_string())
     })?;
     println!(
@@ -80,7 +92,16 @@ pub fn precompute(a: &PrecomputeGtArgs) -> Result<(), String> {
     src.check_finite(0, &queries).map_err(|e| e.to_string())?;
     let progress = Progress::new(a.quiet);
     let (ids, seconds) = exact_top_k(&WholeFile(&src), &queries, a.k, a.metric, a.threads, &progress)?;
-    crate::atomic::write_with(out, |tmp| {
+    let meta = TruthMeta {
+        metric: a.metric,
+        k: a.k,
+        base_rows: n,
+        dim: d,
+        queries: nq,
+        dataset: path.display().to_string(),
+        queries_source: format!("the first {nq} rows of {}", path.display()),
+    };
+    write_with_meta(out, &meta, |tmp| {
         let mut bytes = vq::data::npy_header("<i8", nq as u64, a.k);
         bytes.reserve(ids.len() * 8);
         ids.iter().for_each(|id| bytes.extend_from_slice(&id.to_le_bytes()));
@@ -93,6 +114,16 @@ pub fn precompute(a: &PrecomputeGtArgs) -> Result<(), String> {
         out.display()
     );
     Ok(())
+}
+
+/// Writes the ids through `fill` and their sidecar, both or neither.
+fn write_with_meta(out: &Path, meta: &TruthMeta, fill: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
+    let side = truth_meta::path_for(out);
+    let json = meta.to_json();
+    crate::atomic::write_all(vec![
+        (out, Box::new(fill)),
+        (&side, Box::new(|tmp: &Path| crate::atomic::write_file(tmp, json.as_bytes()))),
+    ])
 }
 
 /// How the messages name a metric.

@@ -31,6 +31,7 @@ mod runlog;
 mod shard;
 mod slurm;
 mod sweep;
+mod truth_meta;
 
 use clap::Parser;
 use cli::{Cli, Command, ExportArgs, InfoArgs, MergeArgs, PlotArgs};

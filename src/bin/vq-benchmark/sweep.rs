@@ -167,7 +167,7 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
     }
     let search_k = s.search_k(ds.n_base());
     let given_truth: Option<Truth> = match (search_k, &c.ground_truth) {
-        (Some(_), Some(p)) => Some(dataset::read_truth(p, &ds)?),
+        (Some(_), Some(p)) => Some(dataset::read_truth(p, &ds, c.metric)?),
         _ => None,
     };
     let truth_desc = match (search_k, &given_truth) {
