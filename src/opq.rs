@@ -44,8 +44,9 @@
 //! `d_out ≤ 8192` (larger rotations need a per-thread buffer, see `scratch.rs`).
 
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::l2::{pair_body, Product};
-use crate::kmeans::{gather, sorted_sample, KMeans, KMeansParams};
+use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::matvec::{apply, BLOCK};
+use crate::kmeans::{gather, sorted_sample, KMeansParams};
 use crate::metric::{normalize_rows, Metric};
 use crate::pq::{PqParams, ProductQuantizer};
 use crate::quantizer::Quantizer;
@@ -53,7 +54,6 @@ use crate::scratch::STACK_FLOATS;
 use crate::search::check_search;
 use crate::simd::Isa;
 use crate::{parallel, Error};
-use pulp::{Simd, WithSimd};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -137,11 +137,6 @@ pub struct OpqQuantizer {
 /// relative to unit columns; a trained rotation, stored in f32, is within about 1e-5.
 pub const ORTHOGONALITY_TOLERANCE: f64 = 1e-3;
 
-/// Rows rotated per block: each rotation row is loaded once per block and reused by its
-/// rows, the block itself stays in L1 (16 × 384 floats are 24 KiB), and the rotated block
-/// fits the stack buffer for `d_out ≤ 512`.
-const BLOCK: usize = 16;
-
 impl OpqQuantizer {
     /// Learns a rotation and trains a PQ on `n` rows of `dim` floats (see the module docs
     /// for the algorithm).
@@ -174,7 +169,6 @@ impl OpqQuantizer {
         } else {
             data
         };
-        let isa = Isa::current();
         let mut rng = StdRng::seed_from_u64(params.seed);
         let sample;
         let x = if n > params.max_train_points {
@@ -194,7 +188,7 @@ impl OpqQuantizer {
             // Y = X Rᵀ: row i of Y holds the dot products of row i of X with R's rows.
             gemm(rows, d_out, d_out, Mat::rows(&xc, d_out), Mat::cols(&r, d_out), &mut y);
             let (niter_pq, start) = if iter == 0 { (params.niter_pq_0, None) } else { (params.niter_pq, pq.as_ref()) };
-            let inner = train_pq(isa, d_out, &y, params, niter_pq, start)?;
+            let inner = train_pq(d_out, &y, params, niter_pq, start)?;
             codes.resize(rows * inner.code_size(), 0);
             encode(&inner, &y, &mut codes, params.threads)?;
             inner.decode(&codes, &mut recons)?;
@@ -420,45 +414,25 @@ fn check_params(dim: usize, d_out: usize, params: &OpqParams) -> Result<(), Erro
     Ok(())
 }
 
-/// The PQ of one outer iteration: FAISS's inner `ProductQuantizer::train`, each
-/// sub-quantizer's k-means started from `start`'s codebook when given (hot start), on the
-/// threads [`ProductQuantizer::train`] would use, with the same result for any count.
+/// The PQ of one outer iteration: FAISS's inner `ProductQuantizer::train` with `niter`
+/// k-means iterations, hot-started from `start`'s codebooks when given. By L2 whatever the
+/// metric: it only encodes and decodes the rotated rows, which a cosine OPQ has already
+/// normalized.
 fn train_pq(
-    isa: Isa,
     d_out: usize,
     y: &[f32],
     params: &OpqParams,
     niter: usize,
     start: Option<&ProductQuantizer>,
 ) -> Result<ProductQuantizer, Error> {
-    let (m, ksub) = (params.m, params.ksub);
-    let mut kp = params.kmeans.clone();
-    (kp.k, kp.max_iter, kp.max_points_per_centroid) = (ksub, niter, params.inner_points_per_centroid);
-    let sub_quantizer = |i: usize, threads: usize, sub: &mut Vec<f32>| -> Result<Vec<f32>, Error> {
-        let (off, ds) = crate::pq::subspace(d_out, m, i);
-        sub.clear();
-        for row in y.chunks_exact(d_out) {
-            sub.extend_from_slice(&row[off..off + ds]);
-        }
-        let mut kp = kp.clone();
-        kp.seed = params.kmeans.seed.wrapping_add(i as u64);
-        kp.threads = threads;
-        let km = KMeans::train_from(isa, ds, sub, &kp, false, start.map(|pq| pq.sub_centroids(i)))?;
-        Ok(km.centroids().to_vec())
-    };
-    let in_turn = |threads: usize| -> Result<Vec<_>, Error> {
-        let mut sub = Vec::new();
-        (0..m).map(|i| sub_quantizer(i, threads, &mut sub)).collect()
-    };
-    let threads = parallel::thread_count(params.threads);
-    let subs = if threads == 1 {
-        in_turn(1)
-    } else if m >= threads {
-        parallel::map_on_threads(threads, m, |i| sub_quantizer(i, 1, &mut Vec::new())).into_iter().collect()
-    } else {
-        parallel::in_pool(threads, || in_turn(threads))
-    };
-    ProductQuantizer::from_centroids(d_out, m, ksub, subs?.concat())
+    let mut p = PqParams::new(params.m, params.ksub);
+    p.kmeans = params.kmeans.clone();
+    (p.kmeans.max_iter, p.kmeans.max_points_per_centroid) = (niter, params.inner_points_per_centroid);
+    p.kmeans.threads = params.threads;
+    match start {
+        Some(start) => ProductQuantizer::train_from(d_out, y, &p, start),
+        None => ProductQuantizer::train(d_out, y, &p),
+    }
 }
 
 /// The PQ codes of `y`, on `threads` threads where the feature allows (the same codes).
@@ -536,91 +510,6 @@ fn orthogonality_defect(r: &[f32], rows: usize, cols: usize) -> Option<(usize, u
     (worst.2.abs() > ORTHOGONALITY_TOLERANCE).then_some(worst)
 }
 
-/// An operand of [`gemm`]: a row-major buffer read as itself or transposed.
-#[derive(Clone, Copy)]
-struct Mat<'a> {
-    data: &'a [f32],
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a> Mat<'a> {
-    /// `data` as rows of `width` floats.
-    fn rows(data: &'a [f32], width: usize) -> Self {
-        Mat { data, row_stride: width, col_stride: 1 }
-    }
-
-    /// The transpose of `data` read as rows of `width` floats: its rows are the columns.
-    fn cols(data: &'a [f32], width: usize) -> Self {
-        Mat { data, row_stride: 1, col_stride: width }
-    }
-
-    /// Whether element `(rows − 1, cols − 1)`, the farthest, lies inside the buffer.
-    fn holds(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
-    }
-}
-
-/// `c = a · b` (`a` is `m × k`, `b` is `k × n`, `c` row-major `m × n`) through
-/// `matrixmultiply`'s SGEMM, whose sums run in an order fixed by its blocking, so the same
-/// inputs give the same bits on any thread.
-fn gemm(m: usize, k: usize, n: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32]) {
-    assert!(a.holds(m, k) && b.holds(k, n) && c.len() == m * n, "opq gemm: shapes disagree");
-    // SAFETY: every element `(i, j)` of `a` (`i < m`, `j < k`) is at `i·rs + j·cs`, at most
-    // the farthest one's offset, which `holds` checked is inside `a.data`; likewise `b`;
-    // `c` is `m × n` row-major and exclusively borrowed; all three outlive the call.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.data.as_ptr(),
-            a.row_stride as isize,
-            a.col_stride as isize,
-            b.data.as_ptr(),
-            b.row_stride as isize,
-            b.col_stride as isize,
-            0.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
-}
-
-/// `out_i = M x_i` for every row `x_i` (`width` floats) of `x`, `M` being `matrix` read as
-/// rows of `width` (`out` holds `matrix.len() / width` floats per row). Dispatched once.
-fn apply(isa: Isa, matrix: &[f32], width: usize, x: &[f32], out: &mut [f32]) {
-    isa.dispatch(Apply { matrix, width, x, out });
-}
-
-struct Apply<'a> {
-    matrix: &'a [f32],
-    width: usize,
-    x: &'a [f32],
-    out: &'a mut [f32],
-}
-
-impl WithSimd for Apply<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        let Apply { matrix, width, x, out } = self;
-        let height = matrix.len() / width;
-        // Blocks of rows against each matrix row in turn: the matrix streams once per
-        // block instead of once per row. Each entry is one dot product, the same bits
-        // whatever the block.
-        for (xb, ob) in x.chunks(BLOCK * width).zip(out.chunks_mut(BLOCK * height)) {
-            for (o, mrow) in matrix.chunks_exact(width).enumerate() {
-                for (xr, or) in xb.chunks_exact(width).zip(ob.chunks_exact_mut(height)) {
-                    or[o] = pair_body::<S, Product>(simd, mrow, xr);
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,45 +537,6 @@ mod tests {
         let got = procrustes(d, &m).unwrap();
         for (a, b) in got.iter().zip(&r) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn gemm_matches_the_naive_product_in_every_layout() {
-        let (m, k, n) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| (i % 11) as f32 - 5.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.5).collect();
-        let mut c = vec![0f32; m * n];
-        gemm(m, k, n, Mat::rows(&a, k), Mat::rows(&b, n), &mut c);
-        for i in 0..m {
-            for j in 0..n {
-                let want: f32 = (0..k).map(|t| a[i * k + t] * b[t * n + j]).sum();
-                assert_eq!(c[i * n + j], want);
-            }
-        }
-        // Transposed views: (aᵀ)ᵀ read through `cols` of a k × m buffer.
-        let mut at = vec![0f32; m * k];
-        crate::kernels::nearest::transpose_into(&a, k, &mut at, m);
-        let mut c2 = vec![0f32; m * n];
-        gemm(m, k, n, Mat::cols(&at, m), Mat::rows(&b, n), &mut c2);
-        assert_eq!(c, c2);
-    }
-
-    #[test]
-    fn apply_is_a_matrix_vector_product_for_any_block() {
-        let (h, w) = (6, 5);
-        let mat: Vec<f32> = (0..h * w).map(|i| (i % 9) as f32 - 4.0).collect();
-        let x: Vec<f32> = (0..37 * w).map(|i| (i % 13) as f32 * 0.25).collect();
-        let mut out = vec![0f32; 37 * h];
-        apply(Isa::current(), &mat, w, &x, &mut out);
-        for (r, xr) in x.chunks_exact(w).enumerate() {
-            let mut one = vec![0f32; h];
-            apply(Isa::current(), &mat, w, xr, &mut one);
-            assert_eq!(&out[r * h..(r + 1) * h], &one[..]);
-            for o in 0..h {
-                let want: f32 = (0..w).map(|t| mat[o * w + t] * xr[t]).sum();
-                assert!((one[o] - want).abs() <= 1e-4 * want.abs().max(1.0));
-            }
         }
     }
 }

@@ -160,6 +160,34 @@ impl ProductQuantizer {
         params: &PqParams,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self, Error> {
+        Self::train_impl(dim, data, params, None, progress)
+    }
+
+    /// [`Self::train`], each sub-quantizer's k-means started from `start`'s codebook
+    /// instead of `params.kmeans.init` (FAISS's hot start): how OPQ refines its codebooks
+    /// over its outer iterations, and a way to continue a training on new data.
+    ///
+    /// # Errors
+    /// As [`Self::train`], and a `start` whose dimension, `m` or `ksub` differ from
+    /// `dim`, `params.m` and `params.ksub`.
+    pub fn train_from(dim: usize, data: &[f32], params: &PqParams, start: &ProductQuantizer) -> Result<Self, Error> {
+        if (start.dim, start.m, start.ksub) != (dim, params.m, params.ksub) {
+            return Err(Error::OutOfRange {
+                what: "start quantizer",
+                got: format!("dim {} m {} ksub {}", start.dim, start.m, start.ksub),
+                accepted: "the shape being trained (the same dim, m and ksub)",
+            });
+        }
+        Self::train_impl(dim, data, params, Some(start), &|_| {})
+    }
+
+    fn train_impl(
+        dim: usize,
+        data: &[f32],
+        params: &PqParams,
+        start: Option<&ProductQuantizer>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Self, Error> {
         let n = rows_of("training data", data.len(), dim)?;
         let (m, ksub) = (params.m, params.ksub);
         check_shape(dim, m, ksub)?;
@@ -202,7 +230,7 @@ impl ProductQuantizer {
             kp.k = ksub;
             kp.seed = params.kmeans.seed.wrapping_add(i as u64);
             kp.threads = threads;
-            let km = KMeans::train_in(isa, ds, sub, &kp, false)?;
+            let km = KMeans::train_from(isa, ds, sub, &kp, false, start.map(|pq| pq.sub_centroids(i)))?;
             progress(i);
             Ok(km.centroids().to_vec())
         };

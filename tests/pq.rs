@@ -318,3 +318,25 @@ fn parallel_encode_equals_serial_encode() {
         assert!(pq.encode_parallel(&x[..d + 1], &mut serial, 2).is_err());
     }
 }
+
+/// A hot start continues a training: 4 iterations from a 4-iteration codebook are the 8
+/// iterations of one training (the same sample, seeded alike; no early stop), on any thread
+/// count; a start of another shape is refused.
+#[test]
+fn training_from_a_codebook_continues_it() {
+    let x = floats(2000 * 20, 8, 1.0);
+    let mut p = PqParams::new(5, 32);
+    p.kmeans.max_points_per_centroid = 40;
+    p.kmeans.max_iter = 8;
+    let whole = ProductQuantizer::train(20, &x, &p).unwrap();
+    p.kmeans.max_iter = 4;
+    let half = ProductQuantizer::train(20, &x, &p).unwrap();
+    assert_ne!(half, whole, "four more iterations move the centroids");
+    for threads in [1, 2, 3] {
+        p.kmeans.threads = threads;
+        assert_eq!(ProductQuantizer::train_from(20, &x, &p, &half).unwrap(), whole, "{threads} threads");
+    }
+    let other = ProductQuantizer::train(20, &x, &PqParams::new(4, 32)).unwrap();
+    let err = ProductQuantizer::train_from(20, &x, &p, &other).unwrap_err().to_string();
+    assert!(err.contains("start quantizer") && err.contains("m 4") && err.contains("same dim, m and ksub"), "{err}");
+}

@@ -69,3 +69,82 @@ pub(crate) fn products(
         );
     }
 }
+
+/// An operand of [`gemm`]: a row-major buffer read as itself or transposed.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// `data` as rows of `width` floats.
+    pub(crate) fn rows(data: &'a [f32], width: usize) -> Self {
+        Mat { data, row_stride: width, col_stride: 1 }
+    }
+
+    /// The transpose of `data` read as rows of `width` floats: its rows are the columns.
+    pub(crate) fn cols(data: &'a [f32], width: usize) -> Self {
+        Mat { data, row_stride: 1, col_stride: width }
+    }
+
+    /// Whether element `(rows − 1, cols − 1)`, the farthest, lies inside the buffer.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
+    }
+}
+
+/// `c = a · b` (`a` is `m × k`, `b` is `k × n`, `c` row-major `m × n`) through
+/// `matrixmultiply`'s SGEMM, whose sums run in an order fixed by its blocking, so the same
+/// inputs give the same bits on any thread.
+pub(crate) fn gemm(m: usize, k: usize, n: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32]) {
+    assert!(a.holds(m, k) && b.holds(k, n) && c.len() == m * n, "gemm: shapes disagree");
+    // SAFETY: every element `(i, j)` of `a` (`i < m`, `j < k`) is at `i·rs + j·cs`, at most
+    // the farthest one's offset, which `holds` checked is inside `a.data`; likewise `b`;
+    // `c` is `m × n` row-major and exclusively borrowed; all three outlive the call.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_matches_the_naive_product_in_every_layout() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 11) as f32 - 5.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.5).collect();
+        let mut c = vec![0f32; m * n];
+        gemm(m, k, n, Mat::rows(&a, k), Mat::rows(&b, n), &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|t| a[i * k + t] * b[t * n + j]).sum();
+                assert_eq!(c[i * n + j], want);
+            }
+        }
+        // Transposed views: (aᵀ)ᵀ read through `cols` of a k × m buffer.
+        let mut at = vec![0f32; m * k];
+        crate::kernels::nearest::transpose_into(&a, k, &mut at, m);
+        let mut c2 = vec![0f32; m * n];
+        gemm(m, k, n, Mat::cols(&at, m), Mat::rows(&b, n), &mut c2);
+        assert_eq!(c, c2);
+    }
+}

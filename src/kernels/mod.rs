@@ -18,6 +18,7 @@ pub(crate) mod gemm;
 pub(crate) mod hartigan;
 pub(crate) mod kmeans;
 pub mod l2;
+pub(crate) mod matvec;
 pub(crate) mod nearest;
 pub(crate) mod pq;
 pub(crate) mod sq;
