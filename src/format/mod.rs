@@ -95,6 +95,7 @@
 use crate::crc32c::Crc32c;
 use crate::{Error, OpqQuantizer, ProductQuantizer, ScalarQuantizer};
 use reader::{Entry, Source};
+use std::path::Path;
 
 mod memory;
 mod metric;
@@ -142,10 +143,36 @@ impl Model {
     /// How an error names the kind: "a product quantizer (kind 1)", ...
     pub fn kind_name(&self) -> &'static str {
         match self {
-            Model::Pq(_) => "a product quantizer (kind 1)",
-            Model::Sq(_) => "a scalar quantizer (kind 2)",
-            Model::Opq(_) => "an OPQ quantizer (kind 3)",
+            Model::Pq(_) => ProductQuantizer::NAME,
+            Model::Sq(_) => ScalarQuantizer::NAME,
+            Model::Opq(_) => OpqQuantizer::NAME,
         }
+    }
+}
+
+/// A quantizer type a model file holds: what each type's `load` and `from_bytes` pick out
+/// of a [`Model`], refusing the other kinds by name.
+pub(crate) trait ModelKind: Sized {
+    /// How an error names the kind: "a product quantizer (kind 1)", ...
+    const NAME: &'static str;
+
+    /// The quantizer, if `model` is of this kind.
+    fn take(model: Model) -> Option<Self>;
+
+    /// Reads one from a model file in memory (named `<memory>` in errors).
+    fn from_model_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::expect(read_bytes(bytes)?.model, "<memory>")
+    }
+
+    /// Reads one from the model file at `path`.
+    fn from_model_file(path: &Path) -> Result<Self, Error> {
+        Self::expect(read_file(path)?.model, &path.display().to_string())
+    }
+
+    /// `model` if of this kind, else an error naming the kind it holds.
+    fn expect(model: Model, name: &str) -> Result<Self, Error> {
+        let held = model.kind_name();
+        Self::take(model).ok_or_else(|| fmt_err(name, format!("holds {held}, expected {}", Self::NAME)))
     }
 }
 

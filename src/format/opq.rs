@@ -10,7 +10,7 @@
 use super::pq::Sections;
 use super::reader::{find, read_f32s, to_usize, u32_at, u64_at, Entry, Source};
 use super::writer::{f32_bytes, write_atomically, write_file};
-use super::{fmt_err, read_bytes, read_file, Model};
+use super::{fmt_err, Model, ModelKind};
 use crate::quantizer::Quantizer;
 use crate::{Error, OpqQuantizer};
 use std::path::Path;
@@ -50,7 +50,7 @@ impl OpqQuantizer {
     /// # Errors
     /// As [`ProductQuantizer::from_bytes`](crate::ProductQuantizer::from_bytes).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        expect_opq(read_bytes(bytes)?.model, "<memory>")
+        Self::from_model_bytes(bytes)
     }
 
     /// Reads an OPQ quantizer from a model file.
@@ -58,14 +58,18 @@ impl OpqQuantizer {
     /// # Errors
     /// As [`Self::from_bytes`], and [`Error::Io`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        expect_opq(read_file(path)?.model, &path.display().to_string())
+        Self::from_model_file(path)
     }
 }
 
-fn expect_opq(model: Model, name: &str) -> Result<OpqQuantizer, Error> {
-    match model {
-        Model::Opq(q) => Ok(q),
-        other => Err(fmt_err(name, format!("holds {}, expected an OPQ quantizer (kind 3)", other.kind_name()))),
+impl ModelKind for OpqQuantizer {
+    const NAME: &'static str = "an OPQ quantizer (kind 3)";
+
+    fn take(model: Model) -> Option<Self> {
+        match model {
+            Model::Opq(q) => Some(q),
+            _ => None,
+        }
     }
 }
 

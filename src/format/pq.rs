@@ -3,7 +3,7 @@
 
 use super::reader::{find, read_checked, read_f32s, to_usize, u32_at, u64_at, Entry, Source};
 use super::writer::{f32_bytes, write_atomically, write_file};
-use super::{fmt_err, read_bytes, read_file, Model};
+use super::{fmt_err, Model, ModelKind};
 use crate::kmeans::{Assignment, Init, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::{Error, ProductQuantizer};
@@ -105,7 +105,7 @@ impl ProductQuantizer {
     /// [`Error::Format`] for anything but a well-formed product-quantizer file (named
     /// `<memory>` in the message), [`Error::FormatVersion`] for another format version.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        expect_pq(read_bytes(bytes)?.model, "<memory>")
+        Self::from_model_bytes(bytes)
     }
 
     /// Reads a product quantizer from a model file.
@@ -113,14 +113,18 @@ impl ProductQuantizer {
     /// # Errors
     /// As [`Self::from_bytes`], and [`Error::Io`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        expect_pq(read_file(path)?.model, &path.display().to_string())
+        Self::from_model_file(path)
     }
 }
 
-fn expect_pq(model: Model, name: &str) -> Result<ProductQuantizer, Error> {
-    match model {
-        Model::Pq(pq) => Ok(pq),
-        other => Err(fmt_err(name, format!("holds {}, expected a product quantizer (kind 1)", other.kind_name()))),
+impl ModelKind for ProductQuantizer {
+    const NAME: &'static str = "a product quantizer (kind 1)";
+
+    fn take(model: Model) -> Option<Self> {
+        match model {
+            Model::Pq(q) => Some(q),
+            _ => None,
+        }
     }
 }
 

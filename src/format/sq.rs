@@ -3,7 +3,7 @@
 
 use super::reader::{find, read_f32s, tag_str, u32_at, Entry, Source};
 use super::writer::{f32_bytes, write_atomically, write_file};
-use super::{fmt_err, read_bytes, read_file, Model};
+use super::{fmt_err, Model, ModelKind};
 use crate::quantizer::Quantizer;
 use crate::{Error, ScalarQuantizer, SqBits};
 use std::path::Path;
@@ -43,7 +43,7 @@ impl ScalarQuantizer {
     /// # Errors
     /// As [`ProductQuantizer::from_bytes`](crate::ProductQuantizer::from_bytes).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        expect_sq(read_bytes(bytes)?.model, "<memory>")
+        Self::from_model_bytes(bytes)
     }
 
     /// Reads a scalar quantizer from a model file.
@@ -51,14 +51,18 @@ impl ScalarQuantizer {
     /// # Errors
     /// As [`Self::from_bytes`], and [`Error::Io`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        expect_sq(read_file(path)?.model, &path.display().to_string())
+        Self::from_model_file(path)
     }
 }
 
-fn expect_sq(model: Model, name: &str) -> Result<ScalarQuantizer, Error> {
-    match model {
-        Model::Sq(sq) => Ok(sq),
-        other => Err(fmt_err(name, format!("holds {}, expected a scalar quantizer (kind 2)", other.kind_name()))),
+impl ModelKind for ScalarQuantizer {
+    const NAME: &'static str = "a scalar quantizer (kind 2)";
+
+    fn take(model: Model) -> Option<Self> {
+        match model {
+            Model::Sq(q) => Some(q),
+            _ => None,
+        }
     }
 }
 
