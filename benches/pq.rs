@@ -4,6 +4,9 @@
 //! - FAISS w1: training on the original tool's demo data (10,000 × 1024 Gaussian, seed 42)
 //!   for (m, ksub) = (4,128), (8,128), (8,256), (16,256), (32,256), and encoding it.
 //!
+//! - FAISS w12: the same search one query at a time; and the one-query scan alone
+//!   (`adc_scan`) for byte and 16-bit codes.
+//!
 //! `cargo bench --bench pq`. Single thread. Each demo configuration's MSE is printed once.
 
 mod common;
@@ -24,16 +27,57 @@ fn adc_search(c: &mut Criterion) {
     let train = normal(100_000 * d, 3);
     let base = HugeBuf::from_slice(&normal(1_000_000 * d, 4));
     let queries = normal(100 * d, 5);
-    let mut g = c.benchmark_group("pq/search_1M_d128_k10");
-    // Elements = query-code pairs: the reported time per element is ns per code.
-    g.throughput(Throughput::Elements(100_000_000));
+    let mut trained = Vec::new();
     for m in [8usize, 16, 32] {
         let pq = ProductQuantizer::train(d, &train, &params(m, 256)).unwrap();
         let mut codes = HugeBuf::<u8>::zeroed(1_000_000 * pq.code_size());
         pq.encode(&base, &mut codes).unwrap();
+        trained.push((m, pq, codes));
+    }
+    let mut g = c.benchmark_group("pq/search_1M_d128_k10");
+    // Elements = query-code pairs: the reported time per element is ns per code.
+    g.throughput(Throughput::Elements(100_000_000));
+    for (m, pq, codes) in &trained {
         let (mut dist, mut lab) = (vec![0.0; 1000], vec![0i64; 1000]);
         g.bench_function(BenchmarkId::new("m", m), |b| {
-            b.iter(|| pq.search(black_box(&queries), black_box(&codes), 10, &mut dist, &mut lab).unwrap())
+            b.iter(|| pq.search(black_box(&queries), black_box(codes), 10, &mut dist, &mut lab).unwrap())
+        });
+    }
+    g.finish();
+    // FAISS w12: the first 20 queries, each searched alone (an engine serving one request
+    // per thread), which takes the one-query scan instead of the batch's.
+    let mut g = c.benchmark_group("pq/search_one_1M_d128_k10");
+    g.throughput(Throughput::Elements(20_000_000));
+    for (m, pq, codes) in &trained {
+        let (mut dist, mut lab) = (vec![0.0; 10], vec![0i64; 10]);
+        g.bench_function(BenchmarkId::new("m", m), |b| {
+            b.iter(|| {
+                for q in queries.chunks_exact(d).take(20) {
+                    pq.search(black_box(q), black_box(codes), 10, &mut dist, &mut lab).unwrap();
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The one-query ADC scan alone (`adc_scan` over a given table), 1 M codes, for the byte
+/// and 16-bit layouts: the loop a faster single-query kernel must beat. Random codebooks
+/// and codes: the scan's speed depends on the layout and `m` only.
+fn adc_scan(c: &mut Criterion) {
+    let (d, n) = (128, 1_000_000u64);
+    let mut g = c.benchmark_group("pq/adc_scan_1M_d128");
+    g.throughput(Throughput::Elements(n));
+    for (m, ksub) in [(8usize, 256usize), (16, 256), (32, 256), (8, 65536), (16, 65536)] {
+        let pq = ProductQuantizer::from_centroids(d, m, ksub, normal(ksub * d, 6)).unwrap();
+        let mut table = vec![0f32; m * ksub];
+        pq.distance_table(&normal(d, 7), &mut table).unwrap();
+        // Uniform sub-codes (a multiplicative hash): table rows are hit as real codes hit them.
+        let codes: Vec<u8> =
+            (0..n * pq.code_size() as u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8).collect();
+        let mut out = vec![0f32; n as usize];
+        g.bench_function(BenchmarkId::from_parameter(format!("m{m}_k{ksub}")), |b| {
+            b.iter(|| pq.adc_scan(black_box(&table), black_box(&codes), &mut out).unwrap())
         });
     }
     g.finish();
@@ -69,6 +113,6 @@ fn demo(c: &mut Criterion) {
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, demo }
+    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, adc_scan, demo }
 }
 criterion_main!(group::benches);
