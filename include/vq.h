@@ -1,5 +1,5 @@
 /*
- * vq.h: the C interface of vq, vector quantization (product and scalar) with SIMD kernels.
+ * vq.h: the C interface of vq, vector quantization (product, scalar, OPQ) with SIMD kernels.
  *
  * Link with -lvq (libvq.a or libvq.so; pkg-config --cflags --libs vq). With the static
  * library also link what Rust's standard library needs: -lpthread -ldl -lm (the
@@ -31,9 +31,15 @@
  * and scores a query q against a code's reconstruction x as (q.x)/|q|. vq_knn is the exact
  * search under any of them.
  *
- * Threads. A quantizer (vq_pq, vq_sq) is immutable once trained or loaded: any number of
- * threads may use one handle at the same time; only vq_*_free must come after every other
- * use.
+ * OPQ (vq_opq). A learned rotation R (d_out x dim) followed by a product quantizer of the
+ * rotated vectors R x: codes are the PQ's codes of R x, decoding maps back by R^T, and the
+ * scores are the PQ's against R q, which equal the original space's since R keeps
+ * distances and inner products. vq_opq_pq lends the inner vq_pq (the rotated space) to
+ * every read-only vq_pq_* call; it lives as long as the vq_opq and is never freed.
+ *
+ * Threads. A quantizer (vq_pq, vq_sq, vq_opq) is immutable once trained or loaded: any
+ * number of threads may use one handle at the same time; only vq_*_free must come after
+ * every other use.
  *
  * Allocation. After the process's first call that runs a kernel or vq_simd_level(), which
  * detects the SIMD level once, the hot calls (encode, decode, distance table, ADC scan,
@@ -54,6 +60,12 @@
  *   at most 8192 floats on the stack, or of one row when dim > 8192: then the calling
  *   thread's buffer as above (allocated per call when dim > 262144).
  * - vq_knn with 16 or more queries allocates its working memory for the call.
+ * - A vq_opq rotates in blocks through the same memory as the first item (on the stack
+ *   while d_out <= 8192), then runs its inner PQ's calls with their allocations (a loaded
+ *   vq_opq's first encode builds the codebook copy as a loaded vq_pq's does).
+ *   vq_opq_distance_table rotates its query on the stack up to d_out = 8192 and in a buffer
+ *   allocated per call above. vq_opq_search_with_table takes the room for the rotated
+ *   queries and the tables from the caller and never allocates.
  *
  * Model files (vq_*_save, vq_*_load, *_buffer): little-endian, versioned
  * (VQ_FORMAT_VERSION), 64-byte aligned sections each with a CRC-32C; the layout is
@@ -78,7 +90,7 @@
 /**
  * Minor version of the library.
  */
-#define VQ_VERSION_MINOR 2
+#define VQ_VERSION_MINOR 3
 
 /**
  * Patch version of the library.
@@ -208,6 +220,13 @@ typedef uint32_t vq_status;
 #endif // __cplusplus
 
 /**
+ * A trained OPQ quantizer: a rotation to `d_out` dimensions, then `m` sub-quantizers of
+ * `ksub` centroids over them. Immutable; share it across threads freely. Free with
+ * `vq_opq_free`.
+ */
+typedef struct vq_opq vq_opq;
+
+/**
  * A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
  * dimensions. Immutable; share it across threads freely. Free with `vq_pq_free`.
  */
@@ -263,12 +282,63 @@ typedef struct vq_train_params {
   uint32_t hartigan_passes;
 } vq_train_params;
 
+/**
+ * How `vq_opq_train` learns the rotation and trains its product quantizers: FAISS's
+ * `OPQMatrix` settings, and the k-means of every PQ as `vq_pq_train` takes it. Start from
+ * `vq_opq_params_default()` and change fields, so code keeps compiling when fields are
+ * added.
+ */
+typedef struct vq_opq_params {
+  /**
+   * Seed of the training-row sample and of the random starting rotation. Default 1234.
+   */
+  uint64_t seed;
+  /**
+   * Output dimension of the rotation, the inner PQ's dimension: 0 (default) for `dim`,
+   * else at least `dim` (the rows are padded with zeros, as FAISS's
+   * `OPQMatrix(d, M, d2)`).
+   */
+  size_t d_out;
+  /**
+   * Outer iterations, each one rotation update; default 50 (FAISS). 0 keeps the random
+   * starting rotation.
+   */
+  uint32_t niter;
+  /**
+   * k-means iterations of the PQ in every outer iteration after the first, started from
+   * the previous codebooks; default 4.
+   */
+  uint32_t niter_pq;
+  /**
+   * k-means iterations of the PQ in the first outer iteration; default 40.
+   */
+  uint32_t niter_pq_0;
+  /**
+   * Training rows the rotation is learned on, at most (a seeded sample beyond); default
+   * 65536, at least `ksub`. The final PQ trains on every row (subject to
+   * `kmeans.max_points_per_centroid`).
+   */
+  uint32_t max_train_points;
+  /**
+   * k-means rows per centroid for the PQ inside the alternation; default 1000 (FAISS),
+   * at least 1.
+   */
+  uint32_t inner_points_per_centroid;
+  /**
+   * The k-means of every PQ (default `vq_train_params_default()`): the final PQ's as
+   * given; the alternation's with `iterations` replaced by `niter_pq_0` / `niter_pq` and
+   * `max_points_per_centroid` by `inner_points_per_centroid`. Its `threads` runs the
+   * whole training (0: all cores); the result is bit-identical for any value.
+   */
+  struct vq_train_params kmeans;
+} vq_opq_params;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, for example `"0.2.0"`: a static string, never freed.
+ * The library version, for example `"0.3.0"`: a static string, never freed.
  */
 const char *vq_version(void);
 
@@ -374,6 +444,330 @@ vq_status vq_dot_batch(const float *query,
                        size_t out_len);
 
 /**
+ * The default OPQ training parameters: FAISS's `OPQMatrix` defaults, as
+ * `vq::OpqParams::new`, with the k-means of `vq_train_params_default()` (on all cores:
+ * the result does not depend on it).
+ */
+struct vq_opq_params vq_opq_params_default(void);
+
+/**
+ * Learns a rotation and trains a product quantizer of the rotated vectors on
+ * `data_len / dim` rows of `dim` floats, searching by `metric` (`VQ_METRIC_L2`,
+ * `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`; another value is
+ * `VQ_STATUS_INVALID_ARGUMENT`): Ge et al.'s alternation as FAISS's `OPQMatrix` runs it,
+ * then a PQ trained anew on every row rotated. The rotation keeps distances, norms and
+ * inner products, so the metric is the inner PQ's. A cosine quantizer trains on the rows
+ * normalized to unit length and normalizes every vector it encodes.
+ *
+ * `m` is 1..=`d_out`; `ksub` 2..=65536 (code sizes as `vq_pq_train`). `params` may be
+ * NULL for `vq_opq_params_default()`. At least `ksub` rows, and `max_train_points >=
+ * ksub`. Training costs about `niter` PQ trainings; the result does not depend on
+ * `params->kmeans.threads`.
+ *
+ * # Safety
+ * `data` points to `data_len` floats; `params` is NULL or valid; `out` is valid for a write.
+ */
+vq_status vq_opq_train(uint32_t metric,
+                       size_t dim,
+                       size_t m,
+                       size_t ksub,
+                       const float *data,
+                       size_t data_len,
+                       const struct vq_opq_params *params,
+                       struct vq_opq **out);
+
+/**
+ * Builds an OPQ quantizer from a rotation `R` (`d_out × dim` floats, row-major, as
+ * `vq_opq_rotation` gives it) and a product quantizer over `d_out` dimensions; both are
+ * copied, so `pq` may be freed afterwards. The metric is the PQ's (`vq_pq_metric`).
+ *
+ * `rotation_len` must be a multiple of `dim` with `d_out = rotation_len / dim >= dim`,
+ * else `VQ_STATUS_BAD_LENGTH` or `VQ_STATUS_INVALID_ARGUMENT`; a PQ of another dimension
+ * is `VQ_STATUS_BAD_LENGTH`; a NaN or infinity `VQ_STATUS_NON_FINITE`; columns that are
+ * not orthonormal (an entry of `RᵀR − I` beyond 1e-3) `VQ_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `rotation` points to `rotation_len` floats; `pq` is a live `vq_pq` (owned or a view);
+ * `out` is valid for a write.
+ */
+vq_status vq_opq_from_parts(size_t dim,
+                            const float *rotation,
+                            size_t rotation_len,
+                            const struct vq_pq *pq,
+                            struct vq_opq **out);
+
+/**
+ * Frees a quantizer, and with it the view `vq_opq_pq` lent. NULL is a no-op. No other
+ * call may use it afterwards, or during.
+ *
+ * # Safety
+ * `opq` is NULL or a handle from this library, not yet freed.
+ */
+void vq_opq_free(struct vq_opq *opq);
+
+/**
+ * Dimension of the vectors it encodes, before the rotation (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_dim(const struct vq_opq *opq);
+
+/**
+ * Output dimension of the rotation, the inner PQ's dimension, at least `vq_opq_dim`
+ * (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_d_out(const struct vq_opq *opq);
+
+/**
+ * Number of sub-quantizers (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_m(const struct vq_opq *opq);
+
+/**
+ * Centroids per sub-quantizer (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_ksub(const struct vq_opq *opq);
+
+/**
+ * The metric the quantizer searches by, its inner PQ's: `VQ_METRIC_L2`,
+ * `VQ_METRIC_INNER_PRODUCT` or `VQ_METRIC_COSINE`, also after a save and load
+ * (`UINT32_MAX` for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+uint32_t vq_opq_metric(const struct vq_opq *opq);
+
+/**
+ * Bytes per code, the inner PQ's: `ceil(m/2)` for `ksub <= 16`, `m` for `ksub <= 256`,
+ * else `2m` (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_code_size(const struct vq_opq *opq);
+
+/**
+ * Read-only view of the rotation `R`, `d_out × dim` floats row-major (`R x` is what the
+ * PQ encodes). `*out` stays valid until `vq_opq_free(opq)`; do not write through it.
+ *
+ * # Safety
+ * `opq` is a live handle; `out` and `out_len` are valid for writes.
+ */
+vq_status vq_opq_rotation(const struct vq_opq *opq, const float **out, size_t *out_len);
+
+/**
+ * Read-only view of the inner PQ's centroids, in the rotated space: `[m][ksub][dsub_i]`
+ * over `d_out` dimensions, `ksub·d_out` floats (as `vq_pq_centroids` of `vq_opq_pq`).
+ * `*out` stays valid until `vq_opq_free(opq)`; do not write through it.
+ *
+ * # Safety
+ * `opq` is a live handle; `out` and `out_len` are valid for writes.
+ */
+vq_status vq_opq_centroids(const struct vq_opq *opq, const float **out, size_t *out_len);
+
+/**
+ * A borrowed view of the inner product quantizer (dimension `d_out`: the rotated space),
+ * for every `vq_pq_*` call that takes a `const vq_pq *`: `vq_pq_adc_scan` with a table
+ * from `vq_opq_distance_table` scores codes as `vq_opq_distances` does (see there);
+ * `vq_pq_train_params` gives the final PQ's k-means setting; `vq_pq_encode`,
+ * `vq_pq_search` and the rest take rotated vectors (`R x`), not `x`. Valid until
+ * `vq_opq_free(opq)`. It is not owned: passing it to `vq_pq_free` is undefined behaviour,
+ * as for any pointer the caller does not own. NULL for NULL.
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+const struct vq_pq *vq_opq_pq(const struct vq_opq *opq);
+
+/**
+ * Encodes `vectors_len / dim` vectors into `codes` (`n·code_size` bytes): the PQ codes of
+ * `R x`. A cosine quantizer encodes each rotated vector normalized (a zero vector stays
+ * zero). The rotation runs in blocks on the stack when `d_out <= 8192` (see "Allocation"
+ * at the top of `vq.h`).
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_encode(const struct vq_opq *opq,
+                        const float *vectors,
+                        size_t vectors_len,
+                        uint8_t *codes,
+                        size_t codes_len);
+
+/**
+ * Decodes `codes_len / code_size` codes into `vectors` (`n·dim` floats) in the original
+ * space: `Rᵀ` applied to the PQ's reconstruction (with `d_out > dim`, its projection back
+ * onto the input dimensions). A sub-code at or above `ksub` is
+ * `VQ_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_decode(const struct vq_opq *opq,
+                        const uint8_t *codes,
+                        size_t codes_len,
+                        float *vectors,
+                        size_t vectors_len);
+
+/**
+ * Writes the distance table of `query` (`dim` floats), `m·ksub` floats: the inner PQ's
+ * table (`vq_pq_distance_table`) of the rotated query `R q`. Summed over a code's sub-codes
+ * by `vq_pq_adc_scan` on `vq_opq_pq(opq)`, it gives the score `vq_opq_distances` gives,
+ * bit for bit under L2 and inner product; under cosine the entries carry the factor
+ * `1/‖q‖` that `vq_opq_distances` applies to each sum, so the two agree to the sum's
+ * rounding. That pair is OPQ's ADC scan. The rotated query is on the stack when
+ * `d_out <= 8192`, else allocated for the call.
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_distance_table(const struct vq_opq *opq,
+                                const float *query,
+                                size_t query_len,
+                                float *table,
+                                size_t table_len);
+
+/**
+ * `out[i]` = the score of code `i` for `query` by the quantizer's metric: the inner PQ's
+ * score (`vq_pq_distances`) of the rotated query `R q` against the code's reconstruction
+ * `ŷ` in the rotated space. As `R` keeps inner products, that is `q·x̂` (inner product) or
+ * `q·x̂/‖q‖` (cosine) for the decoded `x̂ = Rᵀŷ` (`vq_opq_decode`), up to rounding; for L2
+ * it is `‖R q − ŷ‖²`, which is `‖q − x̂‖²` when `d_out = dim` and exceeds it by the part of
+ * `ŷ` outside the range of `R` when `d_out > dim`. `codes_len = out_len·code_size`. Tables
+ * as `vq_pq_distances`.
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_distances(const struct vq_opq *opq,
+                           const float *query,
+                           size_t query_len,
+                           const uint8_t *codes,
+                           size_t codes_len,
+                           float *out,
+                           size_t out_len);
+
+/**
+ * Top-`k` search of `queries_len / dim` queries over `codes_len / code_size` codes by the
+ * quantizer's metric, scored as `vq_opq_distances`, ordered and padded as `vq_pq_search`:
+ * squared L2 ascending with `(+INFINITY, -1)` past the codes; inner product or cosine
+ * descending with `(-INFINITY, -1)`. `distances_len` and `labels_len` are `nq·k`. A
+ * query holding a NaN or an infinity, or a finite one whose rotation overflows f32 (a norm
+ * near `FLT_MAX`), is `VQ_STATUS_NON_FINITE`, and nothing is written. The queries are rotated in blocks on the stack when
+ * `d_out <= 8192`; the tables are as `vq_pq_search`'s (see "Allocation" at the top of
+ * `vq.h`); `vq_opq_search_with_table` takes both from the caller instead.
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_search(const struct vq_opq *opq,
+                        const float *queries,
+                        size_t queries_len,
+                        const uint8_t *codes,
+                        size_t codes_len,
+                        size_t k,
+                        float *distances,
+                        size_t distances_len,
+                        int64_t *labels,
+                        size_t labels_len);
+
+/**
+ * Floats of the scratch table with which `vq_opq_search_with_table` rotates 16 queries at
+ * a time and scans them in batches: `16·d_out + vq_pq_search_table_len(vq_opq_pq(opq))`
+ * (0 for NULL).
+ *
+ * # Safety
+ * `opq` is NULL or a live handle.
+ */
+size_t vq_opq_search_table_len(const struct vq_opq *opq);
+
+/**
+ * `vq_opq_search` with a caller-provided scratch table, which holds the rotated queries
+ * and the PQ's tables: never allocates. The table holds `vq_opq_search_table_len(opq)`
+ * floats (16 queries rotated and scanned per pass) or `d_out + m·ksub` floats (one query
+ * at a time, slower for many queries); any other length is `VQ_STATUS_INVALID_ARGUMENT`.
+ * Both give `vq_opq_search`'s results bit for bit. The table's contents on return are
+ * unspecified.
+ *
+ * # Safety
+ * `opq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_opq_search_with_table(const struct vq_opq *opq,
+                                   const float *queries,
+                                   size_t queries_len,
+                                   const uint8_t *codes,
+                                   size_t codes_len,
+                                   size_t k,
+                                   float *table,
+                                   size_t table_len,
+                                   float *distances,
+                                   size_t distances_len,
+                                   int64_t *labels,
+                                   size_t labels_len);
+
+/**
+ * Saves the quantizer (rotation, inner PQ with its training record, metric) as a model
+ * file of kind OPQ at `path` (a NUL-terminated path), written to a temporary file and
+ * renamed into place.
+ *
+ * # Safety
+ * `opq` is a live handle; `path` is a NUL-terminated string.
+ */
+vq_status vq_opq_save(const struct vq_opq *opq, const char *path);
+
+/**
+ * Loads an OPQ quantizer from the model file at `path`, with the metric it was saved with
+ * (`vq_opq_metric`). The rotation is checked as `vq_opq_from_parts` checks it. Truncated
+ * or corrupt input is `VQ_STATUS_FORMAT`, another format version
+ * `VQ_STATUS_UNSUPPORTED_VERSION`, a product or scalar quantizer's file
+ * `VQ_STATUS_WRONG_KIND` (the message names the call that loads it).
+ *
+ * # Safety
+ * `path` is a NUL-terminated string; `out` is valid for a write.
+ */
+vq_status vq_opq_load(const char *path, struct vq_opq **out);
+
+/**
+ * Bytes `vq_opq_save_buffer` writes.
+ *
+ * # Safety
+ * `opq` is a live handle; `out` is valid for a write.
+ */
+vq_status vq_opq_serialized_size(const struct vq_opq *opq, size_t *out);
+
+/**
+ * Writes the model file into `buf` (`buf_len` bytes, at least `vq_opq_serialized_size`;
+ * else `VQ_STATUS_BUFFER_TOO_SMALL` and nothing is written) and its size into `*written`.
+ *
+ * # Safety
+ * `opq` is a live handle; `buf` holds `buf_len` writable bytes; `written` is valid.
+ */
+vq_status vq_opq_save_buffer(const struct vq_opq *opq,
+                             uint8_t *buf,
+                             size_t buf_len,
+                             size_t *written);
+
+/**
+ * Loads an OPQ quantizer, with its metric, from a model file in memory (`buf_len` bytes;
+ * the buffer is not kept). Statuses as `vq_opq_load`.
+ *
+ * # Safety
+ * `buf` holds `buf_len` readable bytes; `out` is valid for a write.
+ */
+vq_status vq_opq_load_buffer(const uint8_t *buf, size_t buf_len, struct vq_opq **out);
+
+/**
  * Trains a product quantizer on `data_len / dim` rows of `dim` floats, searching by
  * squared L2 (`vq_pq_train_metric` with `VQ_METRIC_L2`).
  *
@@ -446,7 +840,9 @@ vq_status vq_pq_from_centroids_metric(uint32_t metric,
  * Frees a quantizer. NULL is a no-op. No other call may use it afterwards, or during.
  *
  * # Safety
- * `pq` is NULL or a handle from this library, not yet freed.
+ * `pq` is NULL or a handle the caller owns (from `vq_pq_train*`, `vq_pq_from_centroids*`
+ * or `vq_pq_load*`), not yet freed. A borrowed view such as `vq_opq_pq`'s is not one:
+ * freeing it is undefined behaviour, as for any pointer the caller does not own.
  */
 void vq_pq_free(struct vq_pq *pq);
 
@@ -556,7 +952,9 @@ vq_status vq_pq_distance_table(const struct vq_pq *pq,
 
 /**
  * ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects; with a table
- * from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i`. `codes_len` must be
+ * from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i` (under cosine to
+ * the sum's rounding: the table's entries carry the `1/‖q‖` that `vq_pq_distances` applies
+ * to each sum). `codes_len` must be
  * `out_len·code_size`. Codes are checked for sub-codes at or above `ksub` only when `ksub`
  * is not 16, 256 or 65536 (then every byte pattern is a valid code, and the scan runs
  * unchecked at the library's speed).
@@ -660,7 +1058,8 @@ vq_status vq_pq_save(const struct vq_pq *pq, const char *path);
  * Loads a product quantizer from the model file at `path`, with the metric it was saved
  * with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
  * `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
- * quantizer's file `VQ_STATUS_WRONG_KIND`.
+ * or OPQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that loads
+ * it).
  *
  * # Safety
  * `path` is a NUL-terminated string; `out` is valid for a write.

@@ -61,33 +61,38 @@ pub fn load_model(data: &[u8]) {
 
 fn check_load(bytes: &[u8]) {
     let rust = format::read_bytes(bytes);
-    let (mut pq, mut sq) = (ptr::null_mut(), ptr::null_mut());
+    let (mut pq, mut sq, mut opq) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
     // SAFETY: a valid buffer and out-pointers.
-    let (s_pq, s_sq) = unsafe {
+    let (s_pq, s_sq, s_opq) = unsafe {
         (
             vq_pq_load_buffer(bytes.as_ptr(), bytes.len(), &mut pq),
             vq_sq_load_buffer(bytes.as_ptr(), bytes.len(), &mut sq),
+            vq_opq_load_buffer(bytes.as_ptr(), bytes.len(), &mut opq),
         )
     };
+    let wrong = vq_status::WrongKind;
     match rust {
         Ok(file) => {
             // A loaded model writes a file that loads to the same model.
             let again = match &file.model {
                 Model::Pq(p) => {
-                    assert_eq!((s_pq, s_sq), (vq_status::Ok, vq_status::WrongKind));
+                    assert_eq!((s_pq, s_sq, s_opq), (vq_status::Ok, wrong, wrong));
                     // SAFETY: a live handle.
                     assert_eq!(unsafe { vq_pq_dim(pq) }, p.dim());
                     exercise(p);
                     p.to_bytes()
                 }
                 Model::Sq(s) => {
-                    assert_eq!((s_pq, s_sq), (vq_status::WrongKind, vq_status::Ok));
+                    assert_eq!((s_pq, s_sq, s_opq), (wrong, vq_status::Ok, wrong));
                     exercise(s);
                     s.to_bytes()
                 }
                 Model::Opq(o) => {
-                    assert_eq!((s_pq, s_sq), (vq_status::WrongKind, vq_status::WrongKind));
+                    assert_eq!((s_pq, s_sq, s_opq), (wrong, wrong, vq_status::Ok));
+                    // SAFETY: a live handle.
+                    assert_eq!(unsafe { (vq_opq_dim(opq), vq_opq_d_out(opq)) }, (o.dim(), o.d_out()));
                     exercise(o);
+                    same_opq_search(opq, o);
                     o.to_bytes()
                 }
             };
@@ -100,14 +105,44 @@ fn check_load(bytes: &[u8]) {
         Err(e) => {
             let want = status_of(e);
             assert!(matches!(want, vq_status::Format | vq_status::UnsupportedVersion), "{want:?}");
-            assert_eq!((s_pq, s_sq), (want, want));
-            assert!(pq.is_null() && sq.is_null(), "out-parameter written on failure");
+            assert_eq!((s_pq, s_sq, s_opq), (want, want, want));
+            assert!(pq.is_null() && sq.is_null() && opq.is_null(), "out-parameter written on failure");
         }
     }
     // SAFETY: NULL or live handles, freed once.
     unsafe {
         vq_pq_free(pq);
         vq_sq_free(sq);
+        vq_opq_free(opq);
+    }
+}
+
+/// The C search of a loaded OPQ equals the library's (or both refuse the queries) on a few
+/// vectors, with nothing written on failure.
+fn same_opq_search(h: *const vq_opq, o: &vq::OpqQuantizer) {
+    let d = o.dim();
+    if d > 4096 || o.d_out() > 4096 {
+        return;
+    }
+    let x: Vec<f32> = (0..3 * d).map(|i| ((i % 7) as f32 - 3.0) * 1e6).collect();
+    let mut codes = vec![0u8; 3 * o.code_size()];
+    o.encode(&x, &mut codes).unwrap();
+    let (mut wd, mut wl) = ([0f32; 4], [0i64; 4]);
+    let want = o.search(&x[..2 * d], &codes, 2, &mut wd, &mut wl).map_err(status_of);
+    let (mut cd, mut cl) = ([7f32; 4], [7i64; 4]);
+    // SAFETY: a live handle; the buffers hold the lengths passed.
+    let s = unsafe {
+        vq_opq_search(h, x.as_ptr(), 2 * d, codes.as_ptr(), codes.len(), 2, cd.as_mut_ptr(), 4, cl.as_mut_ptr(), 4)
+    };
+    match want {
+        Ok(()) => {
+            assert_eq!(s, vq_status::Ok);
+            assert!(cl == wl && cd.iter().zip(&wd).all(|(a, b)| same_f32(*a, *b)), "the C search is the library's");
+        }
+        Err(w) => {
+            assert_eq!(s, w);
+            assert_eq!((cd, cl), ([7f32; 4], [7i64; 4]), "written on failure");
+        }
     }
 }
 
@@ -320,24 +355,107 @@ fn metric_choice(flags: u8) -> Option<u32> {
     }
 }
 
-/// The C lifecycle with arbitrary sizes and metrics: train (PQ or SQ, by the call without a
-/// metric or a `*_metric` call, whose metric may be out of range), encode, search, save to
-/// a buffer, load, free; lengths may be off by one. Every status must be the one the Rust
-/// library's error maps to; out-parameters are written only on success; the C search
-/// equals the library's, and the metric survives the round trip.
+/// One quantizer kind's C calls that `c_lifecycle` drives after training: the exports
+/// themselves, as typed function pointers.
+struct Calls<H> {
+    dim: unsafe extern "C" fn(*const H) -> usize,
+    code_size: unsafe extern "C" fn(*const H) -> usize,
+    metric: unsafe extern "C" fn(*const H) -> u32,
+    encode: unsafe extern "C" fn(*const H, *const f32, usize, *mut u8, usize) -> vq_status,
+    #[allow(clippy::type_complexity)]
+    search: unsafe extern "C" fn(
+        *const H,
+        *const f32,
+        usize,
+        *const u8,
+        usize,
+        usize,
+        *mut f32,
+        usize,
+        *mut i64,
+        usize,
+    ) -> vq_status,
+    serialized_size: unsafe extern "C" fn(*const H, *mut usize) -> vq_status,
+    save_buffer: unsafe extern "C" fn(*const H, *mut u8, usize, *mut usize) -> vq_status,
+    load_buffer: unsafe extern "C" fn(*const u8, usize, *mut *mut H) -> vq_status,
+    free: unsafe extern "C" fn(*mut H),
+}
+
+const PQ_CALLS: Calls<vq_pq> = Calls {
+    dim: vq_pq_dim,
+    code_size: vq_pq_code_size,
+    metric: vq_pq_metric,
+    encode: vq_pq_encode,
+    search: vq_pq_search,
+    serialized_size: vq_pq_serialized_size,
+    save_buffer: vq_pq_save_buffer,
+    load_buffer: vq_pq_load_buffer,
+    free: vq_pq_free,
+};
+
+const SQ_CALLS: Calls<vq_sq> = Calls {
+    dim: vq_sq_dim,
+    code_size: vq_sq_code_size,
+    metric: vq_sq_metric,
+    encode: vq_sq_encode,
+    search: vq_sq_search,
+    serialized_size: vq_sq_serialized_size,
+    save_buffer: vq_sq_save_buffer,
+    load_buffer: vq_sq_load_buffer,
+    free: vq_sq_free,
+};
+
+const OPQ_CALLS: Calls<vq_opq> = Calls {
+    dim: vq_opq_dim,
+    code_size: vq_opq_code_size,
+    metric: vq_opq_metric,
+    encode: vq_opq_encode,
+    search: vq_opq_search,
+    serialized_size: vq_opq_serialized_size,
+    save_buffer: vq_opq_save_buffer,
+    load_buffer: vq_opq_load_buffer,
+    free: vq_opq_free,
+};
+
+/// `x`, `x - 1` or `x + 1`, by `b`: the lengths `c_lifecycle` passes, sometimes off by one.
+fn off_by_one(b: u8, x: usize) -> usize {
+    match b % 5 {
+        0 => x.saturating_sub(1),
+        1 => x + 1,
+        _ => x,
+    }
+}
+
+/// The k-means settings `c_lifecycle` trains PQ and OPQ with (`init` 3 is out of range).
+fn train_params(inp: &mut Input<'_>) -> vq_train_params {
+    vq_train_params {
+        seed: inp.u8() as u64,
+        iterations: inp.u8() as u32 % 4,
+        max_points_per_centroid: inp.u8() as u32 % 5,
+        threads: 1,
+        init: inp.u8() as u32 % 4,
+        nprobe: [0, 1, 3, u32::MAX][inp.u8() as usize % 4],
+        hartigan_passes: inp.u8() as u32 % 3,
+    }
+}
+
+/// The C lifecycle with arbitrary sizes and metrics: train (PQ, SQ or OPQ, by the call
+/// without a metric or a `*_metric` call, whose metric may be out of range), encode,
+/// search, save to a buffer, load, free; lengths may be off by one. Every status must be
+/// the one the Rust library's error maps to; out-parameters are written only on success;
+/// the C search equals the library's, and the metric survives the round trip. An OPQ also
+/// has its views, decode, table and scan through the borrowed PQ, search with a caller
+/// table (of a right or a wrong length) and composition from parts checked against the
+/// library.
 pub fn c_lifecycle(data: &[u8]) {
     let mut inp = Input(data);
+    // Bit 0: SQ; else bit 4: OPQ, else PQ. Bits 1..=3: the metric call. Bit 7: keep NaNs.
     let flags = inp.u8();
     let choice = metric_choice(flags);
     let metric = crate::metric::metric_arg(choice.unwrap_or(VQ_METRIC_L2)).map_err(|f| f.status);
     let dim = inp.u8() as usize % 20;
     let n = inp.u8() as usize % 70;
-    let delta = |b: u8, x: usize| match b % 5 {
-        0 => x.saturating_sub(1),
-        1 => x + 1,
-        _ => x,
-    };
-    let data_len = delta(inp.u8(), n * dim);
+    let data_len = off_by_one(inp.u8(), n * dim);
     let mut x = inp.f32s(data_len.min(64));
     x.resize(data_len, 0.0);
     if flags & 0x80 == 0 {
@@ -347,189 +465,280 @@ pub fn c_lifecycle(data: &[u8]) {
             }
         }
     }
-    let mut out: *mut u8 = ptr::dangling_mut(); // sentinel: must survive a failure
-    let pq = flags & 1 == 0;
-    let (status, want): (vq_status, Result<Box<dyn Quantizer>, vq_status>) = if pq {
-        let m = inp.u8() as usize % 8;
-        let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
-        let p = vq_train_params {
-            seed: inp.u8() as u64,
-            iterations: inp.u8() as u32 % 4,
-            max_points_per_centroid: inp.u8() as u32 % 5,
-            threads: 1,
-            init: inp.u8() as u32 % 4, // 3: out of range
-            nprobe: [0, 1, 3, u32::MAX][inp.u8() as usize % 4],
-            hartigan_passes: inp.u8() as u32 % 3,
-        };
-        let want = metric.and_then(|metric| {
-            let kmeans = p.to_kmeans(ksub).map_err(|f| f.status)?;
-            let pq = ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans, metric }).map_err(status_of)?;
-            Ok(Box::new(pq) as Box<dyn Quantizer>)
-        });
-        let o = (&mut out as *mut *mut u8).cast();
-        // SAFETY: `x` holds `data_len` floats; `out` is a valid out-pointer.
-        let s = unsafe {
-            match choice {
-                None => vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, o),
-                Some(c) => vq_pq_train_metric(c, dim, m, ksub, x.as_ptr(), x.len(), &p, o),
-            }
-        };
-        (s, want)
-    } else {
+    let run = Run { dim, n, x: &x };
+    if flags & 1 == 1 {
         let bits = [0, 4, 5, 8, 16][inp.u8() as usize % 5];
         let want = metric.and_then(|metric| {
             let sq = SqBits::from_bits(bits).and_then(|b| ScalarQuantizer::train_for(metric, b, dim, &x));
-            Ok(Box::new(sq.map_err(status_of)?) as Box<dyn Quantizer>)
+            sq.map_err(status_of)
         });
-        let o = (&mut out as *mut *mut u8).cast();
-        // SAFETY: as above.
-        let s = unsafe {
-            match choice {
-                None => vq_sq_train(bits, dim, x.as_ptr(), x.len(), o),
-                Some(c) => vq_sq_train_metric(c, bits, dim, x.as_ptr(), x.len(), o),
-            }
+        run.trained(
+            &mut inp,
+            &SQ_CALLS,
+            want,
+            |o| {
+                // SAFETY: `x` holds `data_len` floats; `o` is a valid out-pointer.
+                unsafe {
+                    match choice {
+                        None => vq_sq_train(bits, dim, x.as_ptr(), x.len(), o),
+                        Some(c) => vq_sq_train_metric(c, bits, dim, x.as_ptr(), x.len(), o),
+                    }
+                }
+            },
+            |_, _, _, _| (),
+        );
+    } else if flags & 0x10 == 0 {
+        let m = inp.u8() as usize % 8;
+        let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
+        let p = train_params(&mut inp);
+        let want = metric.and_then(|metric| {
+            let kmeans = p.to_kmeans(ksub).map_err(|f| f.status)?;
+            ProductQuantizer::train(dim, &x, &PqParams { m, ksub, kmeans, metric }).map_err(status_of)
+        });
+        run.trained(
+            &mut inp,
+            &PQ_CALLS,
+            want,
+            |o| {
+                // SAFETY: `x` holds `data_len` floats; `o` is a valid out-pointer.
+                unsafe {
+                    match choice {
+                        None => vq_pq_train(dim, m, ksub, x.as_ptr(), x.len(), &p, o),
+                        Some(c) => vq_pq_train_metric(c, dim, m, ksub, x.as_ptr(), x.len(), &p, o),
+                    }
+                }
+            },
+            |_, _, _, _| (),
+        );
+    } else {
+        let m = inp.u8() as usize % 8;
+        let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
+        let p = vq_opq_params {
+            seed: inp.u8() as u64,
+            d_out: [0, dim, dim + 1, dim + 3, dim.saturating_sub(1)][inp.u8() as usize % 5],
+            niter: inp.u8() as u32 % 3,
+            niter_pq: inp.u8() as u32 % 3,
+            niter_pq_0: inp.u8() as u32 % 4,
+            max_train_points: [0, 1, 16, 65536][inp.u8() as usize % 4],
+            inner_points_per_centroid: inp.u8() as u32 % 4,
+            kmeans: train_params(&mut inp),
         };
-        (s, want)
-    };
-    assert_eq!(status, want.as_ref().err().copied().unwrap_or(vq_status::Ok));
-    let Ok(rust) = want else {
-        assert_eq!(out, ptr::dangling_mut(), "out-parameter written on failure");
-        return;
-    };
-    let metric_of = |h: *mut u8| {
-        // SAFETY: a live handle of the kind `pq` says.
+        // The call has no twin without a metric: `None` trains by L2.
+        let number = choice.unwrap_or(VQ_METRIC_L2);
+        let want = metric.and_then(|metric| {
+            let params = p.to_params(metric, m, ksub).map_err(|f| f.status)?;
+            vq::OpqQuantizer::train(dim, &x, &params).map_err(status_of)
+        });
+        let rust = want.clone();
+        let train = |o| {
+            // SAFETY: `x` holds `data_len` floats; `o` is a valid out-pointer.
+            unsafe { vq_opq_train(number, dim, m, ksub, x.as_ptr(), x.len(), &p, o) }
+        };
+        run.trained(&mut inp, &OPQ_CALLS, want, train, |inp, h, codes, q| {
+            opq_views(inp, h, rust.as_ref().expect("trained"), codes, q);
+        });
+    }
+}
+
+/// The training data of one `c_lifecycle` input.
+struct Run<'a> {
+    dim: usize,
+    n: usize,
+    x: &'a [f32],
+}
+
+impl Run<'_> {
+    /// Checks a training call (`train`, which writes the handle through its argument)
+    /// against the library's result `want`, then encodes, searches, saves and loads through
+    /// `calls`, and hands the live handle, its codes and the queries to `then` (the kind's
+    /// own checks) before freeing it.
+    fn trained<H, Q: Quantizer>(
+        &self,
+        inp: &mut Input<'_>,
+        calls: &Calls<H>,
+        want: Result<Q, vq_status>,
+        train: impl FnOnce(*mut *mut H) -> vq_status,
+        then: impl FnOnce(&mut Input<'_>, *mut H, &[u8], &[f32]),
+    ) {
+        let (dim, x) = (self.dim, self.x);
+        let sentinel = ptr::dangling_mut::<H>();
+        let mut out = sentinel;
+        let status = train(&mut out);
+        assert_eq!(status, want.as_ref().err().copied().unwrap_or(vq_status::Ok));
+        let Ok(rust) = want else {
+            assert_eq!(out, sentinel, "out-parameter written on failure");
+            return;
+        };
+        // SAFETY: `out` is the live handle just made; every buffer below holds the length
+        // passed with it; the handles are freed once (`out` by the caller for an OPQ).
         unsafe {
-            if pq {
-                vq_pq_metric(h.cast())
-            } else {
-                vq_sq_metric(h.cast())
-            }
-        }
-    };
-    assert_eq!(metric_of(out), rust.metric().number());
-    // SAFETY: `out` is the live handle just made; every buffer below holds the length
-    // passed with it; the handles are freed once.
-    unsafe {
-        let (cs, d) = if pq {
-            (vq_pq_code_size(out.cast()), vq_pq_dim(out.cast()))
-        } else {
-            (vq_sq_code_size(out.cast()), vq_sq_dim(out.cast()))
-        };
-        assert_eq!(d, dim);
-        let rows = n.min(data_len / dim);
-        let codes_len = delta(inp.u8(), rows * cs);
-        let mut codes = vec![0xEEu8; codes_len];
-        let enc = |h: *mut u8, codes: &mut [u8]| {
-            if pq {
-                vq_pq_encode(h.cast(), x.as_ptr(), rows * dim, codes.as_mut_ptr(), codes.len())
-            } else {
-                vq_sq_encode(h.cast(), x.as_ptr(), rows * dim, codes.as_mut_ptr(), codes.len())
-            }
-        };
-        let s = enc(out, &mut codes);
-        if codes_len != rows * cs {
-            assert_eq!(s, vq_status::BadLength);
-            assert!(codes.iter().all(|&b| b == 0xEE), "codes written on failure");
-            codes = vec![0; rows * cs];
-            assert_eq!(enc(out, &mut codes), vq_status::Ok);
-        } else {
-            assert_eq!(s, vq_status::Ok);
-        }
-        let k = inp.u8() as usize % 6;
-        let nq = 1 + inp.u8() as usize % 3;
-        let q: Vec<f32> = (0..nq * dim).map(|i| (i % 5) as f32).collect();
-        let res_len = delta(inp.u8(), nq * k);
-        let (mut dist, mut lab) = (vec![-1f32; res_len], vec![-7i64; res_len]);
-        let s = if pq {
-            vq_pq_search(
-                out.cast(),
-                q.as_ptr(),
-                q.len(),
-                codes.as_ptr(),
-                codes.len(),
-                k,
-                dist.as_mut_ptr(),
-                res_len,
-                lab.as_mut_ptr(),
-                res_len,
-            )
-        } else {
-            vq_sq_search(
-                out.cast(),
-                q.as_ptr(),
-                q.len(),
-                codes.as_ptr(),
-                codes.len(),
-                k,
-                dist.as_mut_ptr(),
-                res_len,
-                lab.as_mut_ptr(),
-                res_len,
-            )
-        };
-        let want = if k == 0 {
-            vq_status::InvalidArgument
-        } else if res_len != nq * k {
-            vq_status::BadLength
-        } else {
-            vq_status::Ok
-        };
-        assert_eq!(s, want);
-        if s == vq_status::Ok {
-            assert!(lab.iter().all(|&l| l >= -1 && l < rows as i64));
-            let (mut rd, mut rl) = (vec![0f32; res_len], vec![0i64; res_len]);
-            rust.search(&q, &codes, k, &mut rd, &mut rl).unwrap();
-            assert_eq!(rl, lab, "the C search is the library's");
-            assert!(rd.iter().zip(&dist).all(|(a, b)| same_f32(*a, *b)));
-            let worst = rust.metric().worst();
-            assert!(lab.iter().zip(&dist).all(|(&l, &d)| l != -1 || d == worst), "sentinel of {}", rust.metric());
-        } else {
-            assert!(lab.iter().all(|&l| l == -7), "labels written on failure");
-        }
-        // Save to a buffer (maybe one byte short), load back, same codes.
-        let mut size = 0usize;
-        let s = if pq {
-            vq_pq_serialized_size(out.cast(), &mut size)
-        } else {
-            vq_sq_serialized_size(out.cast(), &mut size)
-        };
-        assert_eq!(s, vq_status::Ok);
-        let short = inp.u8() % 4 == 0;
-        let mut buf = vec![0u8; if short { size - 1 } else { size }];
-        let mut written = 12345usize;
-        let s = if pq {
-            vq_pq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
-        } else {
-            vq_sq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
-        };
-        if short {
-            assert_eq!((s, written), (vq_status::BufferTooSmall, 12345));
-            buf.resize(size, 0);
-            let s = if pq {
-                vq_pq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
-            } else {
-                vq_sq_save_buffer(out.cast(), buf.as_mut_ptr(), buf.len(), &mut written)
+            assert_eq!((calls.metric)(out), rust.metric().number());
+            let cs = (calls.code_size)(out);
+            assert_eq!((calls.dim)(out), dim);
+            let rows = self.n.min(x.len() / dim);
+            let codes_len = off_by_one(inp.u8(), rows * cs);
+            let mut codes = vec![0xEEu8; codes_len];
+            let enc = |h: *mut H, codes: &mut [u8]| {
+                (calls.encode)(h, x.as_ptr(), rows * dim, codes.as_mut_ptr(), codes.len())
             };
-            assert_eq!(s, vq_status::Ok);
+            let s = enc(out, &mut codes);
+            if codes_len != rows * cs {
+                assert_eq!(s, vq_status::BadLength);
+                assert!(codes.iter().all(|&b| b == 0xEE), "codes written on failure");
+                codes = vec![0; rows * cs];
+                assert_eq!(enc(out, &mut codes), vq_status::Ok);
+            } else {
+                assert_eq!(s, vq_status::Ok);
+            }
+            let k = inp.u8() as usize % 6;
+            let nq = 1 + inp.u8() as usize % 3;
+            let q: Vec<f32> = (0..nq * dim).map(|i| (i % 5) as f32).collect();
+            let res_len = off_by_one(inp.u8(), nq * k);
+            let (mut dist, mut lab) = (vec![-1f32; res_len], vec![-7i64; res_len]);
+            let s = (calls.search)(
+                out,
+                q.as_ptr(),
+                q.len(),
+                codes.as_ptr(),
+                codes.len(),
+                k,
+                dist.as_mut_ptr(),
+                res_len,
+                lab.as_mut_ptr(),
+                res_len,
+            );
+            let want = if k == 0 {
+                vq_status::InvalidArgument
+            } else if res_len != nq * k {
+                vq_status::BadLength
+            } else {
+                vq_status::Ok
+            };
+            assert_eq!(s, want);
+            if s == vq_status::Ok {
+                assert!(lab.iter().all(|&l| l >= -1 && l < rows as i64));
+                let (mut rd, mut rl) = (vec![0f32; res_len], vec![0i64; res_len]);
+                rust.search(&q, &codes, k, &mut rd, &mut rl).unwrap();
+                assert_eq!(rl, lab, "the C search is the library's");
+                assert!(rd.iter().zip(&dist).all(|(a, b)| same_f32(*a, *b)));
+                let worst = rust.metric().worst();
+                assert!(lab.iter().zip(&dist).all(|(&l, &d)| l != -1 || d == worst), "sentinel of {}", rust.metric());
+            } else {
+                assert!(lab.iter().all(|&l| l == -7), "labels written on failure");
+            }
+            // Save to a buffer (maybe one byte short), load back, same codes.
+            let mut size = 0usize;
+            assert_eq!((calls.serialized_size)(out, &mut size), vq_status::Ok);
+            let short = inp.u8().is_multiple_of(4);
+            let mut buf = vec![0u8; if short { size - 1 } else { size }];
+            let mut written = 12345usize;
+            let s = (calls.save_buffer)(out, buf.as_mut_ptr(), buf.len(), &mut written);
+            if short {
+                assert_eq!((s, written), (vq_status::BufferTooSmall, 12345));
+                buf.resize(size, 0);
+                assert_eq!((calls.save_buffer)(out, buf.as_mut_ptr(), buf.len(), &mut written), vq_status::Ok);
+            } else {
+                assert_eq!(s, vq_status::Ok);
+            }
+            assert_eq!(written, size);
+            let mut back = ptr::null_mut();
+            assert_eq!((calls.load_buffer)(buf.as_ptr(), buf.len(), &mut back), vq_status::Ok);
+            assert_eq!((calls.metric)(back), rust.metric().number(), "the model file keeps the metric");
+            let mut codes2 = vec![0u8; codes.len()];
+            assert_eq!(enc(back, &mut codes2), vq_status::Ok);
+            assert_eq!(codes, codes2);
+            (calls.free)(back);
+            then(inp, out, &codes, &q);
+            (calls.free)(out);
         }
-        assert_eq!(written, size);
-        let mut back: *mut u8 = ptr::null_mut();
-        let s = if pq {
-            vq_pq_load_buffer(buf.as_ptr(), buf.len(), (&mut back as *mut *mut u8).cast())
-        } else {
-            vq_sq_load_buffer(buf.as_ptr(), buf.len(), (&mut back as *mut *mut u8).cast())
-        };
+    }
+}
+
+/// An OPQ's own calls against the library: the views, decode, the distance table scanned
+/// through the borrowed PQ, search with a caller table of a right or a wrong length, and
+/// the quantizer composed from its parts.
+fn opq_views(inp: &mut Input<'_>, h: *mut vq_opq, rust: &vq::OpqQuantizer, codes: &[u8], q: &[f32]) {
+    let (dim, d_out, cs) = (rust.dim(), rust.d_out(), rust.code_size());
+    let rows = codes.len() / cs;
+    let same_all = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_f32(*x, *y));
+    // SAFETY: `h` is a live handle; every buffer holds the length passed with it; the
+    // views are read while `h` lives; the handle made here is freed once.
+    unsafe {
+        assert_eq!(vq_opq_d_out(h), d_out);
+        let (mut r, mut rl, mut c, mut cl) = (ptr::null(), 0, ptr::null(), 0);
+        assert_eq!(vq_opq_rotation(h, &mut r, &mut rl), vq_status::Ok);
+        assert_eq!(vq_opq_centroids(h, &mut c, &mut cl), vq_status::Ok);
+        let rotation = std::slice::from_raw_parts(r, rl);
+        assert!(same_all(rotation, rust.rotation()));
+        assert!(same_all(std::slice::from_raw_parts(c, cl), rust.pq().centroids()));
+        let pq = vq_opq_pq(h);
+        assert_eq!((vq_pq_dim(pq), vq_pq_metric(pq)), (d_out, rust.metric().number()));
+        let (mut dec, mut want) = (vec![0f32; rows * dim], vec![0f32; rows * dim]);
+        assert_eq!(vq_opq_decode(h, codes.as_ptr(), codes.len(), dec.as_mut_ptr(), dec.len()), vq_status::Ok);
+        rust.decode(codes, &mut want).unwrap();
+        assert!(same_all(&dec, &want), "decode");
+        // The table of the first query, scanned by the view, is vq_opq_distances: bit for
+        // bit under L2 and inner product; under cosine the table's entries carry the 1/‖q‖
+        // that distances applies to each sum, so they agree to the sum's rounding.
+        let mut table = vec![0f32; vq_pq_m(pq) * vq_pq_ksub(pq)];
+        assert_eq!(vq_opq_distance_table(h, q.as_ptr(), dim, table.as_mut_ptr(), table.len()), vq_status::Ok);
+        let (mut scan, mut dist) = (vec![0f32; rows], vec![0f32; rows]);
+        let s = vq_pq_adc_scan(pq, table.as_ptr(), table.len(), codes.as_ptr(), codes.len(), scan.as_mut_ptr(), rows);
         assert_eq!(s, vq_status::Ok);
-        assert_eq!(metric_of(back), rust.metric().number(), "the model file keeps the metric");
-        let mut codes2 = vec![0u8; codes.len()];
-        assert_eq!(enc(back, &mut codes2), vq_status::Ok);
-        assert_eq!(codes, codes2);
-        if pq {
-            vq_pq_free(back.cast());
-            vq_pq_free(out.cast());
+        let s = vq_opq_distances(h, q.as_ptr(), dim, codes.as_ptr(), codes.len(), dist.as_mut_ptr(), rows);
+        assert_eq!(s, vq_status::Ok);
+        if rust.metric() == vq::Metric::Cosine {
+            let m = vq_pq_m(pq);
+            let ksub = table.len() / m;
+            let bound: f64 =
+                table.chunks_exact(ksub).map(|t| t.iter().fold(0f64, |a, &v| a.max(f64::from(v.abs())))).sum();
+            let tol = 2.0 * (m as f64 + 2.0) * f64::from(f32::EPSILON) * bound + 1e-30;
+            let close = |(a, b): (&f32, &f32)| (f64::from(*a) - f64::from(*b)).abs() <= tol || same_f32(*a, *b);
+            assert!(scan.iter().zip(&dist).all(close), "the view's scan is vq_opq_distances (tol {tol})");
         } else {
-            vq_sq_free(back.cast());
-            vq_sq_free(out.cast());
+            assert!(same_all(&scan, &dist), "the view's scan is vq_opq_distances");
         }
+        rust.distances(&q[..dim], codes, &mut want[..rows]).unwrap();
+        assert!(same_all(&dist, &want[..rows]));
+        // Search with a table of either accepted length, or one float short.
+        let k = 1 + inp.u8() as usize % 5;
+        let nq = q.len() / dim;
+        let (long, short) = (vq_opq_search_table_len(h), d_out + vq_pq_m(pq) * vq_pq_ksub(pq));
+        let len = [long, short, short - 1][inp.u8() as usize % 3];
+        let mut t = vec![0f32; len];
+        let (mut d, mut l) = (vec![7f32; nq * k], vec![7i64; nq * k]);
+        let s = vq_opq_search_with_table(
+            h,
+            q.as_ptr(),
+            q.len(),
+            codes.as_ptr(),
+            codes.len(),
+            k,
+            t.as_mut_ptr(),
+            len,
+            d.as_mut_ptr(),
+            d.len(),
+            l.as_mut_ptr(),
+            l.len(),
+        );
+        if len == short - 1 {
+            assert_eq!(s, vq_status::InvalidArgument);
+            assert!(d.iter().all(|&v| v == 7.0) && l.iter().all(|&v| v == 7), "written on failure");
+        } else {
+            assert_eq!(s, vq_status::Ok);
+            let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+            rust.search(q, codes, k, &mut wd, &mut wl).unwrap();
+            assert!(same_all(&d, &wd) && l == wl, "search_with_table is search");
+        }
+        // Composed from the rotation and the view: the same quantizer.
+        let mut again = ptr::null_mut();
+        assert_eq!(vq_opq_from_parts(dim, r, rl, pq, &mut again), vq_status::Ok);
+        let mut codes2 = vec![0u8; codes.len()];
+        let s = vq_opq_encode(again, dec.as_ptr(), dec.len(), codes2.as_mut_ptr(), codes2.len());
+        assert_eq!(s, vq_status::Ok);
+        let mut want_codes = vec![0u8; codes.len()];
+        rust.encode(&dec, &mut want_codes).unwrap();
+        assert_eq!(codes2, want_codes, "from parts encodes as the original");
+        vq_opq_free(again);
     }
 }

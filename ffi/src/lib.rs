@@ -46,6 +46,11 @@
 //! - A cosine quantizer's encode (and `vq_knn` by cosine) normalizes rows through the same
 //!   scratch memory: on the stack up to 8192 floats, so only for `dim > 8192` in the
 //!   thread's buffer (or, above 262144 floats, per call).
+//! - A `vq_opq` rotates what it encodes, decodes and searches in blocks through the same
+//!   scratch memory (on the stack while `d_out <= 8192`), then runs its inner PQ's calls,
+//!   with their allocations; `vq_opq_distance_table` rotates its query on the stack up to
+//!   `d_out = 8192`, per call above. `vq_opq_search_with_table` takes the rotated queries'
+//!   room and the tables from the caller and never allocates.
 //! - `vq_knn` with 16 or more queries runs the blocked product, which allocates per call.
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
@@ -56,6 +61,7 @@ mod exact;
 pub mod fuzzing;
 mod kernels;
 mod metric;
+mod opq;
 mod pq;
 mod sq;
 mod status;
@@ -63,6 +69,7 @@ mod status;
 pub use exact::*;
 pub use kernels::*;
 pub use metric::{VQ_METRIC_COSINE, VQ_METRIC_INNER_PRODUCT, VQ_METRIC_L2};
+pub use opq::*;
 pub use pq::*;
 pub use sq::*;
 pub use status::{vq_status, VQ_STATUS_LAST};
@@ -75,14 +82,14 @@ use vq::KMeansParams;
 /// Major version of the library (`vq_version()` gives the whole string).
 pub const VQ_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const VQ_VERSION_MINOR: u32 = 2;
+pub const VQ_VERSION_MINOR: u32 = 3;
 /// Patch version of the library.
 pub const VQ_VERSION_PATCH: u32 = 0;
 /// The model file format version this library writes and reads (a literal for cbindgen; a
 /// test holds it equal to the library's).
 pub const VQ_FORMAT_VERSION: u32 = 1;
 
-/// The library version, for example `"0.2.0"`: a static string, never freed.
+/// The library version, for example `"0.3.0"`: a static string, never freed.
 #[no_mangle]
 pub extern "C" fn vq_version() -> *const c_char {
     const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

@@ -28,7 +28,7 @@ pub(crate) unsafe fn handle<'a>(p: *const vq_pq) -> Res<&'a ProductQuantizer> {
 /// Codes from a C caller may hold sub-codes at or above `ksub` (when `ksub` is not 16, 256
 /// or 65536, the values a code layout holds exactly); the scan would stop on them with a
 /// bounds-check panic, so they are rejected first. A no-op for the full layouts.
-fn check_codes(pq: &ProductQuantizer, codes: &[u8]) -> Res {
+pub(crate) fn check_codes(pq: &ProductQuantizer, codes: &[u8]) -> Res {
     pq.check_codes(codes).map_err(Failure::from)
 }
 
@@ -137,7 +137,9 @@ pub unsafe extern "C" fn vq_pq_from_centroids_metric(
 /// Frees a quantizer. NULL is a no-op. No other call may use it afterwards, or during.
 ///
 /// # Safety
-/// `pq` is NULL or a handle from this library, not yet freed.
+/// `pq` is NULL or a handle the caller owns (from `vq_pq_train*`, `vq_pq_from_centroids*`
+/// or `vq_pq_load*`), not yet freed. A borrowed view such as `vq_opq_pq`'s is not one:
+/// freeing it is undefined behaviour, as for any pointer the caller does not own.
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_free(pq: *mut vq_pq) {
     guard_value((), || {
@@ -311,7 +313,9 @@ pub unsafe extern "C" fn vq_pq_distance_table(
 }
 
 /// ADC scan: `out[i]` = the sum of the `m` table entries code `i` selects; with a table
-/// from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i`. `codes_len` must be
+/// from `vq_pq_distance_table`, the score `vq_pq_distances` gives code `i` (under cosine to
+/// the sum's rounding: the table's entries carry the `1/‖q‖` that `vq_pq_distances` applies
+/// to each sum). `codes_len` must be
 /// `out_len·code_size`. Codes are checked for sub-codes at or above `ksub` only when `ksub`
 /// is not 16, 256 or 65536 (then every byte pattern is a valid code, and the scan runs
 /// unchecked at the library's speed).
@@ -368,7 +372,8 @@ pub unsafe extern "C" fn vq_pq_distances(
     })
 }
 
-fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
+/// `codes_len` must be `n` codes of `code_size` bytes (the product checked).
+pub(crate) fn exact(codes_len: usize, n: usize, code_size: usize) -> Res {
     match n.checked_mul(code_size) {
         Some(want) if want == codes_len => Ok(()),
         _ => {
@@ -480,7 +485,8 @@ pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq
 /// Loads a product quantizer from the model file at `path`, with the metric it was saved
 /// with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
 /// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
-/// quantizer's file `VQ_STATUS_WRONG_KIND`.
+/// or OPQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that loads
+/// it).
 ///
 /// # Safety
 /// `path` is a NUL-terminated string; `out` is valid for a write.
@@ -501,17 +507,23 @@ pub(crate) fn load_hint(model: &Model) -> &'static str {
     match model {
         Model::Pq(_) => " (use vq_pq_load)",
         Model::Sq(_) => " (use vq_sq_load)",
-        _ => " (this C ABI has no calls for that kind yet; the Rust library reads it)",
+        Model::Opq(_) => " (use vq_opq_load)",
     }
+}
+
+/// The failure of a load that expected `expected` ("a product quantizer") and found
+/// `found`: its kind and the call that loads it.
+pub(crate) fn wrong_kind(name: &str, found: &Model, expected: &str) -> Failure {
+    Failure::new(
+        vq_status::WrongKind,
+        format!("{name}: holds {}, expected {expected}{}", found.kind_name(), load_hint(found)),
+    )
 }
 
 fn from_model(f: format::ModelFile, name: &str) -> Res<ProductQuantizer> {
     match f.model {
         Model::Pq(pq) => Ok(pq),
-        other => Err(Failure::new(
-            vq_status::WrongKind,
-            format!("{name}: holds {}, expected a product quantizer{}", other.kind_name(), load_hint(&other)),
-        )),
+        other => Err(wrong_kind(name, &other, "a product quantizer")),
     }
 }
 
@@ -545,14 +557,30 @@ pub unsafe extern "C" fn vq_pq_save_buffer(
     guard(|| {
         // SAFETY: caller's contract.
         let h = unsafe { handle(pq) }?;
-        nonnull("written", written.cast_const())?;
         // SAFETY: caller's contract.
-        let b = unsafe { output("buf", buf, buf_len, &[]) }?;
-        let bytes = h.to_bytes();
-        copy_out(&bytes, b)?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("written", written, bytes.len()) }
+        unsafe { save_into(|| h.to_bytes(), buf, buf_len, written) }
     })
+}
+
+/// The body of `vq_*_save_buffer` once the handle is checked: `written` and `buf` checked,
+/// the model file made by `bytes`, copied into `buf` if it fits, its size in `*written`.
+///
+/// # Safety
+/// `buf` is NULL (rejected unless `buf_len` is 0) or holds `buf_len` writable bytes;
+/// `written` is NULL (rejected) or valid for a write.
+pub(crate) unsafe fn save_into(
+    bytes: impl FnOnce() -> Vec<u8>,
+    buf: *mut u8,
+    buf_len: usize,
+    written: *mut usize,
+) -> Res {
+    nonnull("written", written.cast_const())?;
+    // SAFETY: caller's contract.
+    let b = unsafe { output("buf", buf, buf_len, &[]) }?;
+    let bytes = bytes();
+    copy_out(&bytes, b)?;
+    // SAFETY: caller's contract.
+    unsafe { write_out("written", written, bytes.len()) }
 }
 
 pub(crate) fn copy_out(bytes: &[u8], buf: &mut [u8]) -> Res {

@@ -202,6 +202,7 @@ fn c_and_cpp_programs_static_and_shared() {
         assert!(run(&build("errors.c", link), &[&tmp]).contains("errors: ok"));
         assert!(run(&build("threads.cpp", link), &[&fixture()]).contains("threads: ok"));
         assert!(run(&build("metrics.c", link), &[&tmp]).contains("metrics: ok"));
+        assert!(run(&build("opq.c", link), &[&tmp]).contains("opq: ok"));
     }
 }
 
@@ -212,6 +213,7 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("errors.c", Link::Sanitized), &[&tmp]).contains("errors: ok"));
     assert!(run(&build("threads.cpp", Link::Sanitized), &[&fixture()]).contains("threads: ok"));
     assert!(run(&build("metrics.c", Link::Sanitized), &[&tmp]).contains("metrics: ok"));
+    assert!(run(&build("opq.c", Link::Sanitized), &[&tmp]).contains("opq: ok"));
 }
 
 #[test]

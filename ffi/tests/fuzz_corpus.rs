@@ -54,7 +54,7 @@ fn c_lifecycle_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus/*/seed-*; run by hand with --ignored"]
 fn seeds() {
-    use vq::{Metric, PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    use vq::{Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = corpus.join(target);
@@ -81,6 +81,13 @@ fn seeds() {
     write("load_model", "sq8-ip", &sq.to_bytes());
     let sq = ScalarQuantizer::train_for(Metric::Cosine, SqBits::B4, 7, &data[..70]).unwrap();
     write("load_model", "sq4-cosine", &sq.to_bytes());
+    // OPQ models (kind 3): a rotation padded to d_out = 12 > dim (L2), and a square one
+    // with the METR section (inner product).
+    let mut o = OpqParams::new(3, 16);
+    (o.d_out, o.niter, o.niter_pq, o.niter_pq_0, o.kmeans.max_iter) = (Some(12), 2, 1, 2, 2);
+    write("load_model", "opq", &OpqQuantizer::train(10, &data, &o).unwrap().to_bytes());
+    (o.d_out, o.metric) = (None, Metric::InnerProduct);
+    write("load_model", "opq-ip", &OpqQuantizer::train(10, &data, &o).unwrap().to_bytes());
     // Structured inputs: a header of small counts, then bytes that read as moderate floats
     // (0x3F = exponent of 0.5..2).
     let floats = |n: usize| -> Vec<u8> { (0..n).flat_map(|i| [i as u8, (i * 7) as u8, 0x40, 0x3F]).collect() };
@@ -108,6 +115,23 @@ fn seeds() {
         let mut v = vec![flags, 6, 30, 2];
         v.extend(floats(64));
         v.extend([3, 2, 4, 2, 2, 0]);
+        write("c_lifecycle", name, &v);
+    }
+    // OPQ (flags bit 4): m, ksub index, seed, d_out index (dim, dim + 1, dim + 3, dim - 1),
+    // niter, niter_pq, niter_pq_0, max_train_points index, inner points per centroid, the
+    // k-means settings, the lifecycle bytes, then k and the table-length index (long,
+    // short, one short) of search_with_table.
+    for (name, flags, d_out, table) in [
+        ("opq", 0x10u8, 2u8, 0u8),
+        ("opq-ip", 0x10 | 6 << 1, 0, 1),
+        ("opq-cosine", 0x10 | 7 << 1, 3, 2),
+        ("opq-bad-d-out", 0x10, 4, 0),
+    ] {
+        let mut v = vec![flags, 8, 40, 2];
+        v.extend(floats(64));
+        v.extend([2, 4, 9, d_out, 2, 1, 2, 3, 2]);
+        v.extend([3, 2, 4, 1, 0, 0]);
+        v.extend([2, 4, 2, 2, 1, 3, table]);
         write("c_lifecycle", name, &v);
     }
 }

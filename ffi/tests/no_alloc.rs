@@ -413,3 +413,98 @@ fn a_cosine_encode_wider_than_8192_floats_allocates_only_on_the_thread_s_first_c
     .join()
     .unwrap();
 }
+
+#[test]
+fn opq_hot_calls_allocate_nothing() {
+    // d_out 44 > dim 40: the rotation pads; 176 rows rotate per block on the stack.
+    let (d, d_out, n, nq, k) = (40, 44, 2100, 3, 10);
+    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.3).collect();
+    let q = &x[..nq * d];
+    let mut p = vq_opq_params_default();
+    (p.niter, p.niter_pq, p.niter_pq_0, p.d_out) = (2, 1, 2, d_out);
+    p.kmeans.iterations = 3;
+    p.kmeans.threads = 1;
+    for metric in [VQ_METRIC_L2, VQ_METRIC_INNER_PRODUCT, VQ_METRIC_COSINE] {
+        // SAFETY: every buffer holds the length passed with it; handles are freed once.
+        unsafe {
+            let mut trained = ptr::null_mut();
+            assert_eq!(vq_opq_train(metric, d, 8, 256, x.as_ptr(), x.len(), &p, &mut trained), vq_status::Ok);
+            // Loaded, as a serving process gets it: its first encode builds the codebook copy.
+            let mut size = 0;
+            assert_eq!(vq_opq_serialized_size(trained, &mut size), vq_status::Ok);
+            let mut file = vec![0u8; size];
+            assert_eq!(vq_opq_save_buffer(trained, file.as_mut_ptr(), size, &mut size), vq_status::Ok);
+            vq_opq_free(trained);
+            let mut opq = ptr::null_mut();
+            assert_eq!(vq_opq_load_buffer(file.as_ptr(), size, &mut opq), vq_status::Ok);
+            let mut codes = vec![0u8; n * vq_opq_code_size(opq)];
+            let cl = codes.len();
+            let mut encode = || vq_opq_encode(opq, x.as_ptr(), x.len(), codes.as_mut_ptr(), cl);
+            assert!(counted("first encode", &mut encode) > 0, "a loaded OPQ builds its codebook copy first");
+            assert_eq!(counted("second encode", &mut encode), 0, "metric {metric}: encode allocated");
+            // The caller's table holds the rotated queries and the PQ's tables: nothing is
+            // allocated, on a thread that has made no buffer of its own yet.
+            let opq_addr = opq as usize;
+            let (codes_ref, q_ref) = (&codes, q);
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    let opq = opq_addr as *const vq_opq;
+                    for len in [vq_opq_search_table_len(opq), d_out + 8 * 256] {
+                        let mut table = vec![0f32; len];
+                        let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+                        let c = counted("search_with_table", || {
+                            vq_opq_search_with_table(
+                                opq,
+                                q_ref.as_ptr(),
+                                q_ref.len(),
+                                codes_ref.as_ptr(),
+                                codes_ref.len(),
+                                k,
+                                table.as_mut_ptr(),
+                                len,
+                                dist.as_mut_ptr(),
+                                dist.len(),
+                                lab.as_mut_ptr(),
+                                lab.len(),
+                            )
+                        });
+                        assert_eq!(c, 0, "metric {metric}: search_with_table (table of {len}) allocated {c} times");
+                    }
+                });
+            });
+            let mut y = vec![0f32; n * d];
+            let mut table = vec![0f32; 8 * 256];
+            let mut out = vec![0f32; n];
+            let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+            let counts = [
+                ("decode", allocations("d", || vq_opq_decode(opq, codes.as_ptr(), cl, y.as_mut_ptr(), y.len()))),
+                ("table", allocations("t", || vq_opq_distance_table(opq, q.as_ptr(), d, table.as_mut_ptr(), 2048))),
+                (
+                    "distances",
+                    allocations("di", || vq_opq_distances(opq, q.as_ptr(), d, codes.as_ptr(), cl, out.as_mut_ptr(), n)),
+                ),
+                (
+                    "search",
+                    allocations("s", || {
+                        vq_opq_search(
+                            opq,
+                            q.as_ptr(),
+                            q.len(),
+                            codes.as_ptr(),
+                            cl,
+                            k,
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                        )
+                    }),
+                ),
+            ];
+            for (what, c) in counts {
+                assert_eq!(c, 0, "OPQ metric {metric}: {what} allocated {c} times");
+            }
+            vq_opq_free(opq);
+        }
+    }
+}
