@@ -30,6 +30,10 @@ pub(crate) const MAX_LANES: usize = 16;
 /// (`m` rows of `ksub` floats).
 #[inline(always)]
 pub(crate) fn scan_one<W: Layout>(ksub: usize, cs: usize, table: &[f32], codes: &[u8], out: &mut [f32]) {
+    if W::LAYOUT == crate::codes::CodeLayout::Byte && ksub == 256 {
+        let (rows, _) = table.as_chunks::<256>();
+        return scan_full_bytes(rows, cs, codes, out);
+    }
     let (out4, out1) = out.as_chunks_mut::<4>();
     let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
     for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
@@ -46,7 +50,33 @@ pub(crate) fn scan_one<W: Layout>(ksub: usize, cs: usize, table: &[f32], codes: 
         *o = s;
     }
     for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
-        *o = table.chunks_exact(ksub).enumerate().map(|(i, t)| t[W::get(c, i) as usize]).sum();
+        // From +0.0 like the sums above (`sum()` starts from −0.0): the same bits for a code
+        // wherever it falls.
+        *o = table.chunks_exact(ksub).enumerate().fold(0.0, |s, (i, t)| s + t[W::get(c, i) as usize]);
+    }
+}
+
+/// [`scan_one`] for byte codes of a full table (`ksub = 256`): a byte indexes a row of 256
+/// without a bounds check, and the sub-codes come from zipped slices without any.
+#[inline(always)]
+fn scan_full_bytes(rows: &[[f32; 256]], cs: usize, codes: &[u8], out: &mut [f32]) {
+    let (out4, out1) = out.as_chunks_mut::<4>();
+    let (codes4, codes1) = codes.split_at(out4.len() * 4 * cs);
+    for (o, c) in out4.iter_mut().zip(codes4.chunks_exact(4 * cs)) {
+        let (c0, rest) = c.split_at(cs);
+        let (c1, rest) = rest.split_at(cs);
+        let (c2, c3) = rest.split_at(cs);
+        let mut s = [0f32; 4];
+        for ((((t, &a), &b), &e), &f) in rows.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+            s[0] += t[a as usize];
+            s[1] += t[b as usize];
+            s[2] += t[e as usize];
+            s[3] += t[f as usize];
+        }
+        *o = s;
+    }
+    for (o, c) in out1.iter_mut().zip(codes1.chunks_exact(cs)) {
+        *o = rows.iter().zip(c).fold(0.0, |s, (t, &a)| s + t[a as usize]);
     }
 }
 
@@ -123,6 +153,36 @@ pub(crate) fn scan_interleaved<S: Simd, W: Layout>(
         }
         if any(simd.less_than_f32s(s, thr)) {
             offer(s, first_id + r as i64, &mut thr);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Byte;
+
+    /// Both byte loops (the full table's and the generic one) sum each code's entries in
+    /// sub-quantizer order from +0.0, as a plain loop does: the same bits, for code counts
+    /// that leave every tail length and tables with −0.0 entries (whose sum with +0.0
+    /// shows the order and the start of the adds).
+    #[test]
+    fn byte_codes_sum_in_order_from_zero() {
+        for ksub in [256usize, 255] {
+            for m in [1usize, 2, 3, 8, 9] {
+                let table: Vec<f32> = (0..m * ksub)
+                    .map(|i| if i % 7 == 0 { -0.0 } else { ((i * 31) % 101) as f32 * 0.37 - 18.0 })
+                    .collect();
+                for n in 0..12 {
+                    let codes: Vec<u8> = (0..n * m).map(|i| ((i * 89 + 13) % ksub) as u8).collect();
+                    let mut got = vec![f32::NAN; n];
+                    scan_one::<Byte>(ksub, m, &table, &codes, &mut got);
+                    for (r, c) in codes.chunks_exact(m).enumerate() {
+                        let want = c.iter().enumerate().fold(0f32, |s, (i, &b)| s + table[i * ksub + b as usize]);
+                        assert_eq!(got[r].to_bits(), want.to_bits(), "ksub {ksub} m {m} n {n} code {r}");
+                    }
+                }
+            }
         }
     }
 }
