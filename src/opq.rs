@@ -280,6 +280,38 @@ impl OpqQuantizer {
         Ok(())
     }
 
+    /// Checks that every row of `queries` (finite, whole rows) rotates to finite values, so
+    /// that a search refuses a query before it writes any result rather than in the block
+    /// that holds it. Only a norm near `f32::MAX` can overflow: a rotated value is a dot
+    /// product of `q` with a row `r` of `R`, at most `‖q‖·‖r‖` (Cauchy–Schwarz), and so are
+    /// its partial sums; `‖r‖² ≤ 1 + dim·tol`, the largest eigenvalue of `RᵀR` (Gershgorin:
+    /// its entries are within `tol` of the identity's); f32 rounding adds less than a factor
+    /// 2. So only a query beyond that bound is rotated for the check.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] naming the first non-finite element of the rotated queries
+    /// (`query · d_out + j`).
+    pub fn check_rotations(&self, queries: &[f32]) -> Result<(), Error> {
+        let row = (1.0 + self.dim as f64 * ORTHOGONALITY_TOLERANCE).sqrt();
+        for (i, q) in queries.chunks_exact(self.dim).enumerate() {
+            let norm = q.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
+            if norm * row * 2.0 < f64::from(f32::MAX) {
+                continue;
+            }
+            let bad = crate::scratch::with_f32(self.d_out, |r| {
+                apply(Isa::current(), &self.rotation, self.dim, q, r);
+                r.iter().position(|v| !v.is_finite())
+            });
+            if let Some(j) = bad {
+                return Err(Error::NonFinite {
+                    what: "rotated queries (R·q overflows f32 for a query of norm near f32::MAX)",
+                    index: i * self.d_out + j,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `f` on consecutive blocks of at most `rows` rows of rotated `vectors`, with the
     /// block's first row index; `rows` as many as fit the stack buffer.
     fn rotated_blocks(
@@ -363,6 +395,7 @@ impl Quantizer for OpqQuantizer {
     ) -> Result<(), Error> {
         check_search(self.dim, queries, k, distances, labels)?;
         rows_of("codes", codes.len(), self.code_size())?;
+        self.check_rotations(queries)?;
         self.rotated_blocks(queries, |first, q| {
             let nq = q.len() / self.d_out;
             let at = first * k..(first + nq) * k;

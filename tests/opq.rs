@@ -291,3 +291,26 @@ fn hot_calls_reject_bad_buffers() {
     assert!(opq.distances(&x[..d - 1], &codes, &mut dist).unwrap_err().to_string().contains("query"));
     assert!(opq.rotate(&x, &mut [0f32; 5]).is_err());
 }
+
+/// A finite query whose rotation overflows f32 (norm near `f32::MAX`) is refused before any
+/// result is written, even when earlier queries (other blocks) rotate fine; a query of the
+/// same norm that rotates finite is searched.
+#[test]
+fn a_query_whose_rotation_overflows_is_refused_before_anything_is_written() {
+    // 45° in the plane: (3e38, 3e38) rotates to (0, 4.2e38 = inf); (3e38, 0) to (2.1e38, 2.1e38).
+    let c = std::f32::consts::FRAC_1_SQRT_2;
+    let pq = ProductQuantizer::from_centroids(2, 1, 2, vec![0.0, 0.0, 1.0, 1.0]).unwrap();
+    let opq = OpqQuantizer::from_parts(2, vec![c, -c, c, c], pq).unwrap();
+    let codes = [0u8, 1, 0];
+    // 40 queries: the overflowing one last, past the first rotated block.
+    let mut queries: Vec<f32> = (0..39 * 2).map(|i| i as f32).collect();
+    queries.extend([3e38, 3e38]);
+    let (mut d, mut l) = (vec![7f32; 40 * 2], vec![7i64; 40 * 2]);
+    let err = opq.search(&queries, &codes, 2, &mut d, &mut l).unwrap_err().to_string();
+    assert!(err.contains("rotated queries") && err.contains(&format!("element {}", 39 * 2 + 1)), "{err}");
+    assert!(d.iter().all(|&v| v == 7.0) && l.iter().all(|&v| v == 7), "results written");
+    opq.check_rotations(&[3e38, 0.0]).unwrap();
+    let n = queries.len();
+    queries[n - 1] = 0.0;
+    opq.search(&queries, &codes, 2, &mut d, &mut l).unwrap();
+}

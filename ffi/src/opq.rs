@@ -18,11 +18,10 @@
 
 use crate::metric::{metric_arg, NO_METRIC};
 use crate::pq::{check_codes, exact, save_into, vq_pq, wrong_kind};
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Failure, Res};
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
 use vq::format::{self, Model};
-use vq::opq::ORTHOGONALITY_TOLERANCE;
 use vq::{Error, OpqParams, OpqQuantizer, ProductQuantizer, Quantizer};
 
 /// A trained OPQ quantizer: a rotation to `d_out` dimensions, then `m` sub-quantizers of
@@ -465,29 +464,11 @@ pub unsafe extern "C" fn vq_opq_distances(
     })
 }
 
-/// Whether `R q` of a finite row `q` is surely finite, from its norm alone. A rotated value
-/// is a dot product of `q` with a row `r` of `R`: at most `‖q‖·‖r‖` in size (Cauchy–Schwarz),
-/// and so are its partial sums. `‖r‖² ≤ 1 + dim·tol`, the largest eigenvalue of `RᵀR`
-/// (Gershgorin: its entries are within `tol` of the identity's), and f32 rounding adds less
-/// than a factor 2 for any length that fits in memory.
-fn surely_finite_rotated(q: &[f32]) -> bool {
-    let norm = q.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>().sqrt();
-    let row = (1.0 + q.len() as f64 * ORTHOGONALITY_TOLERANCE).sqrt();
-    norm * row * 2.0 < f64::from(f32::MAX)
-}
-
 /// The checks of a search, in the library's order (`k`, whole query rows, `nq·k`, finite
-/// queries, the result lengths), then one the library makes only block by block, after
-/// earlier blocks have written their results: every query's rotation is finite. `scratch`
-/// (at least `d_out` floats, or `None` for a buffer of [`with_rotated`]'s) holds a query
-/// rotated for that check, which only a query of norm near `FLT_MAX` needs. Returns `nq`.
-fn check_search(
-    h: &OpqQuantizer,
-    queries: &[f32],
-    k: usize,
-    results_len: (usize, usize),
-    scratch: Option<&mut [f32]>,
-) -> Res<usize> {
+/// queries, the result lengths, every query's rotation finite:
+/// [`OpqQuantizer::check_rotations`]), made before `vq_opq_search_with_table` writes its
+/// first block. Returns `nq`.
+fn check_search(h: &OpqQuantizer, queries: &[f32], k: usize, results_len: (usize, usize)) -> Res<usize> {
     let dim = h.dim();
     if k == 0 {
         return Err(Error::OutOfRange { what: "k", got: "0".into(), accepted: ">= 1" }.into());
@@ -509,29 +490,7 @@ fn check_search(
             return Err(Error::BufferLength { what, got, expected: want }.into());
         }
     }
-    let mut scratch = scratch;
-    for (i, q) in queries.chunks_exact(dim).enumerate() {
-        if surely_finite_rotated(q) {
-            continue;
-        }
-        let finite = match scratch.as_deref_mut() {
-            Some(s) => {
-                let r = &mut s[..h.d_out()];
-                h.rotate(q, r)?;
-                r.iter().all(|v| v.is_finite())
-            }
-            None => with_rotated(h, q, |r| r.iter().all(|v| v.is_finite()))?,
-        };
-        if !finite {
-            return Err(Failure::new(
-                vq_status::NonFinite,
-                format!(
-                    "queries: query {i} is finite but its rotation R·q overflows f32; only queries whose \
-                     rotation is finite (norms well below FLT_MAX) are accepted"
-                ),
-            ));
-        }
-    }
+    h.check_rotations(queries)?;
     Ok(nq)
 }
 
@@ -566,7 +525,7 @@ pub unsafe extern "C" fn vq_opq_search(
         let ins = [("queries", bytes_of(q)), ("codes", c)];
         // SAFETY: caller's contract.
         let (d, l) = unsafe { results(distances, distances_len, labels, labels_len, &ins) }?;
-        check_search(h, q, k, (d.len(), l.len()), None)?;
+        check_search(h, q, k, (d.len(), l.len()))?;
         check_codes(h.pq(), c)?;
         Ok(h.search(q, c, k, d, l)?)
     })
@@ -640,7 +599,7 @@ pub unsafe extern "C" fn vq_opq_search_with_table(
             return Err(Error::NotWholeRows { what: "codes", len: codes_len, dim: h.code_size() }.into());
         }
         let (rotated, pq_table) = t.split_at_mut(rotated_len);
-        check_search(h, q, k, (d.len(), l.len()), Some(rotated))?;
+        check_search(h, q, k, (d.len(), l.len()))?;
         check_codes(pq, c)?;
         // Every check is done: the passes below cannot fail, so nothing is written unless
         // the whole search succeeds.
@@ -766,15 +725,5 @@ mod tests {
         let q = vq_opq_params { d_out: 12, kmeans: vq_train_params { threads: 3, ..p.kmeans }, ..p };
         let o = q.to_params(vq::Metric::Cosine, 4, 16).unwrap();
         assert_eq!((o.d_out, o.threads, o.kmeans.threads, o.metric), (Some(12), 3, 3, vq::Metric::Cosine));
-    }
-
-    #[test]
-    fn a_norm_well_below_flt_max_rotates_finite() {
-        assert!(surely_finite_rotated(&[1e30; 64]));
-        assert!(surely_finite_rotated(&[0.0; 0]));
-        assert!(!surely_finite_rotated(&[f32::MAX, 0.0]));
-        // ‖q‖ = 1.4e38: every rotated value is at most that (times 1.001), below FLT_MAX.
-        assert!(surely_finite_rotated(&[1e38, 1e38]));
-        assert!(!surely_finite_rotated(&[2e38, 2e38]));
     }
 }

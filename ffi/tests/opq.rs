@@ -755,7 +755,7 @@ fn a_query_whose_rotation_overflows_is_refused_before_anything_is_written() {
                 fails(
                     call(&overflow, &mut d, &mut l, &mut table),
                     vq_status::NonFinite,
-                    &["query 1 is finite but its rotation"],
+                    &["rotated queries (R·q overflows f32", "element 3"],
                 );
                 assert_eq!((d, l), ([7f32; 4], [7i64; 4]), "written on failure (table length {len})");
                 assert_eq!(call(&ok, &mut d, &mut l, &mut table), vq_status::Ok, "{}", last_error());
