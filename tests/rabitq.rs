@@ -10,6 +10,8 @@
 
 mod common;
 use common::floats;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use vq::kernels::rabitq::and_popcount_batch;
 use vq::metric::inv_norm;
 use vq::search::knn_with_metric;
@@ -692,8 +694,20 @@ fn hostile_codes_never_panic() {
                 let (mut dist, mut lab) = (vec![0f32; 2 * k], vec![0i64; 2 * k]);
                 q.search(&x[..2 * d], &codes, k, &mut dist, &mut lab).unwrap();
                 assert!(lab.iter().all(|&l| l != 0 && l != 1), "NaN codes entered the results: {lab:?}");
-                let vectors = gaussian(n, d, 82);
+                let mut vectors = gaussian(n, d, 82);
                 q.search_refine(&x[..2 * d], &codes, k, &vectors, &mut dist, &mut lab).unwrap();
+                // Finite sign factors but NaN extended factors (−NaN: all bits set), and a
+                // refine row of −NaN: neither may enter the results.
+                let mut good = encode(&q, &x[..4 * d]);
+                if bits > 1 {
+                    good[2 * cs - 8..2 * cs].fill(0xFF);
+                }
+                vectors[..4 * d].copy_from_slice(&x[..4 * d]);
+                vectors[3 * d] = f32::from_bits(u32::MAX);
+                q.search(&x[d..2 * d], &good, 4, &mut dist[..4], &mut lab[..4]).unwrap();
+                assert!(bits == 1 || !lab[..4].contains(&1), "{bits} bits: {lab:?}");
+                q.search_refine(&x[d..2 * d], &good, 4, &vectors[..4 * d], &mut dist[..4], &mut lab[..4]).unwrap();
+                assert!(!lab[..4].contains(&3) && !dist[..4].iter().any(|v| v.is_nan()), "{lab:?} {dist:?}");
             }
         }
     }
@@ -753,6 +767,91 @@ fn minilm_figures() {
                 let rr = quant.search_refine(&queries, &codes, k, &base, &mut dist, &mut lab).unwrap();
                 eprintln!("  {eps:.1}  {:.4}  {:.3}%", recall(&gt10, &lab, k), 100.0 * rr as f64 / (n * nq) as f64);
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The hot path allocates nothing (after one warm-up call: the per-thread scratch buffer).
+
+struct Counting;
+
+thread_local! {
+    // Counted per thread, only while measuring: the other tests of this binary run beside.
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    if MEASURING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by the second of two calls of `f`.
+fn allocations(mut f: impl FnMut()) -> usize {
+    f();
+    ALLOCS.with(|a| a.set(0));
+    MEASURING.with(|m| m.set(true));
+    f();
+    MEASURING.with(|m| m.set(false));
+    ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn the_hot_path_allocates_nothing() {
+    let (d, n, nq, k) = (384, 700, 20, 10);
+    let x = varied(n, d, 91);
+    let queries = varied(nq, d, 92);
+    for (bits, metric, qb) in [
+        (1u32, Metric::L2, QueryBits::Quantized(4)),
+        (4, Metric::Cosine, QueryBits::Quantized(2)),
+        (2, Metric::InnerProduct, QueryBits::Float),
+    ] {
+        let quant = RabitqQuantizer::train(d, &x, &params(bits, metric, qb)).unwrap();
+        let mut codes = encode(&quant, &x);
+        let (mut est, mut half, mut rec) = (vec![0f32; n], vec![0f32; n], vec![0f32; n * d]);
+        let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        let mut rq = vec![0f32; nq * d];
+        for &level in available() {
+            with_level(level, || {
+                let what = format!("{bits} bits {metric} {qb:?} at {level}");
+                let q = &queries[..d];
+                assert_eq!(allocations(|| quant.encode(&x, &mut codes).unwrap()), 0, "encode, {what}");
+                assert_eq!(allocations(|| quant.decode(&codes, &mut rec).unwrap()), 0, "decode, {what}");
+                assert_eq!(allocations(|| quant.estimate(q, &codes, &mut est, &mut half).unwrap()), 0, "{what}");
+                assert_eq!(allocations(|| quant.estimate_sign(q, &codes, &mut est, &mut half).unwrap()), 0, "{what}");
+                assert_eq!(allocations(|| quant.distances(q, &codes, &mut est).unwrap()), 0, "distances, {what}");
+                assert_eq!(allocations(|| quant.rotated_residual(&queries, &mut rq).unwrap()), 0, "{what}");
+                let search = || quant.search(&queries, &codes, k, &mut dist, &mut lab).unwrap();
+                assert_eq!(allocations(search), 0, "search, {what}");
+                let refine = || {
+                    quant.search_refine(&queries, &codes, k, &x, &mut dist, &mut lab).unwrap();
+                };
+                assert_eq!(allocations(refine), 0, "search_refine, {what}");
+            })
+            .unwrap();
         }
     }
 }

@@ -428,15 +428,19 @@ fn scan_group<S: Simd, const IP: bool>(simd: S, op: GroupScan<'_>) -> usize {
                     let code = &block[i * cs..(i + 1) * cs];
                     let (s, h) = if lay.ex_bits > 0 { full_estimate::<IP>(q, lay, code) } else { (s, h) };
                     let id = first + i;
-                    match &refine {
-                        None => top.push(s, id as i64),
+                    let score = match &refine {
+                        None => s,
                         Some(rf) if s - h < thr => {
                             reranked += 1;
-                            top.push(exact::<S, IP>(simd, rf, lay.dim, qi, id), id as i64);
+                            exact::<S, IP>(simd, rf, lay.dim, qi, id)
                         }
-                        Some(_) => {}
+                        Some(_) => continue,
+                    };
+                    // As `push_block` compares: a NaN (of either sign) never enters.
+                    if score < thr {
+                        top.push(score, id as i64);
+                        thr = top.threshold();
                     }
-                    thr = top.threshold();
                 }
             }
         }
