@@ -26,10 +26,19 @@
 //! `max(pre, 0)` and the inner product as `½(‖q‖² − pre)` (cosine: that times `1/‖q‖`, on
 //! unit codes). `⟨q', ō⟩` uses the query quantized to `qb` bits ([`QueryBits`], default 4,
 //! FAISS's default) or in float; `⟨q', ȳ⟩` always uses the float query, as FAISS does.
-//! The papers' bound: with probability about `1 − 2e^{−ε₀²/2}` the true value lies within
-//! `ε₀·m·‖q − c‖·err` of the estimate (`err_ex` for the full one), `m = 2` for the squared
-//! distance and 1 for the inner product; `ε₀` = [`RabitqParams::epsilon`], 1.9 by default
-//! as in the papers. The 1-bit bound ignores the query's own quantization, as FAISS does.
+//! The papers' bound: the true value lies within `ε₀·m·‖q − c‖·err` of the estimate
+//! (`err_ex` for the full one), `m = 2` for the squared distance and 1 for the inner
+//! product; `ε₀` = [`RabitqParams::epsilon`], 1.9 by default as in the papers and FAISS.
+//! The 1-bit bound ignores the query's own quantization, as FAISS does.
+//!
+//! **What the bound promises.** The theorem's error, in units of the bound at `ε₀ = 1`, is
+//! close to a standard normal times `‖q⊥‖ ≤ 1` (the part of the query's direction
+//! orthogonal to the code's), so the interval at `ε₀` holds for about `P(|Z| ≤ ε₀)` of the
+//! codes: 94.3% at the papers' 1.9, 99.1% at 2.6, 99.7% at 3. Measured (tests/rabitq.rs,
+//! and debian-minilm at 1 to 8 bits): 5.4–6.1% of codes outside at 1.9, 0.9–1.0% at 2.6,
+//! 0.2–0.3% at 3. At 1.9 it is a pruning threshold, not a 99% interval: a true neighbour is
+//! lost only when its own estimate errs past the bound in the unlucky direction, and
+//! re-ranking at 1 bit with it reaches recall@10 0.999 on debian-minilm.
 //!
 //! **Search** is FAISS's two-stage scan: every code gets its 1-bit estimate; the extended
 //! estimate is computed only where the 1-bit lower bound (estimate minus bound) beats the
