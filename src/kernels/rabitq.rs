@@ -31,9 +31,9 @@
 //! bits first and computes the extended estimate only when the 1-bit lower bound (the
 //! estimate minus its error bound) beats the current k-th score; with exact re-ranking it
 //! also requires the extended lower bound to beat the k-th exact score before computing
-//! the exact distance. Codes go in blocks of at most 16 KiB (and [`BLOCK`] codes), and
+//! the exact distance. Codes go in blocks of at most 16 KiB (and 512 codes), and
 //! every query of a group scans a block while it is in L1, so codes are read from memory
-//! once per group of up to [`GROUP_MAX`] queries rather than once per query.
+//! once per group of up to 16 queries rather than once per query.
 //!
 //! Scores inside the scan are smaller-is-better (the crate's heap convention): the
 //! squared distance for L2, the negated inner product for the similarities.
