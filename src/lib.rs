@@ -81,6 +81,7 @@ pub mod opq;
 mod parallel;
 pub mod pq;
 pub mod quantizer;
+pub mod rabitq;
 #[doc(hidden)] // the tests', benchmarks' and fuzz targets' oracles, not an API
 pub mod reference;
 mod scratch;
@@ -95,5 +96,6 @@ pub use metric::Metric;
 pub use opq::{OpqParams, OpqQuantizer};
 pub use pq::{PqParams, ProductQuantizer};
 pub use quantizer::Quantizer;
+pub use rabitq::{QueryBits, RabitqParams, RabitqQuantizer};
 pub use simd::{level as simd_level, Level};
 pub use sq::{RangeAccumulator, ScalarQuantizer, SqBits};

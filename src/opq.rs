@@ -499,7 +499,7 @@ fn centred_padded(x: &[f32], dim: usize, d_out: usize) -> Vec<f32> {
 
 /// A random `d × d` orthogonal matrix (row-major): the `Q` of a Gaussian matrix's QR, as
 /// FAISS starts. Gaussians by Box–Muller, so the draw is the same with any `rand` features.
-fn random_rotation(d: usize, rng: &mut StdRng) -> Vec<f32> {
+pub(crate) fn random_rotation(d: usize, rng: &mut StdRng) -> Vec<f32> {
     let mut g = faer::Mat::<f64>::zeros(d, d);
     for j in 0..d {
         for i in 0..d {
@@ -528,7 +528,7 @@ fn procrustes(d: usize, m: &[f32]) -> Option<Vec<f32>> {
 /// The largest deviation of `Rᵀ R` (`r` is `rows × cols`) from the identity, if it exceeds
 /// [`ORTHOGONALITY_TOLERANCE`]: `(i, j, entry − δij)`. In f64, so a rotation at the f32
 /// rounding floor is not rejected for the check's own rounding.
-fn orthogonality_defect(r: &[f32], rows: usize, cols: usize) -> Option<(usize, usize, f64)> {
+pub(crate) fn orthogonality_defect(r: &[f32], rows: usize, cols: usize) -> Option<(usize, usize, f64)> {
     let a = faer::Mat::<f64>::from_fn(rows, cols, |i, j| r[i * cols + j] as f64);
     let g = a.transpose() * &a;
     let mut worst = (0, 0, 0f64);

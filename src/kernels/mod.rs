@@ -8,6 +8,7 @@
 //! - `kmeans`: the argmin, seeding distances, cluster sums and coarse group scan of k-means;
 //! - `hartigan`: the move sweep and objective of k-means' Hartigan refinement;
 //! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
+//! - [`rabitq`]: RaBitQ's AND-popcount 1-bit estimate, byte-table extended estimate, two-stage scan;
 //! - `nearest`: brute-force nearest centroid over a transposed codebook (PQ encode, k-means);
 //! - `gemm`: k-means assignment's matrix product (`matrixmultiply`'s SGEMM);
 //! - `exact`: exact search's sweep: a matrix product with a bound fused in, exact rescoring.
@@ -21,6 +22,7 @@ pub mod l2;
 pub(crate) mod matvec;
 pub(crate) mod nearest;
 pub(crate) mod pq;
+pub mod rabitq;
 pub(crate) mod sq;
 
 pub(crate) mod lanes;
