@@ -95,6 +95,11 @@ fn check_load(bytes: &[u8]) {
                     same_opq_search(opq, o);
                     o.to_bytes()
                 }
+                Model::Rabitq(r) => {
+                    assert_eq!((s_pq, s_sq, s_opq), (wrong, wrong, wrong));
+                    exercise(r);
+                    r.to_bytes()
+                }
             };
             let reread = format::read_bytes(&again).expect("a written model reads back");
             assert_eq!(reread.model, file.model);

@@ -508,6 +508,7 @@ pub(crate) fn load_hint(model: &Model) -> &'static str {
         Model::Pq(_) => " (use vq_pq_load)",
         Model::Sq(_) => " (use vq_sq_load)",
         Model::Opq(_) => " (use vq_opq_load)",
+        Model::Rabitq(_) => " (use vq_rabitq_load)",
     }
 }
 

@@ -19,7 +19,7 @@
 //! | 0 | 8 | magic `89 56 51 4D 0D 0A 1A 0A` (`\x89VQM\r\n\x1a\n`: a text-mode transfer or a 7-bit channel breaks it visibly) |
 //! | 8 | 4 | format version, `1` |
 //! | 12 | 4 | endianness marker: the u32 `0x01020304`, so bytes `04 03 02 01`; a reader that sees `01 02 03 04` has a big-endian file |
-//! | 16 | 4 | quantizer kind: `1` product, `2` scalar |
+//! | 16 | 4 | quantizer kind: `1` product, `2` scalar, `3` OPQ, `4` RaBitQ |
 //! | 20 | 4 | number of sections, `1..=8` |
 //! | 24 | 8 | file length in bytes (a truncated copy is named as such) |
 //! | 32 | 16 | version of the library that wrote the file, ASCII, NUL-padded (`0.1.0`) |
@@ -66,6 +66,13 @@
 //! row-major, 64-byte aligned. Loading checks the rotation as `OpqQuantizer::from_parts`
 //! does (finite, orthonormal columns).
 //!
+//! **RaBitQ** (kind 4): `PARM`, 32 bytes: `dim` u64, `bits` u32 (`1..=9`), `qb` u32 (the
+//! query's bits, `1..=8`, 0 for a float query), `ε₀` f32, flags u32 (bit 0: a training
+//! record follows), `seed` u64 (the rotation's, zero without a training record). `ROTN` as
+//! OPQ's with `d_out = dim`, `CNTR`: the centroid, `dim` f32; `METR`. Loading checks the
+//! rotation and centroid as `RabitqQuantizer::from_parts` does. Codes are not part of the
+//! model: their layout follows from `dim` and `bits` (see [`crate::rabitq`]).
+//!
 //! # Loading hostile input
 //!
 //! The loader never panics and returns [`Error::Format`] (or [`Error::FormatVersion`]) with
@@ -87,13 +94,61 @@
 //! `writer.rs` lays out the header, the section directory and the sections of any kind;
 //! `reader.rs` checks the header, directory, padding, checksums and the `dim` that starts
 //! every kind's `PARM` section, then hands the sections to the kind. Each quantizer kind
-//! has a file of its own (`pq.rs`, `sq.rs`) with its kind number, its sections and how it
-//! writes and reads them: a new quantizer is a new file, a variant of [`Model`] and one of
-//! `Kind` in this file. `memory.rs` holds the OS memory advice for large arrays, the hidden
-//! `testing` module the helpers for tests and fuzzers.
+//! has a file of its own (`pq.rs`, `sq.rs`, `opq.rs`, `rabitq.rs`) with its kind number,
+//! its sections and how it writes and reads them: a new quantizer is a new file, a variant
+//! of [`Model`] and one of `Kind` in this file. Sections several kinds share have files of
+//! their own too: `metric.rs` (`METR`), `rotation.rs` (`ROTN`, OPQ's and RaBitQ's).
+//! `memory.rs` holds the OS memory advice for large arrays, the hidden `testing` module the
+//! helpers for tests and fuzzers.
+
+/// The model-file calls every quantizer kind has: `save`, `from_bytes` and `load` around the
+/// kind's own `to_bytes`, and its [`ModelKind`] (`$name` names it in errors, `$variant` is
+/// its [`Model`] variant).
+macro_rules! model_file_calls {
+    ($ty:ty, $variant:ident, $what:literal, $name:literal) => {
+        impl $ty {
+            /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same
+            /// directory renamed into place, so a reader never sees a half-written model.
+            ///
+            /// # Errors
+            /// [`Error::Io`] naming the path.
+            pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {
+                super::writer::write_atomically(path, &self.to_bytes())
+            }
+
+            #[doc = concat!("Reads ", $what, " from a model file in memory.")]
+            ///
+            /// # Errors
+            #[doc = concat!("[`Error::Format`] for anything but a well-formed file of ", $name, " (named `<memory>` in the message; a file of another kind is named as such), [`Error::FormatVersion`] for another format version.")]
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+                <Self as super::ModelKind>::from_model_bytes(bytes)
+            }
+
+            #[doc = concat!("Reads ", $what, " from a model file.")]
+            ///
+            /// # Errors
+            /// As [`Self::from_bytes`], and [`Error::Io`].
+            pub fn load(path: &std::path::Path) -> Result<Self, Error> {
+                <Self as super::ModelKind>::from_model_file(path)
+            }
+        }
+
+        impl super::ModelKind for $ty {
+            const NAME: &'static str = $name;
+
+            fn take(model: super::Model) -> Option<Self> {
+                match model {
+                    super::Model::$variant(q) => Some(q),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+use model_file_calls;
 
 use crate::crc32c::Crc32c;
-use crate::{Error, OpqQuantizer, ProductQuantizer, ScalarQuantizer};
+use crate::{Error, OpqQuantizer, ProductQuantizer, RabitqQuantizer, ScalarQuantizer};
 use reader::{Entry, Source};
 use std::path::Path;
 
@@ -101,7 +156,9 @@ mod memory;
 mod metric;
 mod opq;
 mod pq;
+mod rabitq;
 mod reader;
+mod rotation;
 mod sq;
 #[doc(hidden)]
 pub mod testing;
@@ -126,7 +183,7 @@ const MAX_SECTIONS: usize = 8;
 const ENDIAN_MARK: u32 = 0x0102_0304;
 /// The longest `PARM` section of any kind: the reader reads `PARM` into a buffer this long.
 const PARM_MAX: usize = 64;
-const _: () = assert!(pq::PARM_LEN <= PARM_MAX && sq::PARM_LEN <= PARM_MAX);
+const _: () = assert!(pq::PARM_LEN <= PARM_MAX && sq::PARM_LEN <= PARM_MAX && rabitq::PARM_LEN <= PARM_MAX);
 
 /// A quantizer read from a model file.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +194,8 @@ pub enum Model {
     Sq(ScalarQuantizer),
     /// A rotation followed by a product quantizer.
     Opq(OpqQuantizer),
+    /// A RaBitQ quantizer.
+    Rabitq(RabitqQuantizer),
 }
 
 impl Model {
@@ -146,6 +205,7 @@ impl Model {
             Model::Pq(_) => ProductQuantizer::NAME,
             Model::Sq(_) => ScalarQuantizer::NAME,
             Model::Opq(_) => OpqQuantizer::NAME,
+            Model::Rabitq(_) => RabitqQuantizer::NAME,
         }
     }
 }
@@ -194,11 +254,12 @@ enum Kind {
     Pq,
     Sq,
     Opq,
+    Rabitq,
 }
 
 impl Kind {
     /// How the error for an unknown kind number names the accepted ones.
-    const ACCEPTED: &'static str = "1 (product), 2 (scalar) or 3 (OPQ)";
+    const ACCEPTED: &'static str = "1 (product), 2 (scalar), 3 (OPQ) or 4 (RaBitQ)";
 
     /// The kind of a header's kind number (offset 16).
     fn from_number(kind: u32) -> Option<Self> {
@@ -206,6 +267,7 @@ impl Kind {
             pq::KIND => Some(Self::Pq),
             sq::KIND => Some(Self::Sq),
             opq::KIND => Some(Self::Opq),
+            rabitq::KIND => Some(Self::Rabitq),
             _ => None,
         }
     }
@@ -216,6 +278,7 @@ impl Kind {
             Self::Pq => pq::REQUIRED,
             Self::Sq => sq::REQUIRED,
             Self::Opq => opq::REQUIRED,
+            Self::Rabitq => rabitq::REQUIRED,
         }
     }
 
@@ -225,6 +288,7 @@ impl Kind {
             Self::Pq => pq::OPTIONAL,
             Self::Sq => sq::OPTIONAL,
             Self::Opq => opq::OPTIONAL,
+            Self::Rabitq => rabitq::OPTIONAL,
         }
     }
 
@@ -233,6 +297,7 @@ impl Kind {
         match self {
             Self::Pq | Self::Opq => pq::PARM_LEN,
             Self::Sq => sq::PARM_LEN,
+            Self::Rabitq => rabitq::PARM_LEN,
         }
     }
 
@@ -250,6 +315,7 @@ impl Kind {
             Self::Pq => pq::read(src, entries, parm, dim, name),
             Self::Sq => sq::read(src, entries, parm, dim, name),
             Self::Opq => opq::read(src, entries, parm, dim, name),
+            Self::Rabitq => rabitq::read(src, entries, parm, dim, name),
         }
     }
 }

@@ -2,12 +2,11 @@
 //! (layout in the module docs), written from and read into a [`ProductQuantizer`].
 
 use super::reader::{find, read_checked, read_f32s, to_usize, u32_at, u64_at, Entry, Source};
-use super::writer::{f32_bytes, write_atomically, write_file};
-use super::{fmt_err, Model, ModelKind};
+use super::writer::{f32_bytes, write_file};
+use super::{fmt_err, Model};
 use crate::kmeans::{Assignment, Init, KMeansParams};
 use crate::quantizer::Quantizer;
 use crate::{Error, ProductQuantizer};
-use std::path::Path;
 
 /// The header's kind number of a product quantizer.
 pub(super) const KIND: u32 = 1;
@@ -32,15 +31,6 @@ impl ProductQuantizer {
     pub fn to_bytes(&self) -> Vec<u8> {
         let s = Sections::of(self, self.dim());
         write_file(KIND, &s.list())
-    }
-
-    /// Writes [`Self::to_bytes`] to `path`, through a temporary file in the same directory
-    /// renamed into place, so a reader never sees a half-written model.
-    ///
-    /// # Errors
-    /// [`Error::Io`] naming the path.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        write_atomically(path, &self.to_bytes())
     }
 }
 
@@ -98,35 +88,7 @@ impl Sections {
     }
 }
 
-impl ProductQuantizer {
-    /// Reads a product quantizer from a model file in memory.
-    ///
-    /// # Errors
-    /// [`Error::Format`] for anything but a well-formed product-quantizer file (named
-    /// `<memory>` in the message), [`Error::FormatVersion`] for another format version.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        Self::from_model_bytes(bytes)
-    }
-
-    /// Reads a product quantizer from a model file.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`], and [`Error::Io`].
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        Self::from_model_file(path)
-    }
-}
-
-impl ModelKind for ProductQuantizer {
-    const NAME: &'static str = "a product quantizer (kind 1)";
-
-    fn take(model: Model) -> Option<Self> {
-        match model {
-            Model::Pq(q) => Some(q),
-            _ => None,
-        }
-    }
-}
+super::model_file_calls!(ProductQuantizer, Pq, "a product quantizer", "a product quantizer (kind 1)");
 
 /// Reads the rest of a product quantizer from sections the reader has checked; `parm` is the
 /// `PARM` section, `dim` its first field.

@@ -2,11 +2,10 @@
 //! docs), written from and read into a [`ScalarQuantizer`].
 
 use super::reader::{find, read_f32s, tag_str, u32_at, Entry, Source};
-use super::writer::{f32_bytes, write_atomically, write_file};
-use super::{fmt_err, Model, ModelKind};
+use super::writer::{f32_bytes, write_file};
+use super::{fmt_err, Model};
 use crate::quantizer::Quantizer;
 use crate::{Error, ScalarQuantizer, SqBits};
-use std::path::Path;
 
 /// The header's kind number of a scalar quantizer.
 pub(super) const KIND: u32 = 2;
@@ -29,42 +28,9 @@ impl ScalarQuantizer {
         }
         write_file(KIND, &sections)
     }
-
-    /// Writes [`Self::to_bytes`] to `path` atomically (temporary file, then rename).
-    ///
-    /// # Errors
-    /// [`Error::Io`] naming the path.
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        write_atomically(path, &self.to_bytes())
-    }
-
-    /// Reads a scalar quantizer from a model file in memory.
-    ///
-    /// # Errors
-    /// As [`ProductQuantizer::from_bytes`](crate::ProductQuantizer::from_bytes).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        Self::from_model_bytes(bytes)
-    }
-
-    /// Reads a scalar quantizer from a model file.
-    ///
-    /// # Errors
-    /// As [`Self::from_bytes`], and [`Error::Io`].
-    pub fn load(path: &Path) -> Result<Self, Error> {
-        Self::from_model_file(path)
-    }
 }
 
-impl ModelKind for ScalarQuantizer {
-    const NAME: &'static str = "a scalar quantizer (kind 2)";
-
-    fn take(model: Model) -> Option<Self> {
-        match model {
-            Model::Sq(q) => Some(q),
-            _ => None,
-        }
-    }
-}
+super::model_file_calls!(ScalarQuantizer, Sq, "a scalar quantizer", "a scalar quantizer (kind 2)");
 
 /// Reads the rest of a scalar quantizer from sections the reader has checked; `parm` is the
 /// `PARM` section, `dim` its first field.

@@ -24,7 +24,7 @@ fn record(f: ModelFile) -> Option<KMeansParams> {
     match f.model {
         Model::Pq(pq) => pq.training().cloned(),
         Model::Opq(opq) => opq.pq().training().cloned(),
-        Model::Sq(_) => panic!("a scalar quantizer has no training record"),
+        Model::Sq(_) | Model::Rabitq(_) => panic!("no k-means training record"),
     }
 }
 
@@ -385,4 +385,105 @@ fn metric_section_is_checked() {
     assert!(edit(0, 0).contains("metric = 0 in METR"));
     assert!(edit(0, 9).contains("metric = 9 in METR"));
     assert!(edit(5, 1).contains("reserved METR"));
+}
+
+/// A small RaBitQ quantizer (d = 10) with non-default query settings.
+fn small_rabitq(metric: crate::Metric, bits: u32) -> crate::RabitqQuantizer {
+    let data: Vec<f32> = (0..50 * 10).map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * (1 + i % 10) as f32).collect();
+    let mut p = crate::RabitqParams::new(bits);
+    (p.metric, p.seed, p.qb, p.epsilon) = (metric, 99, crate::QueryBits::Float, 2.5);
+    crate::RabitqQuantizer::train(10, &data, &p).unwrap()
+}
+
+#[test]
+fn rabitq_round_trip_keeps_rotation_centroid_settings_and_seed() {
+    for (metric, bits) in [(crate::Metric::L2, 1), (crate::Metric::InnerProduct, 4), (crate::Metric::Cosine, 9)] {
+        let q = small_rabitq(metric, bits);
+        let bytes = q.to_bytes();
+        let back = crate::RabitqQuantizer::from_bytes(&bytes).unwrap();
+        assert_eq!(back, q);
+        assert_eq!((back.bits(), back.metric(), back.seed()), (bits, metric, Some(99)));
+        assert_eq!((back.qb(), back.epsilon()), (crate::QueryBits::Float, 2.5));
+        // Same codes and estimates from the loaded quantizer.
+        let x: Vec<f32> = (0..7 * 10).map(|i| ((i * 31) % 97) as f32 / 97.0 - 0.5).collect();
+        let (mut a, mut b) = (vec![0u8; 7 * q.code_size()], vec![0u8; 7 * q.code_size()]);
+        q.encode(&x, &mut a).unwrap();
+        back.encode(&x, &mut b).unwrap();
+        assert_eq!(a, b);
+        let at = section_offset(&bytes, b"ROTN");
+        assert_eq!(f32::from_le_bytes(bytes[at + 64..at + 68].try_into().unwrap()), q.rotation()[0]);
+        for e in [
+            ProductQuantizer::from_bytes(&bytes).unwrap_err().to_string(),
+            crate::OpqQuantizer::from_bytes(&bytes).unwrap_err().to_string(),
+        ] {
+            assert!(e.contains("holds a RaBitQ quantizer (kind 4)"), "{e}");
+        }
+    }
+    // Built from parts: no seed recorded, and the file says so.
+    let q = small_rabitq(crate::Metric::L2, 2);
+    let parts =
+        crate::RabitqQuantizer::from_parts(10, 2, crate::Metric::L2, q.rotation().to_vec(), q.centroid().to_vec())
+            .unwrap();
+    let back = crate::RabitqQuantizer::from_bytes(&parts.to_bytes()).unwrap();
+    assert_eq!((back.seed(), &back), (None, &parts));
+    let e = crate::RabitqQuantizer::from_bytes(&small_pq().0.to_bytes()).unwrap_err().to_string();
+    assert!(e.contains("holds a product quantizer (kind 1), expected a RaBitQ quantizer (kind 4)"), "{e}");
+}
+
+#[test]
+fn rabitq_sections_are_checked() {
+    let good = small_rabitq(crate::Metric::L2, 4).to_bytes();
+    for len in (0..good.len()).step_by(7) {
+        assert!(read_bytes(&good[..len]).is_err(), "truncated to {len}");
+    }
+    let parm = section_offset(&good, b"PARM");
+    let rotn = section_offset(&good, b"ROTN");
+    let cntr = section_offset(&good, b"CNTR");
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        f(&mut b);
+        super::testing::reseal(&mut b);
+        read_bytes(&b).unwrap_err().to_string()
+    };
+    let put = |b: &mut Vec<u8>, at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
+    for (at, value, want) in [
+        (8, 0u32.to_le_bytes(), "RaBitQ bits"),
+        (8, 10u32.to_le_bytes(), "bits = 10"),
+        (12, 9u32.to_le_bytes(), "qb (query bits)"),
+        (16, (-1f32).to_le_bytes(), "epsilon"),
+        (16, f32::NAN.to_le_bytes(), "epsilon"),
+        (20, 2u32.to_le_bytes(), "flags = 0x2"),
+        (20, 0u32.to_le_bytes(), "seed = 99 in PARM without a training record"),
+    ] {
+        let e = edit(&|b| put(b, parm + at, &value));
+        assert!(e.contains("in PARM") && e.contains(want), "{want}: {e}");
+    }
+    let e = edit(&|b| b[rotn] = 11);
+    assert!(e.contains("d_out = 11"), "{e}");
+    // A well-formed rotation section of d_out = 11 rows (OPQ's padding) for dim 10.
+    let mut rows = vec![0f32; 110];
+    (0..10).for_each(|i| rows[i * 10 + i] = 1.0);
+    let rotn11 = super::rotation::section(11, &rows);
+    let padded = write_file(
+        super::rabitq::KIND,
+        &[(*b"PARM", &good[parm..parm + 32]), (*b"ROTN", &rotn11), (*b"CNTR", &good[cntr..cntr + 40])],
+    );
+    let e = read_bytes(&padded).unwrap_err().to_string();
+    assert!(e.contains("ROTN has 11 rows, expected dim = 10"), "{e}");
+    let e = edit(&|b| {
+        for v in b[rotn + 64..rotn + 64 + 400].chunks_exact_mut(4) {
+            let x = f32::from_le_bytes(v.try_into().unwrap()) * 2.0;
+            v.copy_from_slice(&x.to_le_bytes());
+        }
+    });
+    assert!(e.contains("rotation") && e.contains("orthogonal"), "{e}");
+    let e = edit(&|b| put(b, cntr + 4, &f32::INFINITY.to_le_bytes()));
+    assert!(e.contains("invalid centroid: non-finite value") && e.contains("element 1"), "{e}");
+    // A CNTR of another length.
+    let short = write_file(
+        super::rabitq::KIND,
+        &[(*b"PARM", &good[parm..parm + 32]), (*b"ROTN", &good[rotn..rotn + 464]), (*b"CNTR", &good[cntr..cntr + 36])],
+    );
+    let e = read_bytes(&short).unwrap_err().to_string();
+    assert!(e.contains("section CNTR has 36 bytes, expected dim·4 = 10·4"), "{e}");
 }

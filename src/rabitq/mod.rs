@@ -198,6 +198,8 @@ pub struct RabitqQuantizer {
     /// `Rᵀ`, for decoding.
     rotation_t: Vec<f32>,
     centroid: Vec<f32>,
+    /// The seed `train` drew the rotation from; `None` for a quantizer from parts.
+    seed: Option<u64>,
     lay: Layout,
 }
 
@@ -269,6 +271,7 @@ impl RabitqQuantizer {
         let mut q = Self::from_parts(dim, params.bits, params.metric, rotation, centroid)?;
         q.qb = params.qb;
         q.epsilon = params.epsilon;
+        q.seed = Some(params.seed);
         Ok(q)
     }
 
@@ -314,6 +317,7 @@ impl RabitqQuantizer {
             rotation,
             rotation_t,
             centroid,
+            seed: None,
             lay: Layout::new(dim, bits),
         })
     }
@@ -346,6 +350,18 @@ impl RabitqQuantizer {
     /// The centroid `c`.
     pub fn centroid(&self) -> &[f32] {
         &self.centroid
+    }
+
+    /// This quantizer with `seed` as its training record (a model file's).
+    pub(crate) fn with_seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The seed [`Self::train`] drew the rotation from (the model file keeps it); `None`
+    /// for a quantizer built by [`Self::from_parts`].
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 
     /// Sets the query's bits for later estimates and searches (codes are unaffected).
