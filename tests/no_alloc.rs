@@ -1,61 +1,19 @@
 //! The hot path allocates nothing: a counting global allocator, one warm-up call, then
 //! zero allocations per call of every kernel, encode, decode, distances and search.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/counting.rs"]
+mod counting;
+
+use counting::allocations;
 use vq::simd::{available, with_level};
 use vq::{kernels, search, Metric, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    // Only the measuring thread counts: a thread pool winding down elsewhere in the process
-    // (training with the `parallel` feature) must not be charged to the call under test.
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f`, after one warm-up call (thread-locals, lazy statics).
-fn allocations(mut f: impl FnMut()) -> usize {
-    f();
-    let before = ALLOCS.load(Ordering::Relaxed);
-    MEASURING.with(|m| m.set(true));
-    f();
-    MEASURING.with(|m| m.set(false));
-    ALLOCS.load(Ordering::Relaxed) - before
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[test]
 fn hot_path_allocates_nothing() {
-    // One test function: the counter is process-wide, so no other test may run beside it.
+    // Allocations are counted on this thread only (tests/common/counting.rs).
     let (d, n, nq, k) = (129, 1000, 3, 10);
     let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
     let queries = &x[..nq * d];
@@ -156,4 +114,11 @@ fn hot_path_allocates_nothing() {
     }
     // The counter does see allocations (the test is not vacuous).
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+}
+
+#[test]
+fn the_counter_sees_an_allocation() {
+    // The zero counts above mean something only if an allocation is counted.
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+    assert_eq!(allocations(|| ()), 0);
 }

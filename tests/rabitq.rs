@@ -9,9 +9,10 @@
 //! re-ranking at 1 bit).
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 use common::floats;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use counting::allocations;
 use vq::kernels::rabitq::and_popcount_batch;
 use vq::metric::inv_norm;
 use vq::search::knn_with_metric;
@@ -772,53 +773,40 @@ fn minilm_figures() {
     }
 }
 
+/// The bound on `vq-benchmark gen`'s default set (1 M × 384, 1024 clusters, spread 0.5,
+/// seed 42; queries are its rows from 1 M on): the fraction of codes whose true distance
+/// falls outside the interval, over 20 queries × every code, at 1 and 4 bits.
+#[test]
+#[ignore = "1 M × 384 rows (1.5 GiB) and 20 M exact distances per width: run by hand"]
+fn gen_1m_bound() {
+    let (n, d, nq) = (1_000_000usize, 384usize, 20usize);
+    let mix = GaussianMixture::new(d, 1024, 0.5, 42).unwrap();
+    let mut base = vec![0f32; n * d];
+    mix.fill(0, &mut base).unwrap();
+    let mut queries = vec![0f32; nq * d];
+    mix.fill(n as u64, &mut queries).unwrap();
+    eprintln!("gen 1M × {d}, {nq} queries");
+    for bits in [1u32, 4] {
+        let mut quant = RabitqQuantizer::train(d, &base, &RabitqParams::new(bits)).unwrap();
+        for eps in [1.9f32, 2.6, 3.0] {
+            quant.set_epsilon(eps).unwrap();
+            let f_sign = outside_fraction(&quant, &base, &queries, false);
+            let f_full = if bits > 1 { outside_fraction(&quant, &base, &queries, true) } else { f_sign };
+            eprintln!(
+                "bits {bits} ε₀ {eps}: outside the interval: 1-bit {:.3}%, full {:.3}% (normal tail {:.3}%)",
+                100.0 * f_sign,
+                100.0 * f_full,
+                100.0 * normal_tail(eps as f64)
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The hot path allocates nothing (after one warm-up call: the per-thread scratch buffer).
 
-struct Counting;
-
-thread_local! {
-    // Counted per thread, only while measuring: the other tests of this binary run beside.
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by the second of two calls of `f`.
-fn allocations(mut f: impl FnMut()) -> usize {
-    f();
-    ALLOCS.with(|a| a.set(0));
-    MEASURING.with(|m| m.set(true));
-    f();
-    MEASURING.with(|m| m.set(false));
-    ALLOCS.with(Cell::get)
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[test]
 fn the_hot_path_allocates_nothing() {
