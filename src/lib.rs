@@ -72,6 +72,7 @@ mod crc32c;
 pub mod data;
 pub mod error;
 pub mod exact;
+pub mod fastscan;
 pub mod format;
 pub mod kernels;
 pub mod kmeans;
@@ -91,6 +92,7 @@ pub mod sq;
 pub mod synthetic;
 
 pub use error::Error;
+pub use fastscan::{FastScanParams, PackedCodes};
 pub use kmeans::{KMeans, KMeansParams};
 pub use metric::Metric;
 pub use opq::{OpqParams, OpqQuantizer};

@@ -205,7 +205,22 @@ impl Isa {
         self.level
     }
 
-    /// Runs `op` at this level: the one place a `pulp::Arch` is made.
+    /// The x86 tokens of this level (AVX-512's, AVX2's; `None` where the level lacks it),
+    /// for the few kernels `pulp::Simd` cannot express, such as byte shuffles. Made as
+    /// [`Self::dispatch`] makes them.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub(crate) fn x86(self) -> (Option<pulp::x86::V4>, Option<pulp::x86::V3>) {
+        match self.level {
+            // SAFETY: AVX-512 level validated as available (see `dispatch`); it implies AVX2.
+            Level::Avx512 => unsafe { (Some(pulp::x86::V4::new_unchecked()), Some(pulp::x86::V3::new_unchecked())) },
+            // SAFETY: AVX2+FMA level validated as available (see `dispatch`).
+            Level::Avx2 => (None, Some(unsafe { pulp::x86::V3::new_unchecked() })),
+            _ => (None, None),
+        }
+    }
+
+    /// Runs `op` at this level: the one place (with [`Self::x86`]) a `pulp::Arch` is made.
     #[inline]
     pub(crate) fn dispatch<Op: pulp::WithSimd>(self, op: Op) -> Op::Output {
         #[cfg(test)]

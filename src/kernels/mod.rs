@@ -15,6 +15,7 @@
 
 pub(crate) mod adc;
 pub(crate) mod exact;
+pub(crate) mod fastscan;
 pub(crate) mod gemm;
 pub(crate) mod hartigan;
 pub(crate) mod kmeans;

@@ -1,0 +1,340 @@
+//! 4-bit PQ fast scan: a product quantizer with at most 16 centroids per sub-quantizer
+//! searched over codes packed 32 to a block, with 8-bit distance tables looked up by byte
+//! shuffles (André et al., VLDB 2015; FAISS's `IndexPQFastScan`), then re-ranked.
+//!
+//! [`PackedCodes`] converts a [`ProductQuantizer`]'s plain nibble codes to the block layout
+//! (`crate::kernels::fastscan` documents it) and back. [`ProductQuantizer::search_packed`]
+//! scores every code with each query's table quantized to 8 bits, keeps the
+//! `k × rerank_factor` best by those sums, and re-ranks them with the float table: their
+//! scores are then exactly [`Quantizer::search`]'s (the same sums in the same order), so
+//! with a candidate list as long as the codes the results are the float scan's, bit for
+//! bit. [`ProductQuantizer::search_packed_refine`] re-ranks against the caller's full
+//! vectors instead (FAISS's `IndexRefineFlat`). A `rerank_factor` of 0 reports the
+//! quantized sums themselves, mapped back to float, as FAISS's fast scan does.
+//!
+//! **The 8-bit tables.** Each row of the float table (smaller is better for every metric:
+//! squared distances, or negated similarities) is shifted by its minimum and scaled by
+//! one factor `a` for all rows: `a = min(255 / max span, (65535 − m) / Σ spans)`, every
+//! entry `round(a·(t − min))`. The first bound keeps entries in a byte; the second keeps
+//! every code's sum within 16 bits (each entry rounds up by at most ½), so the kernels'
+//! 16-bit sums never overflow. A sum `s` stands for `s/a + Σ mins`.
+//!
+//! **Hot path.** Searches allocate nothing up to the scratch memory's bounds (the float
+//! table, the 8-bit tables and the candidate list: `m·ksub + 33·⌈m/2⌉ + 3·k·rerank_factor`
+//! floats, in `crate::scratch`).
+
+use crate::codes::CodeLayout;
+use crate::error::{exact_len, exact_rows_len, rows_of};
+use crate::kernels::fastscan::{self as kernel, Sink, Tables, BLOCK};
+use crate::kernels::pq::Entry;
+use crate::metric::{report_queries, Metric};
+use crate::quantizer::Quantizer;
+use crate::scratch::with_f32;
+use crate::search::{check_search, Heaps, TopK};
+use crate::simd::Isa;
+use crate::{Error, ProductQuantizer};
+
+/// Codes of a 4-bit product quantizer in the fast-scan block layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedCodes {
+    m: usize,
+    n: usize,
+    bytes: Vec<u8>,
+}
+
+impl PackedCodes {
+    /// Bytes of `n` codes of `m` sub-quantizers packed: `⌈n/32⌉` blocks of `16·m` bytes
+    /// (`m` rounded up to even).
+    pub fn packed_len(m: usize, n: usize) -> Option<usize> {
+        n.div_ceil(BLOCK).checked_mul(kernel::block_bytes(m))
+    }
+
+    /// Packs `codes` (whole codes of `pq`, which must have at most 16 centroids per
+    /// sub-quantizer: nibble codes).
+    ///
+    /// # Errors
+    /// A quantizer with more than 16 centroids per sub-quantizer, codes not whole codes.
+    pub fn pack(pq: &ProductQuantizer, codes: &[u8]) -> Result<Self, Error> {
+        check_nibbles(pq)?;
+        let n = rows_of("codes", codes.len(), pq.code_size())?;
+        let len = Self::packed_len(pq.m(), n).ok_or(Error::OutOfRange {
+            what: "codes",
+            got: n.to_string(),
+            accepted: "a packed size within the address space",
+        })?;
+        let mut bytes = vec![0u8; len];
+        kernel::pack(pq.m(), codes, &mut bytes);
+        Ok(PackedCodes { m: pq.m(), n, bytes })
+    }
+
+    /// Codes already in the block layout ([`Self::as_bytes`] of an earlier packing), `n`
+    /// codes of `m` sub-quantizers.
+    ///
+    /// # Errors
+    /// `m = 0`, or `bytes` not [`Self::packed_len`] long.
+    pub fn from_bytes(m: usize, n: usize, bytes: Vec<u8>) -> Result<Self, Error> {
+        if m == 0 {
+            return Err(Error::OutOfRange { what: "m (sub-quantizers)", got: "0".into(), accepted: ">= 1" });
+        }
+        let want = Self::packed_len(m, n).ok_or(Error::OutOfRange {
+            what: "n (codes)",
+            got: n.to_string(),
+            accepted: "a packed size within the address space",
+        })?;
+        exact_len("packed codes", bytes.len(), want)?;
+        Ok(PackedCodes { m, n, bytes })
+    }
+
+    /// The plain nibble codes back (`n · ⌈m/2⌉` bytes in `out`).
+    ///
+    /// # Errors
+    /// `out` of another length.
+    pub fn unpack(&self, out: &mut [u8]) -> Result<(), Error> {
+        exact_rows_len("codes", out.len(), self.n, kernel::groups(self.m))?;
+        kernel::unpack(self.m, &self.bytes, out);
+        Ok(())
+    }
+
+    /// Number of codes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether it holds no code.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Sub-quantizers per code.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// The packed bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// How [`ProductQuantizer::search_packed`] re-ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastScanParams {
+    /// Candidates kept per query by the 8-bit sums, as a multiple of `k`, re-ranked with
+    /// the float table (or the full vectors); 0 reports the 8-bit sums without re-ranking.
+    pub rerank_factor: usize,
+}
+
+impl Default for FastScanParams {
+    fn default() -> Self {
+        FastScanParams { rerank_factor: 4 }
+    }
+}
+
+fn check_nibbles(pq: &ProductQuantizer) -> Result<(), Error> {
+    if pq.layout() == CodeLayout::Nibble {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange {
+            what: "ksub (centroids) for fast scan",
+            got: pq.ksub().to_string(),
+            accepted: "2..=16 (4-bit codes)",
+        })
+    }
+}
+
+/// The best candidates of one query by their 8-bit sums.
+struct Candidates<'a> {
+    top: TopK<'a>,
+    n: usize,
+}
+
+impl Sink for Candidates<'_> {
+    #[inline(always)]
+    fn threshold(&self) -> u32 {
+        // An unfilled list (its worst is the +∞ sentinel) takes every code.
+        let t = self.top.threshold();
+        if t.is_finite() {
+            t as u32
+        } else {
+            u32::MAX
+        }
+    }
+
+    #[inline]
+    fn block(&mut self, b: usize, sums: &[u16; BLOCK], mut below: u32) {
+        while below != 0 {
+            let j = below.trailing_zeros() as usize;
+            below &= below - 1;
+            let id = b * BLOCK + j;
+            if id < self.n {
+                self.top.push(f32::from(sums[j]), id as i64);
+            }
+        }
+    }
+}
+
+/// The 8-bit rows of `table` (`m` rows of `ksub` floats) and the scale and offset that map
+/// a sum of them back: `sum / a + bias` (module docs).
+fn quantize(table: &[f32], ksub: usize, rows: &mut [[u8; 16]]) -> (f32, f32) {
+    let m = rows.len();
+    let (mut max_span, mut sum_span, mut bias) = (0f64, 0f64, 0f64);
+    for t in table.chunks_exact(ksub) {
+        let (lo, hi) = t.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let span = f64::from(hi) - f64::from(lo);
+        max_span = max_span.max(span);
+        sum_span += span;
+        bias += f64::from(lo);
+    }
+    // An overflowed table (a query near f32::MAX) has no usable scale: all sums are 0 and
+    // the float re-ranking decides.
+    let a = if max_span > 0.0 && sum_span.is_finite() {
+        (255.0 / max_span).min((65535.0 - m as f64) / sum_span)
+    } else {
+        0.0
+    };
+    for (row, t) in rows.iter_mut().zip(table.chunks_exact(ksub)) {
+        let lo = t.iter().fold(f32::INFINITY, |lo, &v| lo.min(v));
+        row.fill(255);
+        for (e, &v) in row.iter_mut().zip(t) {
+            *e = ((f64::from(v) - f64::from(lo)) * a).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    (a as f32, bias as f32)
+}
+
+impl ProductQuantizer {
+    /// Top-`k` search of every query over packed codes (module docs): the `k ×
+    /// rerank_factor` best codes by 8-bit sums, re-ranked with the float table, ranked and
+    /// reported as [`Quantizer::search`] ranks and reports.
+    ///
+    /// # Errors
+    /// A quantizer with more than 16 centroids per sub-quantizer, codes of another `m`, and
+    /// as [`Quantizer::search`].
+    pub fn search_packed(
+        &self,
+        queries: &[f32],
+        codes: &PackedCodes,
+        k: usize,
+        params: &FastScanParams,
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        self.fast_scan(queries, codes, k, params, None, distances, labels)
+    }
+
+    /// [`Self::search_packed`] re-ranked against `vectors` (the encoded rows in full
+    /// precision, one per code): the results are the candidates' exact scores (in f32).
+    /// Needs `rerank_factor >= 1`.
+    ///
+    /// # Errors
+    /// As [`Self::search_packed`], `vectors` not one row per code, `rerank_factor = 0`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_packed_refine(
+        &self,
+        queries: &[f32],
+        codes: &PackedCodes,
+        k: usize,
+        params: &FastScanParams,
+        vectors: &[f32],
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        if params.rerank_factor == 0 {
+            return Err(Error::OutOfRange {
+                what: "rerank_factor",
+                got: "0".into(),
+                accepted: ">= 1 to re-rank against full vectors",
+            });
+        }
+        exact_rows_len("vectors", vectors.len(), codes.len(), self.dim())?;
+        self.fast_scan(queries, codes, k, params, Some(vectors), distances, labels)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fast_scan(
+        &self,
+        queries: &[f32],
+        codes: &PackedCodes,
+        k: usize,
+        params: &FastScanParams,
+        vectors: Option<&[f32]>,
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        check_nibbles(self)?;
+        if codes.m != self.m() {
+            return Err(Error::DimensionMismatch { what: "packed codes' m", got: codes.m, expected: self.m() });
+        }
+        check_search(self.dim(), queries, k, distances, labels)?;
+        let (m, ksub, dim, n) = (self.m(), self.ksub(), self.dim(), codes.n);
+        let kept = k.checked_mul(params.rerank_factor.max(1)).ok_or(Error::OutOfRange {
+            what: "rerank_factor",
+            got: format!("{} for k = {k}", params.rerank_factor),
+            accepted: "k·rerank_factor within the address space",
+        })?;
+        let kept = kept.min(n.max(1));
+        let entry = if self.metric() == Metric::L2 { Entry::L2 } else { Entry::NegDot };
+        let isa = Isa::current();
+        let bb = kernel::block_bytes(m);
+        let mut heaps = Heaps::start(distances, labels, k);
+        // Float table, 8-bit rows, laid-out tables, candidate scores, ids (8-byte aligned).
+        let laid_len = kernel::tables_len(m) / 4;
+        with_f32(m * ksub + 4 * m + laid_len + 3 * kept + 1, |buf| {
+            let (table, rest) = buf.split_at_mut(m * ksub);
+            let (rows, rest) = rest.split_at_mut(4 * m);
+            let (laid, rest) = rest.split_at_mut(laid_len);
+            let (cand_d, rest) = rest.split_at_mut(kept);
+            let (_, cand_i, _) = bytemuck::pod_align_to_mut::<f32, i64>(rest);
+            let cand_i = &mut cand_i[..kept];
+            let rows: &mut [[u8; 16]] = bytemuck::cast_slice_mut(rows);
+            let laid: &mut [u8] = bytemuck::cast_slice_mut(laid);
+            let (out_d, out_l, _) = heaps.buffers();
+            for ((q, od), ol) in queries.chunks_exact(dim).zip(out_d.chunks_exact_mut(k)).zip(out_l.chunks_exact_mut(k))
+            {
+                crate::kernels::pq::table(isa, self, entry, q, table);
+                let (a, bias) = quantize(table, ksub, rows);
+                let tables = Tables::lay_out(m, rows, laid);
+                let top = TopK::new(cand_d, cand_i).expect("equal lengths");
+                let mut sink = Candidates { top, n };
+                kernel::scan(isa, tables, &codes.bytes, &mut sink);
+                let mut out = TopK::resume(od, ol);
+                for (&s, &id) in cand_d.iter().zip(cand_i.iter()) {
+                    if id < 0 {
+                        continue;
+                    }
+                    let i = id as usize;
+                    let score = if params.rerank_factor == 0 {
+                        s / a + bias
+                    } else if let Some(v) = vectors {
+                        exact_score(self.metric(), q, &v[i * dim..(i + 1) * dim])
+                    } else {
+                        let block = &codes.bytes[(i / BLOCK) * bb..][..bb];
+                        // The float scan's sum: the same entries in the same order. A sub-code
+                        // at or above ksub (hostile packed bytes) scores NaN.
+                        (0..m).fold(0.0, |acc, sq| {
+                            let c = usize::from(kernel::sub_code(block, sq, i % BLOCK));
+                            acc + if c < ksub { table[sq * ksub + c] } else { f32::NAN }
+                        })
+                    };
+                    // A hostile code's score may be NaN: never a result.
+                    if !score.is_nan() {
+                        out.push(score, id);
+                    }
+                }
+            }
+        });
+        heaps.finish();
+        report_queries(self.metric(), dim, queries, k, distances);
+        Ok(())
+    }
+}
+
+/// The smaller-is-better score of row `x` for query `q`: squared distance, negated inner
+/// product, or negated inner product with the unit row (cosine, before `1/‖q‖`).
+fn exact_score(metric: Metric, q: &[f32], x: &[f32]) -> f32 {
+    match metric {
+        Metric::L2 => q.iter().zip(x).map(|(&a, &b)| (a - b) * (a - b)).sum(),
+        Metric::InnerProduct => -q.iter().zip(x).map(|(&a, &b)| a * b).sum::<f32>(),
+        Metric::Cosine => -q.iter().zip(x).map(|(&a, &b)| a * b).sum::<f32>() * crate::metric::inv_norm(x),
+    }
+}

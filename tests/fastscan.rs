@@ -1,0 +1,229 @@
+//! 4-bit PQ fast scan (`vq::fastscan`): packing, the search against the float-table
+//! search it approximates, re-ranking against full vectors, hostile packed bytes and bad
+//! input, at every SIMD level.
+
+mod common;
+use common::floats;
+use vq::exact::knn_with_metric;
+use vq::simd::{available, with_level};
+use vq::synthetic::GaussianMixture;
+use vq::{Error, FastScanParams, Metric, PackedCodes, PqParams, ProductQuantizer, Quantizer};
+
+fn clustered(n: usize, d: usize, seed: u64) -> Vec<f32> {
+    let g = GaussianMixture::new(d, 16, 0.5, seed).unwrap();
+    let mut v = vec![0f32; n * d];
+    g.fill(0, &mut v).unwrap();
+    v
+}
+
+fn trained(d: usize, m: usize, ksub: usize, metric: Metric, x: &[f32]) -> ProductQuantizer {
+    let mut p = PqParams::new(m, ksub);
+    p.kmeans.max_iter = 8;
+    p.metric = metric;
+    ProductQuantizer::train(d, x, &p).unwrap()
+}
+
+fn encode(pq: &ProductQuantizer, x: &[f32]) -> Vec<u8> {
+    let mut codes = vec![0u8; x.len() / pq.dim() * pq.code_size()];
+    pq.encode(x, &mut codes).unwrap();
+    codes
+}
+
+fn search_packed(
+    pq: &ProductQuantizer,
+    q: &[f32],
+    codes: &PackedCodes,
+    k: usize,
+    factor: usize,
+) -> (Vec<f32>, Vec<i64>) {
+    let nq = q.len() / pq.dim();
+    let (mut d, mut l) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    pq.search_packed(q, codes, k, &FastScanParams { rerank_factor: factor }, &mut d, &mut l).unwrap();
+    (d, l)
+}
+
+#[test]
+fn packing_round_trips_and_checks_its_input() {
+    let (d, n) = (12, 70);
+    let x = floats(n * d, 1, 1.0);
+    for m in [3usize, 4, 12] {
+        let pq = trained(d, m, 16, Metric::L2, &x);
+        let codes = encode(&pq, &x);
+        let packed = PackedCodes::pack(&pq, &codes).unwrap();
+        assert_eq!((packed.len(), packed.m()), (n, m));
+        assert_eq!(packed.as_bytes().len(), 3 * 16 * m.div_ceil(2) * 2);
+        let mut back = vec![0u8; codes.len()];
+        packed.unpack(&mut back).unwrap();
+        assert_eq!(back, codes);
+        let again = PackedCodes::from_bytes(m, n, packed.as_bytes().to_vec()).unwrap();
+        assert_eq!(again, packed);
+        let e = PackedCodes::from_bytes(m, n, packed.as_bytes()[1..].to_vec()).unwrap_err();
+        assert!(matches!(e, Error::BufferLength { .. }), "{e}");
+        assert!(packed.unpack(&mut back[1..]).is_err());
+        assert!(PackedCodes::pack(&pq, &codes[1..]).is_err());
+    }
+    assert!(PackedCodes::from_bytes(0, 0, vec![]).unwrap_err().to_string().contains(">= 1"));
+    let x = floats(300 * d, 2, 1.0);
+    let pq = trained(d, 4, 256, Metric::L2, &x);
+    let e = PackedCodes::pack(&pq, &encode(&pq, &x)).unwrap_err().to_string();
+    assert!(e.contains("256") && e.contains("2..=16"), "{e}");
+}
+
+#[test]
+fn a_full_candidate_list_gives_the_float_scan_bit_for_bit() {
+    let (d, n, nq, k) = (24, 300, 5, 10);
+    let x = clustered(n, d, 3);
+    let q = clustered(nq, d, 4);
+    for metric in Metric::ALL {
+        for (m, ksub) in [(8usize, 16usize), (5, 16), (6, 9)] {
+            let pq = trained(d, m, ksub, metric, &x);
+            let codes = encode(&pq, &x);
+            let packed = PackedCodes::pack(&pq, &codes).unwrap();
+            for &level in available() {
+                // The float tables are computed at the level, so the oracle runs there too.
+                let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+                with_level(level, || pq.search(&q, &codes, k, &mut wd, &mut wl)).unwrap().unwrap();
+                let (gd, gl) = with_level(level, || search_packed(&pq, &q, &packed, k, n)).unwrap();
+                assert_eq!(gl, wl, "{metric:?} m {m} ksub {ksub} at {level}");
+                assert_eq!(gd, wd, "{metric:?} m {m} ksub {ksub} at {level}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_8bit_scan_finds_the_float_scans_neighbours() {
+    let (d, n, nq, k) = (32, 4000, 20, 10);
+    let x = clustered(n, d, 5);
+    let q = clustered(nq, d, 6);
+    for metric in Metric::ALL {
+        let pq = trained(d, 16, 16, metric, &x);
+        let codes = encode(&pq, &x);
+        let packed = PackedCodes::pack(&pq, &codes).unwrap();
+        let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        pq.search(&q, &codes, k, &mut wd, &mut wl).unwrap();
+        let overlap = |l: &[i64]| {
+            let hits: usize = l
+                .chunks_exact(k)
+                .zip(wl.chunks_exact(k))
+                .map(|(a, b)| a.iter().filter(|i| b.contains(i)).count())
+                .sum();
+            hits as f64 / (nq * k) as f64
+        };
+        let mut last = None;
+        for &level in available() {
+            let (raw_d, raw_l) = with_level(level, || search_packed(&pq, &q, &packed, k, 0)).unwrap();
+            let (rr_d, rr_l) = with_level(level, || search_packed(&pq, &q, &packed, k, 4)).unwrap();
+            // Without re-ranking the 8-bit sums reorder near-ties only; re-ranking 4k
+            // candidates restores the float scan's top-k nearly everywhere.
+            assert!(overlap(&raw_l) >= 0.8, "{metric:?} at {level}: {}", overlap(&raw_l));
+            assert!(overlap(&rr_l) >= 0.97, "{metric:?} at {level}: {}", overlap(&rr_l));
+            // Reported without re-ranking: close to the float scores of the same codes.
+            let mut adc = vec![0f32; n];
+            for (qi, (ds, ls)) in raw_d.chunks_exact(k).zip(raw_l.chunks_exact(k)).enumerate() {
+                pq.distances(&q[qi * d..(qi + 1) * d], &codes, &mut adc).unwrap();
+                let scale = wd[qi * k..(qi + 1) * k].iter().fold(0f32, |a, v| a.max(v.abs()));
+                for (&dv, &l) in ds.iter().zip(ls) {
+                    assert!(
+                        (dv - adc[l as usize]).abs() <= 0.05 * scale + 1e-3,
+                        "{metric:?}: {dv} vs {}",
+                        adc[l as usize]
+                    );
+                }
+            }
+            // Every level agrees with the others.
+            let now = (raw_d, raw_l, rr_d, rr_l);
+            if let Some(prev) = &last {
+                assert_eq!(prev, &now, "{metric:?} at {level}");
+            }
+            last = Some(now);
+        }
+    }
+}
+
+#[test]
+fn refining_against_full_vectors_with_every_candidate_is_exact_search() {
+    let (d, n, nq, k) = (16, 500, 4, 7);
+    let x = clustered(n, d, 7);
+    let q = clustered(nq, d, 8);
+    for metric in Metric::ALL {
+        let pq = trained(d, 8, 16, metric, &x);
+        let packed = PackedCodes::pack(&pq, &encode(&pq, &x)).unwrap();
+        let (mut ed, mut el) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        knn_with_metric(metric, d, &q, &x, k, &mut ed, &mut el).unwrap();
+        let (mut gd, mut gl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        let p = FastScanParams { rerank_factor: n };
+        pq.search_packed_refine(&q, &packed, k, &p, &x, &mut gd, &mut gl).unwrap();
+        assert_eq!(gl, el, "{metric:?}");
+        for (a, b) in gd.iter().zip(&ed) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{metric:?}: {a} vs {b}");
+        }
+        let e = pq.search_packed_refine(&q, &packed, k, &FastScanParams { rerank_factor: 0 }, &x, &mut gd, &mut gl);
+        assert!(e.unwrap_err().to_string().contains("rerank_factor"));
+        let e = pq.search_packed_refine(&q, &packed, k, &p, &x[d..], &mut gd, &mut gl);
+        assert!(e.is_err());
+    }
+}
+
+#[test]
+fn hostile_packed_bytes_and_bad_input() {
+    let (d, n, k) = (10, 77, 5);
+    let x = floats(n * d, 9, 1.0);
+    let q = floats(2 * d, 10, 1.0);
+    for ksub in [16usize, 5] {
+        let pq = trained(d, 5, ksub, Metric::L2, &x);
+        let len = PackedCodes::packed_len(5, n).unwrap();
+        let junk: Vec<u8> = floats(len, 11, 1.0).iter().map(|v| v.to_bits() as u8).collect();
+        let packed = PackedCodes::from_bytes(5, n, junk).unwrap();
+        for &level in available() {
+            for factor in [0usize, 1, 4, n] {
+                let (dist, lab) = with_level(level, || search_packed(&pq, &q, &packed, k, factor)).unwrap();
+                // A code with a sub-code at or above ksub scores NaN and is never a result.
+                for (&l, &dv) in lab.iter().zip(&dist) {
+                    let ok = ((0..n as i64).contains(&l) && dv.is_finite()) || (l == -1 && dv == f32::INFINITY);
+                    assert!(ok, "ksub {ksub}: {l} {dv}");
+                }
+                if ksub == 16 {
+                    assert!(lab.iter().all(|&l| l >= 0), "every 4-bit sub-code is valid");
+                }
+            }
+        }
+        // Codes of another m, k = 0, short outputs, NaN queries.
+        let other = PackedCodes::from_bytes(4, n, vec![0; PackedCodes::packed_len(4, n).unwrap()]).unwrap();
+        let (mut dd, mut ll) = (vec![0f32; 2 * k], vec![0i64; 2 * k]);
+        let p = FastScanParams::default();
+        let e = pq.search_packed(&q, &other, k, &p, &mut dd, &mut ll).unwrap_err().to_string();
+        assert!(e.contains("m") && e.contains('4') && e.contains('5'), "{e}");
+        assert!(pq.search_packed(&q, &packed, 0, &p, &mut dd, &mut ll).is_err());
+        assert!(pq.search_packed(&q, &packed, k, &p, &mut dd[1..], &mut ll).is_err());
+        let mut bad = q.clone();
+        bad[3] = f32::NAN;
+        assert!(matches!(pq.search_packed(&bad, &packed, k, &p, &mut dd, &mut ll), Err(Error::NonFinite { .. })));
+        let huge = FastScanParams { rerank_factor: usize::MAX };
+        assert!(pq
+            .search_packed(&q, &packed, k, &huge, &mut dd, &mut ll)
+            .unwrap_err()
+            .to_string()
+            .contains("rerank_factor"));
+    }
+    let x = floats(100 * d, 13, 1.0);
+    let pq = trained(d, 5, 64, Metric::L2, &x);
+    let packed = PackedCodes::from_bytes(5, n, vec![0; PackedCodes::packed_len(5, n).unwrap()]).unwrap();
+    let (mut dd, mut ll) = (vec![0f32; 2 * k], vec![0i64; 2 * k]);
+    let e = pq.search_packed(&q, &packed, k, &FastScanParams::default(), &mut dd, &mut ll).unwrap_err();
+    assert!(e.to_string().contains("2..=16"), "{e}");
+}
+
+#[test]
+fn an_empty_or_short_code_set_pads_with_sentinels() {
+    let (d, k) = (8, 5);
+    let x = floats(3 * d, 12, 1.0);
+    let pq = trained(d, 4, 2, Metric::InnerProduct, &x);
+    for n in [0usize, 3] {
+        let packed = PackedCodes::pack(&pq, &encode(&pq, &x[..n * d])).unwrap();
+        let (dist, lab) = search_packed(&pq, &x[..d], &packed, k, 4);
+        assert_eq!(lab[n..], vec![-1; k - n][..]);
+        assert!(dist[n..].iter().all(|&v| v == f32::NEG_INFINITY));
+        assert!(lab[..n].iter().all(|&l| (0..n as i64).contains(&l)));
+    }
+}
