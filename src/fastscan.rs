@@ -19,13 +19,17 @@
 //! every code's sum within 16 bits (each entry rounds up by at most ½), so the kernels'
 //! 16-bit sums never overflow. A sum `s` stands for `s/a + Σ mins`.
 //!
-//! **Hot path.** Searches allocate nothing up to the scratch memory's bounds (the float
-//! table, the 8-bit tables and the candidate list: `m·ksub + 33·⌈m/2⌉ + 3·k·rerank_factor`
-//! floats, in `crate::scratch`).
+//! **Passes.** Queries are scanned four at a time: each block's nibbles are extracted once
+//! for the four, and the codes are read once per four queries (at m = 32 a single query's
+//! scan is bound by memory bandwidth).
+//!
+//! **Hot path.** Searches allocate nothing up to the scratch memory's bounds (per query of
+//! a pass: the float table, the 8-bit tables and the candidate list, about `m·ksub + 36·m
+//! + 3·k·rerank_factor` floats, in `crate::scratch`).
 
 use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
-use crate::kernels::fastscan::{self as kernel, Sink, Tables, BLOCK};
+use crate::kernels::fastscan::{self as kernel, Sink, Tables, BLOCK, QUERIES};
 use crate::kernels::pq::Entry;
 use crate::metric::{report_queries, Metric};
 use crate::quantizer::Quantizer;
@@ -274,58 +278,106 @@ impl ProductQuantizer {
         })?;
         let kept = kept.min(n.max(1));
         let entry = if self.metric() == Metric::L2 { Entry::L2 } else { Entry::NegDot };
-        let isa = Isa::current();
-        let bb = kernel::block_bytes(m);
         let mut heaps = Heaps::start(distances, labels, k);
-        // Float table, 8-bit rows, laid-out tables, candidate scores, ids (8-byte aligned).
-        let laid_len = kernel::tables_len(m) / 4;
-        with_f32(m * ksub + 4 * m + laid_len + 3 * kept + 1, |buf| {
-            let (table, rest) = buf.split_at_mut(m * ksub);
-            let (rows, rest) = rest.split_at_mut(4 * m);
-            let (laid, rest) = rest.split_at_mut(laid_len);
-            let (cand_d, rest) = rest.split_at_mut(kept);
-            let (_, cand_i, _) = bytemuck::pod_align_to_mut::<f32, i64>(rest);
-            let cand_i = &mut cand_i[..kept];
-            let rows: &mut [[u8; 16]] = bytemuck::cast_slice_mut(rows);
-            let laid: &mut [u8] = bytemuck::cast_slice_mut(laid);
+        let job = Job { pq: self, codes, entry, kept, factor: params.rerank_factor, vectors, isa: Isa::current() };
+        // Per query of a pass: float table, 8-bit rows, laid-out tables, candidate scores
+        // and ids (8-byte aligned).
+        let per = m * ksub + 4 * m + kernel::tables_len(m) / 4 + 3 * kept;
+        with_f32(QUERIES * per + 1, |buf| {
             let (out_d, out_l, _) = heaps.buffers();
-            for ((q, od), ol) in queries.chunks_exact(dim).zip(out_d.chunks_exact_mut(k)).zip(out_l.chunks_exact_mut(k))
-            {
-                crate::kernels::pq::table(isa, self, entry, q, table);
-                let (a, bias) = quantize(table, ksub, rows);
-                let tables = Tables::lay_out(m, rows, laid);
-                let top = TopK::new(cand_d, cand_i).expect("equal lengths");
-                let mut sink = Candidates { top, n };
-                kernel::scan(isa, tables, &codes.bytes, &mut sink);
-                let mut out = TopK::resume(od, ol);
-                for (&s, &id) in cand_d.iter().zip(cand_i.iter()) {
-                    if id < 0 {
-                        continue;
-                    }
-                    let i = id as usize;
-                    let score = if params.rerank_factor == 0 {
-                        s / a + bias
-                    } else if let Some(v) = vectors {
-                        exact_score(self.metric(), q, &v[i * dim..(i + 1) * dim])
-                    } else {
-                        let block = &codes.bytes[(i / BLOCK) * bb..][..bb];
-                        // The float scan's sum: the same entries in the same order. A sub-code
-                        // at or above ksub (hostile packed bytes) scores NaN.
-                        (0..m).fold(0.0, |acc, sq| {
-                            let c = usize::from(kernel::sub_code(block, sq, i % BLOCK));
-                            acc + if c < ksub { table[sq * ksub + c] } else { f32::NAN }
-                        })
-                    };
-                    // A hostile code's score may be NaN: never a result.
-                    if !score.is_nan() {
-                        out.push(score, id);
-                    }
+            let passes =
+                queries.chunks(QUERIES * dim).zip(out_d.chunks_mut(QUERIES * k)).zip(out_l.chunks_mut(QUERIES * k));
+            for ((qs, od), ol) in passes {
+                match qs.len() / dim {
+                    4 => job.pass::<4>(qs, buf, od, ol),
+                    3 => job.pass::<3>(qs, buf, od, ol),
+                    2 => job.pass::<2>(qs, buf, od, ol),
+                    _ => job.pass::<1>(qs, buf, od, ol),
                 }
             }
         });
         heaps.finish();
         report_queries(self.metric(), dim, queries, k, distances);
         Ok(())
+    }
+}
+
+/// One search's settings, run a pass of up to [`QUERIES`] queries at a time.
+struct Job<'a> {
+    pq: &'a ProductQuantizer,
+    codes: &'a PackedCodes,
+    entry: Entry,
+    kept: usize,
+    factor: usize,
+    vectors: Option<&'a [f32]>,
+    isa: Isa,
+}
+
+impl Job<'_> {
+    /// The `NQ` queries `qs` scanned together over the codes, each re-ranked into its
+    /// results `od`/`ol` (heaps of `k`), with `buf` as scratch.
+    fn pass<const NQ: usize>(&self, qs: &[f32], buf: &mut [f32], od: &mut [f32], ol: &mut [i64]) {
+        let (pq, codes, kept) = (self.pq, self.codes, self.kept);
+        let (m, ksub, dim, n) = (pq.m(), pq.ksub(), pq.dim(), codes.n);
+        let k = od.len() / NQ;
+        let (tables, rest) = buf.split_at_mut(NQ * m * ksub);
+        let (rows, rest) = rest.split_at_mut(NQ * 4 * m);
+        let (laid, rest) = rest.split_at_mut(NQ * kernel::tables_len(m) / 4);
+        let (cand_d, rest) = rest.split_at_mut(NQ * kept);
+        let (_, cand_i, _) = bytemuck::pod_align_to_mut::<f32, i64>(rest);
+        let cand_i = &mut cand_i[..NQ * kept];
+        let rows: &mut [[u8; 16]] = bytemuck::cast_slice_mut(rows);
+        let laid: &mut [u8] = bytemuck::cast_slice_mut(laid);
+        let mut scale = [(0f32, 0f32); NQ];
+        for (((q, t), r), s) in
+            qs.chunks_exact(dim).zip(tables.chunks_exact_mut(m * ksub)).zip(rows.chunks_exact_mut(m)).zip(&mut scale)
+        {
+            crate::kernels::pq::table(self.isa, pq, self.entry, q, t);
+            *s = quantize(t, ksub, r);
+        }
+        {
+            let mut laid_out = rows.chunks_exact(m).zip(laid.chunks_exact_mut(kernel::tables_len(m)));
+            let views: [Tables; NQ] = std::array::from_fn(|_| {
+                let (r, l) = laid_out.next().expect("one per query");
+                Tables::lay_out(m, r, l)
+            });
+            let mut lists = cand_d.chunks_exact_mut(kept).zip(cand_i.chunks_exact_mut(kept));
+            let mut sinks: [Candidates; NQ] = std::array::from_fn(|_| {
+                let (d, i) = lists.next().expect("one per query");
+                Candidates { top: TopK::new(d, i).expect("equal lengths"), n }
+            });
+            kernel::scan(self.isa, views, &codes.bytes, &mut sinks);
+        }
+        let bb = kernel::block_bytes(m);
+        let per_query = qs.chunks_exact(dim).zip(tables.chunks_exact(m * ksub)).zip(scale);
+        let lists = cand_d.chunks_exact(kept).zip(cand_i.chunks_exact(kept));
+        let outs = od.chunks_exact_mut(k).zip(ol.chunks_exact_mut(k));
+        for ((((q, table), (a, bias)), (cd, ci)), (od, ol)) in per_query.zip(lists).zip(outs) {
+            let mut out = TopK::resume(od, ol);
+            for (&s, &id) in cd.iter().zip(ci) {
+                if id < 0 {
+                    continue;
+                }
+                let i = id as usize;
+                let score = if self.factor == 0 {
+                    s / a + bias
+                } else if let Some(v) = self.vectors {
+                    exact_score(pq.metric(), q, &v[i * dim..(i + 1) * dim])
+                } else {
+                    let block = &codes.bytes[(i / BLOCK) * bb..][..bb];
+                    // The float scan's sum: the same entries in the same order. A sub-code at
+                    // or above ksub (hostile packed bytes) scores NaN.
+                    (0..m).fold(0.0, |acc, sq| {
+                        let c = usize::from(kernel::sub_code(block, sq, i % BLOCK));
+                        acc + if c < ksub { table[sq * ksub + c] } else { f32::NAN }
+                    })
+                };
+                // A hostile code's score may be NaN: never a result.
+                if !score.is_nan() {
+                    out.push(score, id);
+                }
+            }
+        }
     }
 }
 

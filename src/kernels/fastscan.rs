@@ -132,27 +132,34 @@ pub(crate) trait Sink {
     fn block(&mut self, b: usize, sums: &[u16; BLOCK], below: u32);
 }
 
-/// Scans `blocks` (whole blocks of `tables`' `m`) with one query's tables at the level of
-/// `isa`, handing each block with a code below the sink's threshold to it.
-pub(crate) fn scan(isa: Isa, tables: Tables, blocks: &[u8], sink: &mut impl Sink) {
+/// Queries a scan serves per pass over the codes: their accumulators fill the AVX2
+/// registers (two per query, beside the nibbles and a table row).
+pub(crate) const QUERIES: usize = 4;
+
+/// Scans `blocks` (whole blocks of the tables' `m`) for `NQ` queries at the level of `isa`
+/// (each block's nibbles extracted once for all of them), handing each block with a code
+/// below a sink's threshold to that sink.
+pub(crate) fn scan<const NQ: usize>(isa: Isa, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
     #[cfg(target_arch = "x86_64")]
     {
         let (v4, v3) = isa.x86();
         if let Some(simd) = v4 {
             return simd.vectorize(
                 #[inline(always)]
-                || x86::scan_v4(simd, tables, blocks, sink),
+                || x86::scan_v4(simd, tables, blocks, sinks),
             );
         }
         if let Some(simd) = v3 {
             return simd.vectorize(
                 #[inline(always)]
-                || x86::scan_v3(simd, tables, blocks, sink),
+                || x86::scan_v3(simd, tables, blocks, sinks),
             );
         }
     }
     let _ = isa;
-    scan_scalar(tables, blocks, sink);
+    for (t, sink) in tables.into_iter().zip(sinks.iter_mut()) {
+        scan_scalar(t, blocks, sink);
+    }
 }
 
 /// The scalar kernel: every level without a shuffle, and the oracle of the others.
@@ -200,16 +207,21 @@ mod x86 {
         *odd = a._mm256_add_epi16(*odd, a._mm256_srli_epi16::<8>(r));
     }
 
-    /// One group's two lookups.
+    /// A group's low and high nibbles.
     #[inline(always)]
-    fn group_v3(simd: V3, tables: &Tables, g: usize, codes: &[u8; 32], even: &mut __m256i, odd: &mut __m256i) {
+    fn nibbles_v3(simd: V3, codes: &[u8; 32]) -> (__m256i, __m256i) {
         let a = simd.avx2;
         let nib = simd.avx._mm256_set1_epi8(15);
         let c = load256(codes);
-        let lo = a._mm256_and_si256(c, nib);
-        let hi = a._mm256_and_si256(a._mm256_srli_epi16::<4>(c), nib);
-        add_v3(simd, a._mm256_shuffle_epi8(load256(tables.row(g, 0)), lo), even, odd);
-        add_v3(simd, a._mm256_shuffle_epi8(load256(tables.row(g, 1)), hi), even, odd);
+        (a._mm256_and_si256(c, nib), a._mm256_and_si256(a._mm256_srli_epi16::<4>(c), nib))
+    }
+
+    /// One group's two lookups in one query's tables.
+    #[inline(always)]
+    fn group_v3(simd: V3, tables: &Tables, g: usize, (lo, hi): (__m256i, __m256i), acc: &mut (__m256i, __m256i)) {
+        let a = simd.avx2;
+        add_v3(simd, a._mm256_shuffle_epi8(load256(tables.row(g, 0)), lo), &mut acc.0, &mut acc.1);
+        add_v3(simd, a._mm256_shuffle_epi8(load256(tables.row(g, 1)), hi), &mut acc.0, &mut acc.1);
     }
 
     /// The 32 sums of a block in code order from its accumulators, and the bits of those
@@ -240,54 +252,77 @@ mod x86 {
         a._mm256_movemask_epi8(bytes) as u32
     }
 
+    /// Hands block `b`'s sums of each query to its sink.
     #[inline(always)]
-    pub(super) fn scan_v3(simd: V3, tables: Tables, blocks: &[u8], sink: &mut impl Sink) {
-        let mut sums = [0u16; BLOCK];
-        for (b, block) in blocks.chunks_exact(tables.groups * BLOCK).enumerate() {
-            let zero = simd.avx._mm256_setzero_si256();
-            let (mut even, mut odd) = (zero, zero);
-            for (g, codes) in block.as_chunks::<32>().0.iter().enumerate() {
-                group_v3(simd, &tables, g, codes, &mut even, &mut odd);
-            }
-            let below = finish_v3(simd, even, odd, sink.threshold(), &mut sums);
+    fn finish_all<const NQ: usize>(
+        simd: V3,
+        acc: [(__m256i, __m256i); NQ],
+        b: usize,
+        sinks: &mut [impl Sink; NQ],
+        sums: &mut [u16; BLOCK],
+    ) {
+        for ((even, odd), sink) in acc.into_iter().zip(sinks.iter_mut()) {
+            let below = finish_v3(simd, even, odd, sink.threshold(), sums);
             if below != 0 {
-                sink.block(b, &sums, below);
+                sink.block(b, sums, below);
             }
         }
     }
 
+    /// `NQ` queries per pass over the codes: each group's nibbles serve every query.
     #[inline(always)]
-    pub(super) fn scan_v4(simd: V4, tables: Tables, blocks: &[u8], sink: &mut impl Sink) {
+    pub(super) fn scan_v3<const NQ: usize>(simd: V3, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
+        let mut sums = [0u16; BLOCK];
+        let zero = simd.avx._mm256_setzero_si256();
+        for (b, block) in blocks.chunks_exact(tables[0].groups * BLOCK).enumerate() {
+            let mut acc = [(zero, zero); NQ];
+            for (g, codes) in block.as_chunks::<32>().0.iter().enumerate() {
+                let nibbles = nibbles_v3(simd, codes);
+                for (t, acc) in tables.iter().zip(acc.iter_mut()) {
+                    group_v3(simd, t, g, nibbles, acc);
+                }
+            }
+            finish_all(simd, acc, b, sinks, &mut sums);
+        }
+    }
+
+    /// As [`scan_v3`], two groups per 512-bit register.
+    #[inline(always)]
+    pub(super) fn scan_v4<const NQ: usize>(simd: V4, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
         let v3 = *simd;
         let (a, w) = (simd.avx2, simd.avx512bw);
         let f = simd.avx512f;
         let nib = f._mm512_set1_epi8(15);
         let mut sums = [0u16; BLOCK];
-        for (b, block) in blocks.chunks_exact(tables.groups * BLOCK).enumerate() {
-            let (mut even, mut odd) = (f._mm512_setzero_si512(), f._mm512_setzero_si512());
+        let zero = f._mm512_setzero_si512();
+        let groups = tables[0].groups;
+        for (b, block) in blocks.chunks_exact(groups * BLOCK).enumerate() {
+            let mut wide = [(zero, zero); NQ];
             let (pairs, last) = block.as_chunks::<64>();
             for (p, codes) in pairs.iter().enumerate() {
                 let c = load512(codes);
                 let lo = f._mm512_and_si512(c, nib);
                 let hi = f._mm512_and_si512(w._mm512_srli_epi16::<4>(c), nib);
                 let at = p * 128;
-                let t_lo: &[u8; 64] = tables.bytes[at..at + 64].try_into().expect("64 bytes");
-                let t_hi: &[u8; 64] = tables.bytes[at + 64..at + 128].try_into().expect("64 bytes");
-                for r in [w._mm512_shuffle_epi8(load512(t_lo), lo), w._mm512_shuffle_epi8(load512(t_hi), hi)] {
-                    even = w._mm512_add_epi16(even, r);
-                    odd = w._mm512_add_epi16(odd, w._mm512_srli_epi16::<8>(r));
+                for (t, (even, odd)) in tables.iter().zip(wide.iter_mut()) {
+                    let t_lo: &[u8; 64] = t.bytes[at..at + 64].try_into().expect("64 bytes");
+                    let t_hi: &[u8; 64] = t.bytes[at + 64..at + 128].try_into().expect("64 bytes");
+                    for r in [w._mm512_shuffle_epi8(load512(t_lo), lo), w._mm512_shuffle_epi8(load512(t_hi), hi)] {
+                        *even = w._mm512_add_epi16(*even, r);
+                        *odd = w._mm512_add_epi16(*odd, w._mm512_srli_epi16::<8>(r));
+                    }
                 }
             }
             // The two 256-bit halves hold the same codes (groups 2p and 2p + 1): folded.
-            let mut e = a._mm256_add_epi16(f._mm512_castsi512_si256(even), f._mm512_extracti64x4_epi64::<1>(even));
-            let mut o = a._mm256_add_epi16(f._mm512_castsi512_si256(odd), f._mm512_extracti64x4_epi64::<1>(odd));
+            let fold = |x| a._mm256_add_epi16(f._mm512_castsi512_si256(x), f._mm512_extracti64x4_epi64::<1>(x));
+            let mut acc = wide.map(|(e, o)| (fold(e), fold(o)));
             if let Ok(codes) = <&[u8; 32]>::try_from(last) {
-                group_v3(v3, &tables, tables.groups - 1, codes, &mut e, &mut o);
+                let nibbles = nibbles_v3(v3, codes);
+                for (t, acc) in tables.iter().zip(acc.iter_mut()) {
+                    group_v3(v3, t, groups - 1, nibbles, acc);
+                }
             }
-            let below = finish_v3(v3, e, o, sink.threshold(), &mut sums);
-            if below != 0 {
-                sink.block(b, &sums, below);
-            }
+            finish_all(v3, acc, b, sinks, &mut sums);
         }
     }
 }
@@ -388,10 +423,44 @@ mod tests {
                         let mut shifted = vec![0u8; off + blocks.len()];
                         shifted[off..].copy_from_slice(&blocks);
                         let mut got = Record { t, seen: Vec::new() };
-                        with_level(level, || scan(Isa::current(), tables, &shifted[off..], &mut got)).unwrap();
+                        with_level(level, || {
+                            scan(Isa::current(), [tables], &shifted[off..], std::array::from_mut(&mut got))
+                        })
+                        .unwrap();
                         assert_eq!(got.seen, oracle.seen, "m {m} t {t} offset {off} at {level}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn several_queries_per_pass_sum_as_one_at_a_time() {
+        for m in [3usize, 16, 33] {
+            let blocks = bytes(5 * block_bytes(m), 70 + m as u64);
+            let rows: Vec<Vec<[u8; 16]>> = (0..4)
+                .map(|q| bytes(16 * m, 200 + q).chunks_exact(16).map(|c| c.try_into().unwrap()).collect())
+                .collect();
+            let mut laid = vec![vec![0u8; tables_len(m)]; 4];
+            let mut views = laid.iter_mut().zip(&rows).map(|(l, r)| Tables::lay_out(m, r, l));
+            let tables: [Tables; 4] = std::array::from_fn(|_| views.next().unwrap());
+            let ts = [65536u32, 3000, 100, 0];
+            let want: Vec<Vec<(usize, [u16; BLOCK], u32)>> = (0..4)
+                .map(|q| {
+                    let mut r = Record { t: ts[q], seen: Vec::new() };
+                    scan_scalar(tables[q], &blocks, &mut r);
+                    r.seen
+                })
+                .collect();
+            for &level in available() {
+                let mut sinks: [Record; 4] = std::array::from_fn(|q| Record { t: ts[q], seen: Vec::new() });
+                with_level(level, || scan(Isa::current(), tables, &blocks, &mut sinks)).unwrap();
+                for q in 0..4 {
+                    assert_eq!(sinks[q].seen, want[q], "m {m} query {q} at {level}");
+                }
+                let mut two: [Record; 2] = std::array::from_fn(|q| Record { t: ts[q + 1], seen: Vec::new() });
+                with_level(level, || scan(Isa::current(), [tables[1], tables[2]], &blocks, &mut two)).unwrap();
+                assert_eq!((&two[0].seen, &two[1].seen), (&want[1], &want[2]), "m {m} at {level}");
             }
         }
     }
@@ -409,7 +478,7 @@ mod tests {
         assert_eq!(oracle.seen[0].1[0], (300u32 * 255 % 65536) as u16);
         for &level in available() {
             let mut got = Record { t: 65536, seen: Vec::new() };
-            with_level(level, || scan(Isa::current(), tables, &blocks, &mut got)).unwrap();
+            with_level(level, || scan(Isa::current(), [tables], &blocks, std::array::from_mut(&mut got))).unwrap();
             assert_eq!(got.seen, oracle.seen, "at {level}");
         }
     }
