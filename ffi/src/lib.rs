@@ -61,6 +61,7 @@ mod exact;
 pub mod fuzzing;
 mod kernels;
 mod metric;
+mod model_file;
 mod opq;
 mod pq;
 mod sq;
