@@ -618,7 +618,7 @@ pub unsafe extern "C" fn vq_opq_save(opq: *const vq_opq, path: *const c_char) ->
 /// Loads an OPQ quantizer from the model file at `path`, with the metric it was saved with
 /// (`vq_opq_metric`). The rotation is checked as `vq_opq_from_parts` checks it. Truncated
 /// or corrupt input is `VQ_STATUS_FORMAT`, another format version
-/// `VQ_STATUS_UNSUPPORTED_VERSION`, a product or scalar quantizer's file
+/// `VQ_STATUS_UNSUPPORTED_VERSION`, a product, scalar or RaBitQ quantizer's file
 /// `VQ_STATUS_WRONG_KIND` (the message names the call that loads it).
 ///
 /// # Safety

@@ -483,9 +483,9 @@ pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq
 
 /// Loads a product quantizer from the model file at `path`, with the metric it was saved
 /// with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
-/// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
-/// or OPQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that loads
-/// it).
+/// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar,
+/// OPQ or RaBitQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that
+/// loads it).
 ///
 /// # Safety
 /// `path` is a NUL-terminated string; `out` is valid for a write.

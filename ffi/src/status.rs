@@ -204,7 +204,7 @@ pub(crate) unsafe fn output<'a, T>(what: &str, ptr: *mut T, len: usize, inputs: 
 ///
 /// # Safety
 /// As [`output`].
-unsafe fn output_apart<'a, T>(
+pub(crate) unsafe fn output_apart<'a, T>(
     what: &str,
     ptr: *mut T,
     len: usize,
