@@ -117,8 +117,10 @@ impl std::str::FromStr for Metric {
     }
 }
 
-/// `1/‖x‖`, or 0 for a zero vector (and for a non-finite norm): the sum of squares in f64,
-/// four accumulators in a fixed order, so every machine gets the same bits.
+/// `1/‖x‖`, or 0 for a zero vector (and where `1/‖x‖` is not a finite f32: a norm below
+/// about 2.9e-39, whose inverse overflows, treats `x` as zero rather than scaling by +∞,
+/// which would turn zeros into NaN): the sum of squares in f64, four accumulators in a
+/// fixed order, so every machine gets the same bits.
 pub fn inv_norm(x: &[f32]) -> f32 {
     let mut acc = [0f64; 4];
     let (x4, x1) = x.as_chunks::<4>();
@@ -131,9 +133,10 @@ pub fn inv_norm(x: &[f32]) -> f32 {
         *a += f64::from(v) * f64::from(v);
     }
     let s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    let inv = 1.0 / s.sqrt();
+    // Checked after the conversion: 1/‖x‖ may be finite in f64 and overflow f32.
+    let inv = (1.0 / s.sqrt()) as f32;
     if s > 0.0 && inv.is_finite() {
-        inv as f32
+        inv
     } else {
         0.0
     }
@@ -180,8 +183,16 @@ pub(crate) fn report(metric: Metric, query_inv_norm: f32, scores: &mut [f32]) {
         Metric::InnerProduct => scores.iter_mut().for_each(|d| *d = 0.0 - *d),
         Metric::Cosine => scores.iter_mut().for_each(|d| {
             // Only the sentinel is +∞ here (a real row's score of +∞ never enters a heap);
-            // an overflowed best score, −∞ here, stays the +∞ it is.
-            *d = if *d == f32::INFINITY { f32::NEG_INFINITY } else { (0.0 - *d) * query_inv_norm };
+            // an overflowed best score, −∞ here, stays the +∞ it is, except for a zero
+            // query: its cosine with every row is 0 (`inv_norm` is 0), and ∞·0 would put
+            // a NaN among a search's results.
+            *d = if *d == f32::INFINITY {
+                f32::NEG_INFINITY
+            } else if *d == f32::NEG_INFINITY && query_inv_norm == 0.0 {
+                0.0
+            } else {
+                (0.0 - *d) * query_inv_norm
+            };
         }),
     }
 }
@@ -215,16 +226,31 @@ mod tests {
     }
 
     #[test]
+    fn cosine_reports_no_nan_for_an_overflowed_score_of_a_zero_query() {
+        let mut d = [f32::NEG_INFINITY, f32::INFINITY, 3.0, f32::NAN];
+        report(Metric::Cosine, 0.0, &mut d);
+        assert_eq!(d[..3], [0.0, f32::NEG_INFINITY, 0.0]);
+        assert!(d[3].is_nan(), "a NaN score stays NaN (it never enters a search's results)");
+        let mut d = [f32::NEG_INFINITY, 2.0];
+        report(Metric::Cosine, 0.5, &mut d);
+        assert_eq!(d, [f32::INFINITY, -1.0]);
+    }
+
+    #[test]
     fn inv_norm_is_exact_enough_and_zero_safe() {
         let x = [3.0f32, 4.0];
         assert_eq!(inv_norm(&x), 0.2);
         assert_eq!(inv_norm(&[0.0; 7]), 0.0);
         assert_eq!(inv_norm(&[]), 0.0);
-        let mut rows = vec![1.0f32, 2.0, 2.0, 0.0, 0.0, 0.0, 1e-30, 0.0, 0.0];
+        // A norm of 2e-40: 1/‖x‖ = 5e39 is finite in f64 but not in f32.
+        assert_eq!(inv_norm(&[1e-40; 4]), 0.0);
+        assert!(inv_norm(&[f32::MAX; 4]) > 0.0);
+        let mut rows = vec![1.0f32, 2.0, 2.0, 0.0, 0.0, 0.0, 1e-30, 0.0, 0.0, 1e-40, 0.0, 1e-40];
         normalize_rows(3, &mut rows);
         assert_eq!(&rows[..3], &[1.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]);
         assert_eq!(&rows[3..6], &[0.0; 3]);
         assert!((rows[6] - 1.0).abs() < 1e-6);
+        assert_eq!(&rows[9..], &[0.0; 3], "a norm whose inverse overflows f32 normalizes as zero");
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::status::Failure;
 use crate::*;
 use std::ptr;
 use vq::format::{self, Model};
-use vq::{reference, Error, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
+use vq::{
+    reference, Error, Metric, PqParams, ProductQuantizer, Quantizer, QueryBits, RabitqParams, RabitqQuantizer,
+    ScalarQuantizer, SqBits,
+};
 
 /// Reads little-endian values off the front of the fuzz input; zeros once it runs out.
 struct Input<'a>(&'a [u8]);
@@ -61,43 +64,54 @@ pub fn load_model(data: &[u8]) {
 
 fn check_load(bytes: &[u8]) {
     let rust = format::read_bytes(bytes);
-    let (mut pq, mut sq, mut opq) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    let (mut pq, mut sq, mut opq, mut rabitq) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
     // SAFETY: a valid buffer and out-pointers.
-    let (s_pq, s_sq, s_opq) = unsafe {
+    let (s_pq, s_sq, s_opq, s_rabitq) = unsafe {
         (
             vq_pq_load_buffer(bytes.as_ptr(), bytes.len(), &mut pq),
             vq_sq_load_buffer(bytes.as_ptr(), bytes.len(), &mut sq),
             vq_opq_load_buffer(bytes.as_ptr(), bytes.len(), &mut opq),
+            vq_rabitq_load_buffer(bytes.as_ptr(), bytes.len(), &mut rabitq),
         )
     };
-    let wrong = vq_status::WrongKind;
+    let statuses = (s_pq, s_sq, s_opq, s_rabitq);
+    let (ok, wrong) = (vq_status::Ok, vq_status::WrongKind);
     match rust {
         Ok(file) => {
             // A loaded model writes a file that loads to the same model.
             let again = match &file.model {
                 Model::Pq(p) => {
-                    assert_eq!((s_pq, s_sq, s_opq), (vq_status::Ok, wrong, wrong));
+                    assert_eq!(statuses, (ok, wrong, wrong, wrong));
                     // SAFETY: a live handle.
                     assert_eq!(unsafe { vq_pq_dim(pq) }, p.dim());
                     exercise(p);
                     p.to_bytes()
                 }
                 Model::Sq(s) => {
-                    assert_eq!((s_pq, s_sq, s_opq), (wrong, vq_status::Ok, wrong));
+                    assert_eq!(statuses, (wrong, ok, wrong, wrong));
                     exercise(s);
                     s.to_bytes()
                 }
                 Model::Opq(o) => {
-                    assert_eq!((s_pq, s_sq, s_opq), (wrong, wrong, vq_status::Ok));
+                    assert_eq!(statuses, (wrong, wrong, ok, wrong));
                     // SAFETY: a live handle.
                     assert_eq!(unsafe { (vq_opq_dim(opq), vq_opq_d_out(opq)) }, (o.dim(), o.d_out()));
                     exercise(o);
-                    same_opq_search(opq, o);
+                    if o.d_out() <= 4096 {
+                        same_search(vq_opq_search, opq, o);
+                    }
                     o.to_bytes()
                 }
                 Model::Rabitq(r) => {
-                    assert_eq!((s_pq, s_sq, s_opq), (wrong, wrong, wrong));
+                    assert_eq!(statuses, (wrong, wrong, wrong, ok));
+                    // SAFETY: a live handle.
+                    unsafe {
+                        assert_eq!((vq_rabitq_dim(rabitq), vq_rabitq_bits(rabitq)), (r.dim(), r.bits()));
+                        assert_eq!(vq_rabitq_query_bits(rabitq), r.qb().number());
+                        assert_eq!(vq_rabitq_epsilon(rabitq).to_bits(), r.epsilon().to_bits());
+                    }
                     exercise(r);
+                    same_search(vq_rabitq_search, rabitq, r);
                     r.to_bytes()
                 }
             };
@@ -110,8 +124,9 @@ fn check_load(bytes: &[u8]) {
         Err(e) => {
             let want = status_of(e);
             assert!(matches!(want, vq_status::Format | vq_status::UnsupportedVersion), "{want:?}");
-            assert_eq!((s_pq, s_sq, s_opq), (want, want, want));
-            assert!(pq.is_null() && sq.is_null() && opq.is_null(), "out-parameter written on failure");
+            assert_eq!(statuses, (want, want, want, want));
+            let written = !pq.is_null() || !sq.is_null() || !opq.is_null() || !rabitq.is_null();
+            assert!(!written, "out-parameter written on failure");
         }
     }
     // SAFETY: NULL or live handles, freed once.
@@ -119,26 +134,27 @@ fn check_load(bytes: &[u8]) {
         vq_pq_free(pq);
         vq_sq_free(sq);
         vq_opq_free(opq);
+        vq_rabitq_free(rabitq);
     }
 }
 
-/// The C search of a loaded OPQ equals the library's (or both refuse the queries) on a few
-/// vectors, with nothing written on failure.
-fn same_opq_search(h: *const vq_opq, o: &vq::OpqQuantizer) {
-    let d = o.dim();
-    if d > 4096 || o.d_out() > 4096 {
+/// The C search (`search`, of the handle `h`) of a loaded model equals the library's, or
+/// both refuse the queries (an OPQ whose rotation of them overflows), with nothing written
+/// on failure; on a few vectors large enough to overflow a careless sum.
+fn same_search<H>(search: SearchFn<H>, h: *const H, q: &dyn Quantizer) {
+    let d = q.dim();
+    if d > 4096 {
         return;
     }
     let x: Vec<f32> = (0..3 * d).map(|i| ((i % 7) as f32 - 3.0) * 1e6).collect();
-    let mut codes = vec![0u8; 3 * o.code_size()];
-    o.encode(&x, &mut codes).unwrap();
+    let mut codes = vec![0u8; 3 * q.code_size()];
+    q.encode(&x, &mut codes).unwrap();
     let (mut wd, mut wl) = ([0f32; 4], [0i64; 4]);
-    let want = o.search(&x[..2 * d], &codes, 2, &mut wd, &mut wl).map_err(status_of);
+    let want = q.search(&x[..2 * d], &codes, 2, &mut wd, &mut wl).map_err(status_of);
     let (mut cd, mut cl) = ([7f32; 4], [7i64; 4]);
-    // SAFETY: a live handle; the buffers hold the lengths passed.
-    let s = unsafe {
-        vq_opq_search(h, x.as_ptr(), 2 * d, codes.as_ptr(), codes.len(), 2, cd.as_mut_ptr(), 4, cl.as_mut_ptr(), 4)
-    };
+    // SAFETY: a live handle of the kind `search` takes; the buffers hold the lengths passed.
+    let s =
+        unsafe { search(h, x.as_ptr(), 2 * d, codes.as_ptr(), codes.len(), 2, cd.as_mut_ptr(), 4, cl.as_mut_ptr(), 4) };
     match want {
         Ok(()) => {
             assert_eq!(s, vq_status::Ok);
@@ -347,6 +363,197 @@ pub fn pq_adc(data: &[u8]) {
     }
 }
 
+/// RaBitQ's estimates and searches over hostile codes. A small quantizer trained from
+/// fuzz-chosen settings (dim 1..=70, bits 1..=9, metric, `qb`, `ε₀`) on two rows from the
+/// input, then arbitrary code bytes (NaN or infinite factors, any sign and extended bits),
+/// finite queries and full vectors of any bits (NaN rows too), through the library and the
+/// C ABI: nothing panics; the C ABI's estimates, distances, decode, search and refined
+/// search are the library's bit for bit; the full estimate is the distances; a search's
+/// results hold no NaN, every label is a distinct code or -1 (with the metric's worst
+/// score), scores are ordered, a plain search's score of a code is its
+/// estimate and a refined search never returns a row holding NaN; a query holding a NaN
+/// or an infinity is refused with nothing written.
+pub fn rabitq_estimate(data: &[u8]) {
+    let mut inp = Input(data);
+    let dim = 1 + inp.u8() as usize % 70;
+    let bits = 1 + u32::from(inp.u8()) % 9;
+    let metric = [Metric::L2, Metric::InnerProduct, Metric::Cosine][inp.u8() as usize % 3];
+    let qb = u32::from(inp.u8()) % 9;
+    let epsilon = [0.0, 1.9, 3.0, 20.0, 1e30][inp.u8() as usize % 5];
+    let n = inp.u8() as usize % 40;
+    let nq = 1 + inp.u8() as usize % 4;
+    let k = 1 + inp.u8() as usize % 12;
+    let seed = u64::from(inp.u8());
+    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let train: Vec<f32> = inp.f32s(2 * dim).into_iter().map(finite).collect();
+    let qbits = QueryBits::from_number(qb).unwrap();
+    let params = RabitqParams { bits, qb: qbits, metric, seed, centroid: None, epsilon };
+    let quant = RabitqQuantizer::train(dim, &train, &params).unwrap();
+    let cs = quant.code_size();
+    let codes = inp.bytes(n * cs);
+    let raw_q = inp.f32s(nq * dim);
+    let queries: Vec<f32> = raw_q.iter().map(|&v| finite(v)).collect();
+    let vectors = inp.f32s(n * dim);
+    let same_all = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_f32(*x, *y));
+    let bitwise = |a: &[f32], b: &[f32]| a.iter().map(|v| v.to_bits()).eq(b.iter().map(|v| v.to_bits()));
+
+    let cp = vq_rabitq_params { seed, qb, epsilon, ..vq_rabitq_params_default() };
+    let mut h = ptr::null_mut();
+    // SAFETY: valid buffers of the stated lengths and a valid out-pointer.
+    let s = unsafe { vq_rabitq_train(metric.number(), dim, bits, train.as_ptr(), train.len(), &cp, &mut h) };
+    assert_eq!(s, vq_status::Ok);
+    let h = h.cast_const();
+
+    // Every query's estimates: the library's and the C ABI's, full and 1-bit.
+    let mut ests = Vec::with_capacity(nq * n);
+    for q in queries.chunks_exact(dim) {
+        let (mut est, mut half, mut dist) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        quant.estimate(q, &codes, &mut est, &mut half).unwrap();
+        quant.distances(q, &codes, &mut dist).unwrap();
+        assert!(bitwise(&est, &dist), "the full estimate is the distances");
+        let (mut ce, mut ch, mut cd) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        let (qp, cp, ep, hp) = (q.as_ptr(), codes.as_ptr(), ce.as_mut_ptr(), ch.as_mut_ptr());
+        // SAFETY: a live handle; the buffers hold the lengths passed.
+        unsafe {
+            assert_eq!(vq_rabitq_estimate(h, qp, dim, cp, codes.len(), ep, n, hp, n), vq_status::Ok);
+            assert_eq!(vq_rabitq_distances(h, qp, dim, cp, codes.len(), cd.as_mut_ptr(), n), vq_status::Ok);
+        }
+        assert!(bitwise(&ce, &est) && bitwise(&ch, &half) && bitwise(&cd, &dist), "C estimates are the library's");
+        ests.extend_from_slice(&est);
+        quant.estimate_sign(q, &codes, &mut est, &mut half).unwrap();
+        // SAFETY: as above.
+        let s = unsafe { vq_rabitq_estimate_sign(h, qp, dim, cp, codes.len(), ep, n, hp, n) };
+        assert_eq!(s, vq_status::Ok);
+        assert!(bitwise(&ce, &est) && bitwise(&ch, &half), "C 1-bit estimates are the library's");
+    }
+    // Decode: anything decodes, as the library does.
+    let (mut dec, mut cdec) = (vec![0f32; n * dim], vec![0f32; n * dim]);
+    quant.decode(&codes, &mut dec).unwrap();
+    // SAFETY: a live handle; the buffers hold the lengths passed.
+    let s = unsafe { vq_rabitq_decode(h, codes.as_ptr(), codes.len(), cdec.as_mut_ptr(), cdec.len()) };
+    assert_eq!(s, vq_status::Ok);
+    assert!(bitwise(&dec, &cdec), "decode");
+
+    // Search and refined search: the library's, and results that make sense.
+    let worst = metric.worst();
+    let check = |d: &[f32], l: &[i64], what: &str| {
+        for (qi, (qd, ql)) in d.chunks_exact(k).zip(l.chunks_exact(k)).enumerate() {
+            for (i, (&score, &label)) in qd.iter().zip(ql).enumerate() {
+                assert!(!score.is_nan(), "{what}: NaN in the results: {qd:?}");
+                assert!((-1..n as i64).contains(&label), "{what}: label {label} of {n} codes");
+                // Not the converse: under cosine a huge estimate scaled by a large 1/‖q‖
+                // overflows to the worst score and still ranks (as it does in `estimate`).
+                assert!(label != -1 || score == worst, "{what}: label -1 with score {score}");
+                assert!(label == -1 || !ql[..i].contains(&label), "{what}: label {label} twice: {ql:?}");
+                if i > 0 {
+                    let ordered = if metric == Metric::L2 { qd[i - 1] <= score } else { qd[i - 1] >= score };
+                    assert!(ordered, "{what}: not ordered: {qd:?}");
+                }
+                if label >= 0 && what == "search" {
+                    let e = ests[qi * n + label as usize];
+                    assert_eq!(score.to_bits(), e.to_bits(), "search: score of code {label} vs its estimate");
+                }
+                if label >= 0 && what == "refine" {
+                    let row = &vectors[label as usize * dim..][..dim];
+                    assert!(!row.iter().any(|v| v.is_nan()), "refine: a row holding NaN in the results");
+                }
+            }
+        }
+    };
+    let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    quant.search(&queries, &codes, k, &mut wd, &mut wl).unwrap();
+    check(&wd, &wl, "search");
+    // SAFETY: a live handle; the buffers hold the lengths passed.
+    let (cd, cl) = unsafe { c_results(vq_rabitq_search, h, (&queries, nq), &codes, k) };
+    assert!(same_all(&cd, &wd) && cl == wl, "the C search is the library's");
+    // SAFETY: a live handle of `quant`'s settings.
+    let (wd, wl) = unsafe { same_refine(h, &quant, (&queries, nq), &codes, k, &vectors) }.unwrap();
+    check(&wd, &wl, "refine");
+    // Queries as the input gave them: refused, with nothing written, when not finite.
+    if raw_q.iter().any(|v| !v.is_finite()) {
+        let (mut d, mut l) = (vec![7f32; nq * k], vec![7i64; nq * k]);
+        // SAFETY: a live handle; the buffers hold the lengths passed.
+        let s = unsafe {
+            let (dp, lp) = (d.as_mut_ptr(), l.as_mut_ptr());
+            vq_rabitq_search(h, raw_q.as_ptr(), raw_q.len(), codes.as_ptr(), codes.len(), k, dp, d.len(), lp, l.len())
+        };
+        assert_eq!(s, vq_status::NonFinite);
+        assert!(d.iter().all(|&v| v == 7.0) && l.iter().all(|&v| v == 7), "written on failure");
+    }
+    // SAFETY: made above, freed once.
+    unsafe { vq_rabitq_free(h.cast_mut()) };
+}
+
+/// `search` (a kind's `vq_*_search`) of `nq` queries into fresh buffers; it must succeed.
+///
+/// # Safety
+/// `h` is a live handle of the kind `search` takes.
+unsafe fn c_results<H>(
+    search: SearchFn<H>,
+    h: *const H,
+    (queries, nq): (&[f32], usize),
+    codes: &[u8],
+    k: usize,
+) -> (Vec<f32>, Vec<i64>) {
+    let (mut d, mut l) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    let (dp, lp) = (d.as_mut_ptr(), l.as_mut_ptr());
+    // SAFETY: the buffers hold the lengths passed; `h` by the caller's contract.
+    let s =
+        unsafe { search(h, queries.as_ptr(), queries.len(), codes.as_ptr(), codes.len(), k, dp, nq * k, lp, nq * k) };
+    assert_eq!(s, vq_status::Ok);
+    (d, l)
+}
+
+/// `vq_rabitq_search_refine` of `h` equals the library's `search_refine` of `rust` (the
+/// same quantizer and settings), both succeeding with the same results and count, or
+/// failing with the same status and nothing written; returns the library's results.
+///
+/// # Safety
+/// `h` is a live handle.
+unsafe fn same_refine(
+    h: *const vq_rabitq,
+    rust: &RabitqQuantizer,
+    (queries, nq): (&[f32], usize),
+    codes: &[u8],
+    k: usize,
+    vectors: &[f32],
+) -> Result<(Vec<f32>, Vec<i64>), vq_status> {
+    let (mut d, mut l, mut count) = (vec![7f32; nq * k], vec![7i64; nq * k], 77usize);
+    // SAFETY: the buffers hold the lengths passed; `h` by the caller's contract.
+    let s = unsafe {
+        vq_rabitq_search_refine(
+            h,
+            queries.as_ptr(),
+            queries.len(),
+            codes.as_ptr(),
+            codes.len(),
+            k,
+            vectors.as_ptr(),
+            vectors.len(),
+            d.as_mut_ptr(),
+            d.len(),
+            l.as_mut_ptr(),
+            l.len(),
+            &mut count,
+        )
+    };
+    let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+    match rust.search_refine(queries, codes, k, vectors, &mut wd, &mut wl).map_err(status_of) {
+        Ok(n) => {
+            assert_eq!(s, vq_status::Ok);
+            let same = d.iter().zip(&wd).all(|(a, b)| same_f32(*a, *b));
+            assert!(same && l == wl && count == n, "the C refined search is the library's");
+            Ok((wd, wl))
+        }
+        Err(w) => {
+            assert_eq!(s, w);
+            let untouched = d.iter().all(|&v| v == 7.0) && l.iter().all(|&v| v == 7) && count == 77;
+            assert!(untouched, "written on failure");
+            Err(w)
+        }
+    }
+}
+
 /// The metric call of `c_lifecycle`, from bits 1..=3 of its flags: `None` for the call
 /// without a metric (L2), else the number given to the `*_metric` call, out of range
 /// (3, `u32::MAX`) for two of the eight values.
@@ -360,6 +567,20 @@ fn metric_choice(flags: u8) -> Option<u32> {
     }
 }
 
+/// A kind's `vq_*_search`.
+type SearchFn<H> = unsafe extern "C" fn(
+    *const H,
+    *const f32,
+    usize,
+    *const u8,
+    usize,
+    usize,
+    *mut f32,
+    usize,
+    *mut i64,
+    usize,
+) -> vq_status;
+
 /// One quantizer kind's C calls that `c_lifecycle` drives after training: the exports
 /// themselves, as typed function pointers.
 struct Calls<H> {
@@ -367,19 +588,7 @@ struct Calls<H> {
     code_size: unsafe extern "C" fn(*const H) -> usize,
     metric: unsafe extern "C" fn(*const H) -> u32,
     encode: unsafe extern "C" fn(*const H, *const f32, usize, *mut u8, usize) -> vq_status,
-    #[allow(clippy::type_complexity)]
-    search: unsafe extern "C" fn(
-        *const H,
-        *const f32,
-        usize,
-        *const u8,
-        usize,
-        usize,
-        *mut f32,
-        usize,
-        *mut i64,
-        usize,
-    ) -> vq_status,
+    search: SearchFn<H>,
     serialized_size: unsafe extern "C" fn(*const H, *mut usize) -> vq_status,
     save_buffer: unsafe extern "C" fn(*const H, *mut u8, usize, *mut usize) -> vq_status,
     load_buffer: unsafe extern "C" fn(*const u8, usize, *mut *mut H) -> vq_status,
@@ -422,6 +631,18 @@ const OPQ_CALLS: Calls<vq_opq> = Calls {
     free: vq_opq_free,
 };
 
+const RABITQ_CALLS: Calls<vq_rabitq> = Calls {
+    dim: vq_rabitq_dim,
+    code_size: vq_rabitq_code_size,
+    metric: vq_rabitq_metric,
+    encode: vq_rabitq_encode,
+    search: vq_rabitq_search,
+    serialized_size: vq_rabitq_serialized_size,
+    save_buffer: vq_rabitq_save_buffer,
+    load_buffer: vq_rabitq_load_buffer,
+    free: vq_rabitq_free,
+};
+
 /// `x`, `x - 1` or `x + 1`, by `b`: the lengths `c_lifecycle` passes, sometimes off by one.
 fn off_by_one(b: u8, x: usize) -> usize {
     match b % 5 {
@@ -444,17 +665,19 @@ fn train_params(inp: &mut Input<'_>) -> vq_train_params {
     }
 }
 
-/// The C lifecycle with arbitrary sizes and metrics: train (PQ, SQ or OPQ, by the call
-/// without a metric or a `*_metric` call, whose metric may be out of range), encode,
+/// The C lifecycle with arbitrary sizes and metrics: train (PQ, SQ, OPQ or RaBitQ, by the
+/// call without a metric or a `*_metric` call, whose metric may be out of range), encode,
 /// search, save to a buffer, load, free; lengths may be off by one. Every status must be
 /// the one the Rust library's error maps to; out-parameters are written only on success;
 /// the C search equals the library's, and the metric survives the round trip. An OPQ also
 /// has its views, decode, table and scan through the borrowed PQ, search with a caller
 /// table (of a right or a wrong length) and composition from parts checked against the
-/// library.
+/// library; a RaBitQ (any bits, `qb`, `ε₀` and centroid, in range or not) its views,
+/// decode, estimates, refined search, setters and composition from parts.
 pub fn c_lifecycle(data: &[u8]) {
     let mut inp = Input(data);
-    // Bit 0: SQ; else bit 4: OPQ, else PQ. Bits 1..=3: the metric call. Bit 7: keep NaNs.
+    // Bit 0: SQ; else bit 4: OPQ; else bit 5: RaBitQ; else PQ. Bits 1..=3: the metric call.
+    // Bit 7: keep NaNs.
     let flags = inp.u8();
     let choice = metric_choice(flags);
     let metric = crate::metric::metric_arg(choice.unwrap_or(VQ_METRIC_L2)).map_err(|f| f.status);
@@ -492,7 +715,7 @@ pub fn c_lifecycle(data: &[u8]) {
             },
             |_, _, _, _| (),
         );
-    } else if flags & 0x10 == 0 {
+    } else if flags & 0x30 == 0 {
         let m = inp.u8() as usize % 8;
         let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
         let p = train_params(&mut inp);
@@ -515,6 +738,8 @@ pub fn c_lifecycle(data: &[u8]) {
             },
             |_, _, _, _| (),
         );
+    } else if flags & 0x10 == 0 {
+        rabitq_lifecycle(&run, &mut inp, choice);
     } else {
         let m = inp.u8() as usize % 8;
         let ksub = [0, 1, 2, 3, 16, 17, 64, 256, 300][inp.u8() as usize % 9];
@@ -542,6 +767,132 @@ pub fn c_lifecycle(data: &[u8]) {
         run.trained(&mut inp, &OPQ_CALLS, want, train, |inp, h, codes, q| {
             opq_views(inp, h, rust.as_ref().expect("trained"), codes, q);
         });
+    }
+}
+
+/// `c_lifecycle`'s RaBitQ: training settings from the input (bits 0 and 10, `qb` 9, a
+/// negative or NaN `ε₀` and a centroid of the wrong length are out of range), then the
+/// lifecycle and [`rabitq_calls`].
+fn rabitq_lifecycle(run: &Run<'_>, inp: &mut Input<'_>, choice: Option<u32>) {
+    let (dim, x) = (run.dim, run.x);
+    let bits = [0, 1, 2, 4, 9, 10][inp.u8() as usize % 6];
+    let centroid: Vec<f32> = (0..=dim).map(|i| (i % 5) as f32 * 0.25 - 0.5).collect();
+    let centroid_len = [0, 0, dim, dim + 1][inp.u8() as usize % 4];
+    let p = vq_rabitq_params {
+        seed: inp.u8() as u64,
+        qb: [0, 1, 4, 8, 9][inp.u8() as usize % 5],
+        epsilon: [1.9, 0.0, 20.0, -1.0, f32::NAN][inp.u8() as usize % 5],
+        centroid: if centroid_len == 0 { ptr::null() } else { centroid.as_ptr() },
+        centroid_len,
+    };
+    // The call has no twin without a metric: `None` trains by L2.
+    let number = choice.unwrap_or(VQ_METRIC_L2);
+    let want = crate::metric::metric_arg(number).map_err(|f| f.status).and_then(|metric| {
+        // SAFETY: `centroid` holds `centroid_len` floats, or the pointer is NULL with 0.
+        let params = unsafe { p.to_params(metric, bits) }.map_err(|f| f.status)?;
+        vq::RabitqQuantizer::train(dim, x, &params).map_err(status_of)
+    });
+    let rust = want.clone();
+    let train = |o| {
+        // SAFETY: `x` holds `x.len()` floats; `p`'s centroid as above; `o` is valid.
+        unsafe { vq_rabitq_train(number, dim, bits, x.as_ptr(), x.len(), &p, o) }
+    };
+    run.trained(inp, &RABITQ_CALLS, want, train, |inp, h, codes, q| {
+        rabitq_calls(inp, h, rust.as_ref().expect("trained"), codes, q, x);
+    });
+}
+
+/// A RaBitQ's own calls against the library: the views, decode, both estimates and the
+/// distances of the first query, a refined search over the encoded rows (whose `vectors`
+/// length may be off by one), the setters with values in range or not and a search after
+/// them, and the quantizer composed from its parts.
+fn rabitq_calls(
+    inp: &mut Input<'_>,
+    h: *mut vq_rabitq,
+    rust: &vq::RabitqQuantizer,
+    codes: &[u8],
+    q: &[f32],
+    x: &[f32],
+) {
+    let (dim, cs) = (rust.dim(), rust.code_size());
+    let rows = codes.len() / cs;
+    let same_all = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_f32(*x, *y));
+    let mut rust = rust.clone();
+    // SAFETY: `h` is a live handle used by this thread alone; every buffer holds the length
+    // passed with it; the views are read while `h` lives; the handle made here is freed once.
+    unsafe {
+        let (mut r, mut rl, mut c, mut cl) = (ptr::null(), 0, ptr::null(), 0);
+        assert_eq!(vq_rabitq_rotation(h, &mut r, &mut rl), vq_status::Ok);
+        assert_eq!(vq_rabitq_centroid(h, &mut c, &mut cl), vq_status::Ok);
+        assert!(same_all(std::slice::from_raw_parts(r, rl), rust.rotation()));
+        assert!(same_all(std::slice::from_raw_parts(c, cl), rust.centroid()));
+        let (mut dec, mut want) = (vec![0f32; rows * dim], vec![0f32; rows * dim]);
+        assert_eq!(vq_rabitq_decode(h, codes.as_ptr(), codes.len(), dec.as_mut_ptr(), dec.len()), vq_status::Ok);
+        rust.decode(codes, &mut want).unwrap();
+        assert!(same_all(&dec, &want), "decode");
+        // The first query's estimates: the library's, and the full one is the distances.
+        let q0 = &q[..dim];
+        let (mut dist, mut est, mut half) = (vec![0f32; rows], vec![0f32; rows], vec![0f32; rows]);
+        let (mut want_est, mut want_half) = (vec![0f32; rows], vec![0f32; rows]);
+        let (e, hw) = (est.as_mut_ptr(), half.as_mut_ptr());
+        assert_eq!(
+            vq_rabitq_distances(h, q0.as_ptr(), dim, codes.as_ptr(), codes.len(), dist.as_mut_ptr(), rows),
+            vq_status::Ok
+        );
+        assert_eq!(
+            vq_rabitq_estimate(h, q0.as_ptr(), dim, codes.as_ptr(), codes.len(), e, rows, hw, rows),
+            vq_status::Ok
+        );
+        rust.estimate(q0, codes, &mut want_est, &mut want_half).unwrap();
+        assert!(same_all(&est, &want_est) && same_all(&half, &want_half) && same_all(&est, &dist), "estimate");
+        let s = vq_rabitq_estimate_sign(h, q0.as_ptr(), dim, codes.as_ptr(), codes.len(), e, rows, hw, rows);
+        assert_eq!(s, vq_status::Ok);
+        rust.estimate_sign(q0, codes, &mut want_est, &mut want_half).unwrap();
+        assert!(same_all(&est, &want_est) && same_all(&half, &want_half), "estimate_sign");
+        // Refined over the encoded rows, maybe with a row too many or too few.
+        let k = 1 + inp.u8() as usize % 5;
+        let nq = q.len() / dim;
+        let vectors_len = off_by_one(inp.u8(), rows * dim);
+        let mut vectors = x[..(rows * dim).min(x.len())].to_vec();
+        vectors.resize(vectors_len, 0.5);
+        let refined = same_refine(h, &rust, (q, nq), codes, k, &vectors);
+        assert_eq!(refined.is_err(), vectors_len != rows * dim, "{refined:?}");
+        let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        // The setters, in range or not, as the library's; then a search by the new settings.
+        let qb = [0, 3, 8, 9][inp.u8() as usize % 4];
+        let eps = [0.5, 3.0, -2.0, f32::INFINITY][inp.u8() as usize % 4];
+        let want_qb = vq::QueryBits::from_number(qb).and_then(|b| rust.set_qb(b)).map_err(status_of).err();
+        let want_eps = rust.set_epsilon(eps).map_err(status_of).err();
+        assert_eq!(vq_rabitq_set_query_bits(h, qb), want_qb.unwrap_or(vq_status::Ok));
+        assert_eq!(vq_rabitq_set_epsilon(h, eps), want_eps.unwrap_or(vq_status::Ok));
+        assert_eq!(
+            (vq_rabitq_query_bits(h), vq_rabitq_epsilon(h).to_bits()),
+            (rust.qb().number(), rust.epsilon().to_bits())
+        );
+        let (mut d, mut l) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        let s = vq_rabitq_search(
+            h,
+            q.as_ptr(),
+            q.len(),
+            codes.as_ptr(),
+            codes.len(),
+            k,
+            d.as_mut_ptr(),
+            d.len(),
+            l.as_mut_ptr(),
+            l.len(),
+        );
+        assert_eq!(s, vq_status::Ok);
+        rust.search(q, codes, k, &mut wd, &mut wl).unwrap();
+        assert!(same_all(&d, &wd) && l == wl, "search after the setters");
+        // Composed from the views: the same codes.
+        let mut again = ptr::null_mut();
+        let (bits, metric) = (rust.bits(), rust.metric().number());
+        assert_eq!(vq_rabitq_from_parts(metric, dim, bits, r, rl, c, cl, &mut again), vq_status::Ok);
+        let mut codes2 = vec![0u8; codes.len()];
+        assert_eq!(vq_rabitq_encode(again, x.as_ptr(), rows * dim, codes2.as_mut_ptr(), codes2.len()), vq_status::Ok);
+        assert_eq!(codes2, codes, "from parts encodes as the original");
+        vq_rabitq_free(again);
     }
 }
 

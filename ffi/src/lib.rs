@@ -32,7 +32,9 @@
 //!
 //! A quantizer handle is immutable once trained or loaded: any number of threads may call
 //! any function on the same handle at once, except `vq_*_free`, which must run after every
-//! other use. The hot calls (encode, decode, distance table, ADC scan, distances, search,
+//! other use, and RaBitQ's two query-time setters (`vq_rabitq_set_query_bits`,
+//! `vq_rabitq_set_epsilon`), the only calls that change a handle, which must not overlap
+//! any other call on it (set them up first, then share the handle). The hot calls (encode, decode, distance table, ADC scan, distances, search,
 //! the kernels) take no lock and, on success, allocate nothing (a failure allocates its
 //! message), with two exceptions, both spelled out in `include/vq.h`:
 //!
@@ -51,6 +53,13 @@
 //!   with their allocations; `vq_opq_distance_table` rotates its query on the stack up to
 //!   `d_out = 8192`, per call above. `vq_opq_search_with_table` takes the rotated queries'
 //!   room and the tables from the caller and never allocates.
+//! - A `vq_rabitq` works in the same scratch memory: `vq_rabitq_encode` 52·dim floats (16
+//!   rows at a time, so on the stack up to dim 157), `vq_rabitq_decode` 16·dim; its
+//!   estimates and searches take per query about 2·dim floats plus, with extended bits or a
+//!   float query, a lookup table of 32·dim, for up to 16 queries at a time (as many as fit
+//!   1 MiB). So it allocates per call only when 16 rows, or one query, need more than
+//!   1 MiB: dim above 5041 for encode, 16384 for decode, about 7700 for an estimate or a
+//!   search with a table.
 //! - `vq_knn` with 16 or more queries runs the blocked product, which allocates per call.
 
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
@@ -61,8 +70,10 @@ mod exact;
 pub mod fuzzing;
 mod kernels;
 mod metric;
+mod model_file;
 mod opq;
 mod pq;
+mod rabitq;
 mod sq;
 mod status;
 
@@ -71,6 +82,7 @@ pub use kernels::*;
 pub use metric::{VQ_METRIC_COSINE, VQ_METRIC_INNER_PRODUCT, VQ_METRIC_L2};
 pub use opq::*;
 pub use pq::*;
+pub use rabitq::*;
 pub use sq::*;
 pub use status::{vq_status, VQ_STATUS_LAST};
 
@@ -82,14 +94,14 @@ use vq::KMeansParams;
 /// Major version of the library (`vq_version()` gives the whole string).
 pub const VQ_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const VQ_VERSION_MINOR: u32 = 3;
+pub const VQ_VERSION_MINOR: u32 = 4;
 /// Patch version of the library.
 pub const VQ_VERSION_PATCH: u32 = 0;
 /// The model file format version this library writes and reads (a literal for cbindgen; a
 /// test holds it equal to the library's).
 pub const VQ_FORMAT_VERSION: u32 = 1;
 
-/// The library version, for example `"0.3.0"`: a static string, never freed.
+/// The library version, for example `"0.4.0"`: a static string, never freed.
 #[no_mangle]
 pub extern "C" fn vq_version() -> *const c_char {
     const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

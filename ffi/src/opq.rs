@@ -17,11 +17,11 @@
 //!   again only a query whose norm could overflow, so a failure writes nothing.
 
 use crate::metric::{metric_arg, NO_METRIC};
-use crate::pq::{check_codes, exact, save_into, vq_pq, wrong_kind};
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Res};
+use crate::model_file;
+use crate::pq::{check_codes, exact, vq_pq};
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, results, write_out, write_view, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
-use vq::format::{self, Model};
 use vq::{Error, OpqParams, OpqQuantizer, ProductQuantizer, Quantizer};
 
 /// A trained OPQ quantizer: a rotation to `d_out` dimensions, then `m` sub-quantizers of
@@ -42,6 +42,8 @@ unsafe fn handle<'a>(p: *const vq_opq) -> Res<&'a OpqQuantizer> {
     // SAFETY: a live handle made by `into_raw` (caller's contract).
     Ok(unsafe { &*p.cast::<OpqQuantizer>() })
 }
+
+model_file::kind!(OpqQuantizer, vq_opq, Opq, "an OPQ quantizer");
 
 /// Floats of rotated vectors kept on the stack: the library's own bound for its hot calls
 /// (32 KiB, safe on any host thread's stack).
@@ -271,20 +273,6 @@ pub unsafe extern "C" fn vq_opq_metric(opq: *const vq_opq) -> u32 {
 pub unsafe extern "C" fn vq_opq_code_size(opq: *const vq_opq) -> usize {
     // SAFETY: caller's contract.
     guard_value(0, || unsafe { handle(opq) }.map_or(0, |h| h.code_size()))
-}
-
-/// Writes a borrowed slice's pointer and length to the out-parameters.
-///
-/// # Safety
-/// `out` and `out_len` are NULL (rejected) or valid for writes.
-unsafe fn write_view(s: &[f32], out: *mut *const f32, out_len: *mut usize) -> Res {
-    nonnull("out", out.cast_const())?;
-    nonnull("out_len", out_len.cast_const())?;
-    // SAFETY: both checked non-NULL; valid by contract.
-    unsafe {
-        write_out("out", out, s.as_ptr())?;
-        write_out("out_len", out_len, s.len())
-    }
 }
 
 /// Read-only view of the rotation `R`, `d_out × dim` floats row-major (`R x` is what the
@@ -623,38 +611,22 @@ pub unsafe extern "C" fn vq_opq_search_with_table(
 /// `opq` is a live handle; `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn vq_opq_save(opq: *const vq_opq, path: *const c_char) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let (h, path) = unsafe { (handle(opq)?, path_arg("path", path)?) };
-        Ok(h.save(&path)?)
-    })
-}
-
-fn from_model(f: format::ModelFile, name: &str) -> Res<OpqQuantizer> {
-    match f.model {
-        Model::Opq(q) => Ok(q),
-        other => Err(wrong_kind(name, &other, "an OPQ quantizer")),
-    }
+    // SAFETY: caller's contract.
+    unsafe { model_file::save::<OpqQuantizer>(opq, path) }
 }
 
 /// Loads an OPQ quantizer from the model file at `path`, with the metric it was saved with
 /// (`vq_opq_metric`). The rotation is checked as `vq_opq_from_parts` checks it. Truncated
 /// or corrupt input is `VQ_STATUS_FORMAT`, another format version
-/// `VQ_STATUS_UNSUPPORTED_VERSION`, a product or scalar quantizer's file
+/// `VQ_STATUS_UNSUPPORTED_VERSION`, a product, scalar or RaBitQ quantizer's file
 /// `VQ_STATUS_WRONG_KIND` (the message names the call that loads it).
 ///
 /// # Safety
 /// `path` is a NUL-terminated string; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_opq_load(path: *const c_char, out: *mut *mut vq_opq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let path = unsafe { path_arg("path", path) }?;
-        let h = from_model(format::read_file(&path)?, &path.display().to_string())?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(h)) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::load::<OpqQuantizer>(path, out) }
 }
 
 /// Bytes `vq_opq_save_buffer` writes.
@@ -663,13 +635,8 @@ pub unsafe extern "C" fn vq_opq_load(path: *const c_char, out: *mut *mut vq_opq)
 /// `opq` is a live handle; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_opq_serialized_size(opq: *const vq_opq, out: *mut usize) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let h = unsafe { handle(opq) }?;
-        let n = h.to_bytes().len();
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, n) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::serialized_size::<OpqQuantizer>(opq, out) }
 }
 
 /// Writes the model file into `buf` (`buf_len` bytes, at least `vq_opq_serialized_size`;
@@ -684,12 +651,8 @@ pub unsafe extern "C" fn vq_opq_save_buffer(
     buf_len: usize,
     written: *mut usize,
 ) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let h = unsafe { handle(opq) }?;
-        // SAFETY: caller's contract.
-        unsafe { save_into(|| h.to_bytes(), buf, buf_len, written) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::save_buffer::<OpqQuantizer>(opq, buf, buf_len, written) }
 }
 
 /// Loads an OPQ quantizer, with its metric, from a model file in memory (`buf_len` bytes;
@@ -699,14 +662,8 @@ pub unsafe extern "C" fn vq_opq_save_buffer(
 /// `buf` holds `buf_len` readable bytes; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_opq_load_buffer(buf: *const u8, buf_len: usize, out: *mut *mut vq_opq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let b = unsafe { input("buf", buf, buf_len) }?;
-        let h = from_model(format::read_bytes(b)?, "<memory>")?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(h)) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::load_buffer::<OpqQuantizer>(buf, buf_len, out) }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! The product quantizer handle, `vq_pq`.
 
 use crate::metric::{metric_arg, NO_METRIC, VQ_METRIC_L2};
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Failure, Res};
+use crate::model_file;
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, results, write_out, Failure, Res};
 use crate::{vq_status, vq_train_params};
 use std::ffi::c_char;
-use vq::format::{self, Model};
 use vq::{PqParams, ProductQuantizer, Quantizer};
 
 /// A trained product quantizer: `m` sub-quantizers of `ksub` centroids over `dim`
@@ -24,6 +24,8 @@ pub(crate) unsafe fn handle<'a>(p: *const vq_pq) -> Res<&'a ProductQuantizer> {
     // SAFETY: a live handle made by `into_raw` (caller's contract).
     Ok(unsafe { &*p.cast::<ProductQuantizer>() })
 }
+
+model_file::kind!(ProductQuantizer, vq_pq, Pq, "a product quantizer");
 
 /// Codes from a C caller may hold sub-codes at or above `ksub` (when `ksub` is not 16, 256
 /// or 65536, the values a code layout holds exactly); the scan would stop on them with a
@@ -475,57 +477,22 @@ pub unsafe extern "C" fn vq_pq_search_with_table(
 /// `pq` is a live handle; `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_save(pq: *const vq_pq, path: *const c_char) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let (h, path) = unsafe { (handle(pq)?, path_arg("path", path)?) };
-        Ok(h.save(&path)?)
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::save::<ProductQuantizer>(pq, path) }
 }
 
 /// Loads a product quantizer from the model file at `path`, with the metric it was saved
 /// with (`vq_pq_metric`; a file without one is L2). Truncated or corrupt input is
-/// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar
-/// or OPQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that loads
-/// it).
+/// `VQ_STATUS_FORMAT`, another format version `VQ_STATUS_UNSUPPORTED_VERSION`, a scalar,
+/// OPQ or RaBitQ quantizer's file `VQ_STATUS_WRONG_KIND` (the message names the call that
+/// loads it).
 ///
 /// # Safety
 /// `path` is a NUL-terminated string; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_load(path: *const c_char, out: *mut *mut vq_pq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let path = unsafe { path_arg("path", path) }?;
-        let h = from_model(format::read_file(&path)?, &path.display().to_string())?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(h)) }
-    })
-}
-
-/// Which call loads a model of another kind, for the wrong-kind message.
-pub(crate) fn load_hint(model: &Model) -> &'static str {
-    match model {
-        Model::Pq(_) => " (use vq_pq_load)",
-        Model::Sq(_) => " (use vq_sq_load)",
-        Model::Opq(_) => " (use vq_opq_load)",
-        Model::Rabitq(_) => " (use vq_rabitq_load)",
-    }
-}
-
-/// The failure of a load that expected `expected` ("a product quantizer") and found
-/// `found`: its kind and the call that loads it.
-pub(crate) fn wrong_kind(name: &str, found: &Model, expected: &str) -> Failure {
-    Failure::new(
-        vq_status::WrongKind,
-        format!("{name}: holds {}, expected {expected}{}", found.kind_name(), load_hint(found)),
-    )
-}
-
-fn from_model(f: format::ModelFile, name: &str) -> Res<ProductQuantizer> {
-    match f.model {
-        Model::Pq(pq) => Ok(pq),
-        other => Err(wrong_kind(name, &other, "a product quantizer")),
-    }
+    // SAFETY: caller's contract.
+    unsafe { model_file::load::<ProductQuantizer>(path, out) }
 }
 
 /// Bytes `vq_pq_save_buffer` writes.
@@ -534,13 +501,8 @@ fn from_model(f: format::ModelFile, name: &str) -> Res<ProductQuantizer> {
 /// `pq` is a live handle; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_serialized_size(pq: *const vq_pq, out: *mut usize) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let h = unsafe { handle(pq) }?;
-        let n = h.to_bytes().len();
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, n) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::serialized_size::<ProductQuantizer>(pq, out) }
 }
 
 /// Writes the model file into `buf` (`buf_len` bytes, at least `vq_pq_serialized_size`;
@@ -555,45 +517,8 @@ pub unsafe extern "C" fn vq_pq_save_buffer(
     buf_len: usize,
     written: *mut usize,
 ) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let h = unsafe { handle(pq) }?;
-        // SAFETY: caller's contract.
-        unsafe { save_into(|| h.to_bytes(), buf, buf_len, written) }
-    })
-}
-
-/// The body of `vq_*_save_buffer` once the handle is checked: `written` and `buf` checked,
-/// the model file made by `bytes`, copied into `buf` if it fits, its size in `*written`.
-///
-/// # Safety
-/// `buf` is NULL (rejected unless `buf_len` is 0) or holds `buf_len` writable bytes;
-/// `written` is NULL (rejected) or valid for a write.
-pub(crate) unsafe fn save_into(
-    bytes: impl FnOnce() -> Vec<u8>,
-    buf: *mut u8,
-    buf_len: usize,
-    written: *mut usize,
-) -> Res {
-    nonnull("written", written.cast_const())?;
     // SAFETY: caller's contract.
-    let b = unsafe { output("buf", buf, buf_len, &[]) }?;
-    let bytes = bytes();
-    copy_out(&bytes, b)?;
-    // SAFETY: caller's contract.
-    unsafe { write_out("written", written, bytes.len()) }
-}
-
-pub(crate) fn copy_out(bytes: &[u8], buf: &mut [u8]) -> Res {
-    let have = buf.len();
-    let dst = buf.get_mut(..bytes.len()).ok_or_else(|| {
-        Failure::new(
-            vq_status::BufferTooSmall,
-            format!("buf_len = {have} bytes, the model needs {} (see *_serialized_size)", bytes.len()),
-        )
-    })?;
-    dst.copy_from_slice(bytes);
-    Ok(())
+    unsafe { model_file::save_buffer::<ProductQuantizer>(pq, buf, buf_len, written) }
 }
 
 /// Loads a product quantizer, with its metric, from a model file in memory (`buf_len`
@@ -603,12 +528,6 @@ pub(crate) fn copy_out(bytes: &[u8], buf: &mut [u8]) -> Res {
 /// `buf` holds `buf_len` readable bytes; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_pq_load_buffer(buf: *const u8, buf_len: usize, out: *mut *mut vq_pq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let b = unsafe { input("buf", buf, buf_len) }?;
-        let h = from_model(format::read_bytes(b)?, "<memory>")?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(h)) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::load_buffer::<ProductQuantizer>(buf, buf_len, out) }
 }

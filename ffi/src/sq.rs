@@ -1,11 +1,10 @@
 //! The scalar quantizer handle, `vq_sq`.
 
 use crate::metric::{metric_arg, NO_METRIC, VQ_METRIC_L2};
-use crate::pq::copy_out;
-use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, path_arg, results, write_out, Failure, Res};
+use crate::model_file;
+use crate::status::{bytes_of, guard, guard_value, input, nonnull, output, results, write_out, Res};
 use crate::vq_status;
 use std::ffi::c_char;
-use vq::format::{self, Model};
 use vq::{Quantizer, ScalarQuantizer, SqBits};
 
 /// A trained scalar quantizer: per-dimension ranges, 4, 8 or 16 bits per dimension.
@@ -25,6 +24,8 @@ unsafe fn handle<'a>(p: *const vq_sq) -> Res<&'a ScalarQuantizer> {
     // SAFETY: a live handle made by `into_raw` (caller's contract).
     Ok(unsafe { &*p.cast::<ScalarQuantizer>() })
 }
+
+model_file::kind!(ScalarQuantizer, vq_sq, Sq, "a scalar quantizer");
 
 /// Trains a scalar quantizer of `bits` (4, 8 or 16) bits per dimension on `data_len / dim`
 /// rows of `dim` floats: each dimension's range is its minimum and maximum. It searches by
@@ -308,21 +309,8 @@ pub unsafe extern "C" fn vq_sq_search(
 /// `sq` is a live handle; `path` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn vq_sq_save(sq: *const vq_sq, path: *const c_char) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let (s, path) = unsafe { (handle(sq)?, path_arg("path", path)?) };
-        Ok(s.save(&path)?)
-    })
-}
-
-fn from_model(f: format::ModelFile, name: &str) -> Res<ScalarQuantizer> {
-    match f.model {
-        Model::Sq(sq) => Ok(sq),
-        other => Err(Failure::new(
-            vq_status::WrongKind,
-            format!("{name}: holds {}, expected a scalar quantizer{}", other.kind_name(), crate::pq::load_hint(&other)),
-        )),
-    }
+    // SAFETY: caller's contract.
+    unsafe { model_file::save::<ScalarQuantizer>(sq, path) }
 }
 
 /// Loads a scalar quantizer, with its metric (`vq_sq_metric`), from the model file at
@@ -332,14 +320,8 @@ fn from_model(f: format::ModelFile, name: &str) -> Res<ScalarQuantizer> {
 /// `path` is a NUL-terminated string; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_sq_load(path: *const c_char, out: *mut *mut vq_sq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let path = unsafe { path_arg("path", path) }?;
-        let sq = from_model(format::read_file(&path)?, &path.display().to_string())?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(sq)) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::load::<ScalarQuantizer>(path, out) }
 }
 
 /// Bytes `vq_sq_save_buffer` writes.
@@ -348,13 +330,8 @@ pub unsafe extern "C" fn vq_sq_load(path: *const c_char, out: *mut *mut vq_sq) -
 /// `sq` is a live handle; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_sq_serialized_size(sq: *const vq_sq, out: *mut usize) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let s = unsafe { handle(sq) }?;
-        let n = s.to_bytes().len();
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, n) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::serialized_size::<ScalarQuantizer>(sq, out) }
 }
 
 /// Writes the model file into `buf` (at least `vq_sq_serialized_size` bytes, else
@@ -369,17 +346,8 @@ pub unsafe extern "C" fn vq_sq_save_buffer(
     buf_len: usize,
     written: *mut usize,
 ) -> vq_status {
-    guard(|| {
-        // SAFETY: caller's contract.
-        let s = unsafe { handle(sq) }?;
-        nonnull("written", written.cast_const())?;
-        // SAFETY: caller's contract.
-        let b = unsafe { output("buf", buf, buf_len, &[]) }?;
-        let bytes = s.to_bytes();
-        copy_out(&bytes, b)?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("written", written, bytes.len()) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::save_buffer::<ScalarQuantizer>(sq, buf, buf_len, written) }
 }
 
 /// Loads a scalar quantizer, with its metric, from a model file in memory.
@@ -388,12 +356,6 @@ pub unsafe extern "C" fn vq_sq_save_buffer(
 /// `buf` holds `buf_len` readable bytes; `out` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn vq_sq_load_buffer(buf: *const u8, buf_len: usize, out: *mut *mut vq_sq) -> vq_status {
-    guard(|| {
-        nonnull("out", out.cast_const())?;
-        // SAFETY: caller's contract.
-        let b = unsafe { input("buf", buf, buf_len) }?;
-        let sq = from_model(format::read_bytes(b)?, "<memory>")?;
-        // SAFETY: caller's contract.
-        unsafe { write_out("out", out, into_raw(sq)) }
-    })
+    // SAFETY: caller's contract.
+    unsafe { model_file::load_buffer::<ScalarQuantizer>(buf, buf_len, out) }
 }

@@ -204,7 +204,7 @@ pub(crate) unsafe fn output<'a, T>(what: &str, ptr: *mut T, len: usize, inputs: 
 ///
 /// # Safety
 /// As [`output`].
-unsafe fn output_apart<'a, T>(
+pub(crate) unsafe fn output_apart<'a, T>(
     what: &str,
     ptr: *mut T,
     len: usize,
@@ -263,6 +263,20 @@ pub(crate) unsafe fn write_out<T>(what: &str, out: *mut T, value: T) -> Res {
     // whatever the C caller left there.
     unsafe { out.write(value) };
     Ok(())
+}
+
+/// Writes a borrowed slice's pointer and length to the out-parameters.
+///
+/// # Safety
+/// `out` and `out_len` are NULL (rejected) or valid for writes.
+pub(crate) unsafe fn write_view(s: &[f32], out: *mut *const f32, out_len: *mut usize) -> Res {
+    nonnull("out", out.cast_const())?;
+    nonnull("out_len", out_len.cast_const())?;
+    // SAFETY: both checked non-NULL; valid by contract.
+    unsafe {
+        write_out("out", out, s.as_ptr())?;
+        write_out("out_len", out_len, s.len())
+    }
 }
 
 /// A C string argument (a path).

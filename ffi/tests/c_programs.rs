@@ -203,6 +203,7 @@ fn c_and_cpp_programs_static_and_shared() {
         assert!(run(&build("threads.cpp", link), &[&fixture()]).contains("threads: ok"));
         assert!(run(&build("metrics.c", link), &[&tmp]).contains("metrics: ok"));
         assert!(run(&build("opq.c", link), &[&tmp]).contains("opq: ok"));
+        assert!(run(&build("rabitq.c", link), &[&tmp]).contains("rabitq: ok"));
     }
 }
 
@@ -214,6 +215,7 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("threads.cpp", Link::Sanitized), &[&fixture()]).contains("threads: ok"));
     assert!(run(&build("metrics.c", Link::Sanitized), &[&tmp]).contains("metrics: ok"));
     assert!(run(&build("opq.c", Link::Sanitized), &[&tmp]).contains("opq: ok"));
+    assert!(run(&build("rabitq.c", Link::Sanitized), &[&tmp]).contains("rabitq: ok"));
 }
 
 #[test]

@@ -44,6 +44,11 @@ fn c_lifecycle_corpus() {
     replay("c_lifecycle", vq_ffi::fuzzing::c_lifecycle);
 }
 
+#[test]
+fn rabitq_estimate_corpus() {
+    replay("rabitq_estimate", vq_ffi::fuzzing::rabitq_estimate);
+}
+
 /// Not a test: writes the hand-made seeds (`fuzz/corpus/<target>/seed-*`: valid
 /// model files of every kind and code layout, and structured inputs for the other targets),
 /// from which the fuzzer grows the corpus. The seeds are committed and replayed by the tests
@@ -54,7 +59,10 @@ fn c_lifecycle_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus/*/seed-*; run by hand with --ignored"]
 fn seeds() {
-    use vq::{Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, ScalarQuantizer, SqBits};
+    use vq::{
+        Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, Quantizer, QueryBits, RabitqParams,
+        RabitqQuantizer, ScalarQuantizer, SqBits,
+    };
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let write = |target: &str, name: &str, bytes: &[u8]| {
         let d = corpus.join(target);
@@ -88,6 +96,17 @@ fn seeds() {
     write("load_model", "opq", &OpqQuantizer::train(10, &data, &o).unwrap().to_bytes());
     (o.d_out, o.metric) = (None, Metric::InnerProduct);
     write("load_model", "opq-ip", &OpqQuantizer::train(10, &data, &o).unwrap().to_bytes());
+    // RaBitQ models (kind 4): trained at 1 bit (L2), at 4 bits with a float query and the
+    // METR section (inner product), and from parts at 9 bits without a seed (cosine).
+    let mut r = RabitqParams::new(1);
+    r.seed = 9;
+    write("load_model", "rabitq-1bit", &RabitqQuantizer::train(10, &data, &r).unwrap().to_bytes());
+    (r.bits, r.qb, r.metric, r.epsilon) = (4, QueryBits::Float, Metric::InnerProduct, 2.6);
+    let ip = RabitqQuantizer::train(10, &data, &r).unwrap();
+    write("load_model", "rabitq-4bit-ip-float", &ip.to_bytes());
+    let parts =
+        RabitqQuantizer::from_parts(10, 9, Metric::Cosine, ip.rotation().to_vec(), ip.centroid().to_vec()).unwrap();
+    write("load_model", "rabitq-9bit-cosine-parts", &parts.to_bytes());
     // Structured inputs: a header of small counts, then bytes that read as moderate floats
     // (0x3F = exponent of 0.5..2).
     let floats = |n: usize| -> Vec<u8> { (0..n).flat_map(|i| [i as u8, (i * 7) as u8, 0x40, 0x3F]).collect() };
@@ -133,5 +152,69 @@ fn seeds() {
         v.extend([3, 2, 4, 1, 0, 0]);
         v.extend([2, 4, 2, 2, 1, 3, table]);
         write("c_lifecycle", name, &v);
+    }
+    // RaBitQ (flags bit 5): bits index (1, 2, 4, 9; 0 and 10 out of range), centroid index
+    // (none, given, one too long), seed, qb index (0, 1, 4, 8, 9), epsilon index (1.9, 0,
+    // 20, -1, NaN), the lifecycle bytes, then k, the vectors' length (exact, one short, one
+    // over) and the setters' qb and epsilon indices.
+    for (name, flags, params) in [
+        ("rabitq", 0x20u8, [1u8, 0, 9, 2, 0]),
+        ("rabitq-ip-4bit-float", 0x20 | 6 << 1, [3, 2, 9, 0, 2]),
+        ("rabitq-cosine-9bit", 0x20 | 7 << 1, [4, 0, 9, 3, 0]),
+        ("rabitq-bad-centroid", 0x20, [2, 3, 9, 2, 0]),
+    ] {
+        let mut v = vec![flags, 8, 40, 2];
+        v.extend(floats(64));
+        v.extend(params);
+        v.extend([2, 4, 2, 2, 1]);
+        v.extend([3, 2, 1, 1]);
+        write("c_lifecycle", name, &v);
+    }
+    // rabitq_estimate: dim - 1, bits - 1, metric, qb, epsilon index (0, 1.9, 3, 20, 1e30),
+    // n, nq - 1, k - 1, seed; two training rows; then valid codes of n rows (so the fuzzer
+    // starts from real factors and bits), nq queries and the n rows as the full vectors.
+    // The last seed overwrites three codes' factors with NaN and infinity.
+    let varied = |n: usize, seed: u32| -> Vec<u8> {
+        let mut s = seed;
+        (0..n)
+            .flat_map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((s >> 8) as f32 / 8_388_608.0 - 1.0).to_le_bytes()
+            })
+            .collect()
+    };
+    let as_f32 =
+        |b: &[u8]| -> Vec<f32> { b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
+    for (name, head) in [
+        ("l2-1bit", [39u8, 0, 0, 4, 1, 20, 1, 4, 7]),
+        ("ip-4bit-float", [69, 3, 1, 0, 3, 30, 2, 9, 8]),
+        ("cosine-9bit", [16, 8, 2, 8, 0, 12, 3, 3, 9]),
+        ("l2-2bit-hostile", [63, 1, 0, 2, 2, 16, 0, 5, 10]),
+    ] {
+        let (dim, bits, n, nq) = (head[0] as usize + 1, u32::from(head[1]) + 1, head[5] as usize, head[6] as usize + 1);
+        let mut v = head.to_vec();
+        let train = varied(2 * dim, 1);
+        let mut p = RabitqParams::new(bits);
+        (p.metric, p.qb, p.seed) = (
+            [Metric::L2, Metric::InnerProduct, Metric::Cosine][head[2] as usize],
+            QueryBits::from_number(u32::from(head[3])).unwrap(),
+            u64::from(head[8]),
+        );
+        p.epsilon = [0.0, 1.9, 3.0, 20.0, 1e30][head[4] as usize];
+        let q = RabitqQuantizer::train(dim, &as_f32(&train), &p).unwrap();
+        let rows = varied(n * dim, 2);
+        let mut codes = vec![0u8; n * q.code_size()];
+        q.encode(&as_f32(&rows), &mut codes).unwrap();
+        if name.ends_with("hostile") {
+            let (cs, plane) = (q.code_size(), 8 * dim.div_ceil(64));
+            codes[plane..plane + 12].fill(0xFF); // code 0: NaN sign factors
+            codes[cs + plane..cs + plane + 4].copy_from_slice(&f32::INFINITY.to_le_bytes()); // code 1: add = inf
+            codes[3 * cs - 8..3 * cs].fill(0xFF); // code 2: NaN extended factors
+        }
+        v.extend(train);
+        v.extend(codes);
+        v.extend(varied(nq * dim, 3));
+        v.extend(rows);
+        write("rabitq_estimate", name, &v);
     }
 }

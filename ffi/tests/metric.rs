@@ -4,36 +4,19 @@
 //! L2, and a metric number outside 0..=2 is refused with the value named and nothing
 //! written. (`tests/c/metrics.c` checks the results against a brute-force oracle in C.)
 
-use std::ffi::CStr;
+use common::{last_error, same};
 use std::ptr;
 use vq::{Metric, PqParams, ProductQuantizer, Quantizer, ScalarQuantizer, SqBits};
 use vq_ffi::*;
+
+mod common;
 
 const D: usize = 12;
 const N: usize = 300;
 
 /// Rows whose norms vary (scaled by 0.5..2), so the metrics rank differently.
 fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    let mut u = move || {
-        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (s >> 8) as f32 / 16_777_216.0
-    };
-    (0..n)
-        .flat_map(|_| {
-            let scale = 0.5 + 1.5 * u();
-            (0..D).map(|_| scale * (u() - 0.5)).collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn last_error() -> String {
-    // SAFETY: the thread's message, valid until its next failure.
-    unsafe { CStr::from_ptr(vq_last_error()) }.to_str().unwrap().to_owned()
-}
-
-fn same(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    common::rows(n, D, seed, |_, scale, u| scale * (u - 0.5))
 }
 
 /// Search results of the library's quantizer.
@@ -69,22 +52,8 @@ fn pq_by_each_metric_is_the_library_s() {
             let mut got = vec![0u8; codes.len()];
             assert_eq!(vq_pq_encode(pq, x.as_ptr(), x.len(), got.as_mut_ptr(), got.len()), vq_status::Ok);
             assert_eq!(got, codes, "{metric}");
-            let (mut d, mut l) = (vec![0f32; 5 * k], vec![0i64; 5 * k]);
-            let search = |h, d: &mut Vec<f32>, l: &mut Vec<i64>| {
-                vq_pq_search(
-                    h,
-                    queries.as_ptr(),
-                    queries.len(),
-                    codes.as_ptr(),
-                    codes.len(),
-                    k,
-                    d.as_mut_ptr(),
-                    d.len(),
-                    l.as_mut_ptr(),
-                    l.len(),
-                )
-            };
-            assert_eq!(search(pq, &mut d, &mut l), vq_status::Ok);
+            let search = |h| common::search(vq_pq_search, h, &queries, D, &codes, k);
+            let (d, l) = search(pq);
             assert!(same(&d, &wd) && l == wl, "{metric}");
             // The memory round trip keeps the metric and the results.
             let mut size = 0;
@@ -98,13 +67,13 @@ fn pq_by_each_metric_is_the_library_s() {
             let mut back = ptr::null_mut();
             assert_eq!(vq_pq_load_buffer(buf.as_ptr(), size, &mut back), vq_status::Ok);
             assert_eq!(vq_pq_metric(back), metric.number());
-            assert_eq!(search(back, &mut d, &mut l), vq_status::Ok);
+            let (d, l) = search(back);
             assert!(same(&d, &wd) && l == wl, "{metric} after load");
             // Built from the same centroids with the metric: the same quantizer.
             let mut built = ptr::null_mut();
             assert_eq!(vq_pq_from_centroids_metric(metric.number(), D, 3, 32, c, cl, &mut built), vq_status::Ok);
             assert_eq!(vq_pq_metric(built), metric.number());
-            assert_eq!(search(built, &mut d, &mut l), vq_status::Ok);
+            let (d, l) = search(built);
             assert!(same(&d, &wd) && l == wl, "{metric} from centroids");
             vq_pq_free(built);
             vq_pq_free(back);
@@ -129,22 +98,8 @@ fn sq_by_each_metric_is_the_library_s() {
             let mut got = vec![0u8; codes.len()];
             assert_eq!(vq_sq_encode(sq, x.as_ptr(), x.len(), got.as_mut_ptr(), got.len()), vq_status::Ok);
             assert_eq!(got, codes, "{metric}");
-            let (mut d, mut l) = (vec![0f32; 5 * k], vec![0i64; 5 * k]);
-            let search = |h, d: &mut Vec<f32>, l: &mut Vec<i64>| {
-                vq_sq_search(
-                    h,
-                    queries.as_ptr(),
-                    queries.len(),
-                    codes.as_ptr(),
-                    codes.len(),
-                    k,
-                    d.as_mut_ptr(),
-                    d.len(),
-                    l.as_mut_ptr(),
-                    l.len(),
-                )
-            };
-            assert_eq!(search(sq, &mut d, &mut l), vq_status::Ok);
+            let search = |h| common::search(vq_sq_search, h, &queries, D, &codes, k);
+            let (d, l) = search(sq);
             assert!(same(&d, &wd) && l == wl, "{metric}");
             let mut size = 0;
             assert_eq!(vq_sq_serialized_size(sq, &mut size), vq_status::Ok);
@@ -153,13 +108,13 @@ fn sq_by_each_metric_is_the_library_s() {
             let mut back = ptr::null_mut();
             assert_eq!(vq_sq_load_buffer(buf.as_ptr(), size, &mut back), vq_status::Ok);
             assert_eq!(vq_sq_metric(back), metric.number());
-            assert_eq!(search(back, &mut d, &mut l), vq_status::Ok);
+            let (d, l) = search(back);
             assert!(same(&d, &wd) && l == wl, "{metric} after load");
             let mut built = ptr::null_mut();
             let (lo, hi) = (want.vmin(), want.vmax());
             let s = vq_sq_from_ranges_metric(metric.number(), 8, lo.as_ptr(), D, hi.as_ptr(), D, &mut built);
             assert_eq!(s, vq_status::Ok);
-            assert_eq!(search(built, &mut d, &mut l), vq_status::Ok);
+            let (d, l) = search(built);
             assert!(same(&d, &wd) && l == wl, "{metric} from ranges");
             vq_sq_free(built);
             vq_sq_free(back);

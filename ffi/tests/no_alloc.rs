@@ -508,3 +508,103 @@ fn opq_hot_calls_allocate_nothing() {
         }
     }
 }
+
+#[test]
+fn rabitq_hot_calls_allocate_nothing() {
+    // Working sets on each side of the stack's 8192 floats: d = 40 at 1 bit fits the stack
+    // everywhere; d = 128 with a float query's table (34·d floats a query) puts three
+    // queries in the thread's buffer; d = 200 puts encode's 16 rows (52·d) there too.
+    let (n, nq, k) = (700, 3, 10);
+    for (d, bits, qb, metric) in
+        [(40, 1, 4, VQ_METRIC_L2), (128, 4, 0, VQ_METRIC_COSINE), (200, 9, 8, VQ_METRIC_INNER_PRODUCT)]
+    {
+        let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.3).collect();
+        let q = &x[..nq * d];
+        let p = vq_rabitq_params { qb, ..vq_rabitq_params_default() };
+        // SAFETY: every buffer holds the length passed with it; the handle is freed once.
+        unsafe {
+            let mut h = ptr::null_mut();
+            assert_eq!(vq_rabitq_train(metric, d, bits, x.as_ptr(), x.len(), &p, &mut h), vq_status::Ok);
+            let mut codes = vec![0u8; n * vq_rabitq_code_size(h)];
+            let cl = codes.len();
+            let mut y = vec![0f32; n * d];
+            let (mut est, mut half) = (vec![0f32; n], vec![0f32; n]);
+            let (mut dist, mut lab, mut reranked) = (vec![0f32; nq * k], vec![0i64; nq * k], 0usize);
+            let counts = [
+                ("encode", allocations("e", || vq_rabitq_encode(h, x.as_ptr(), x.len(), codes.as_mut_ptr(), cl))),
+                ("decode", allocations("d", || vq_rabitq_decode(h, codes.as_ptr(), cl, y.as_mut_ptr(), y.len()))),
+                (
+                    "distances",
+                    allocations("di", || {
+                        vq_rabitq_distances(h, q.as_ptr(), d, codes.as_ptr(), cl, est.as_mut_ptr(), n)
+                    }),
+                ),
+                (
+                    "estimate",
+                    allocations("es", || {
+                        vq_rabitq_estimate(
+                            h,
+                            q.as_ptr(),
+                            d,
+                            codes.as_ptr(),
+                            cl,
+                            est.as_mut_ptr(),
+                            n,
+                            half.as_mut_ptr(),
+                            n,
+                        )
+                    }),
+                ),
+                (
+                    "estimate_sign",
+                    allocations("s1", || {
+                        let (e, hw) = (est.as_mut_ptr(), half.as_mut_ptr());
+                        vq_rabitq_estimate_sign(h, q.as_ptr(), d, codes.as_ptr(), cl, e, n, hw, n)
+                    }),
+                ),
+                (
+                    "search",
+                    allocations("s", || {
+                        vq_rabitq_search(
+                            h,
+                            q.as_ptr(),
+                            q.len(),
+                            codes.as_ptr(),
+                            cl,
+                            k,
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                        )
+                    }),
+                ),
+                (
+                    "search_refine",
+                    allocations("r", || {
+                        vq_rabitq_search_refine(
+                            h,
+                            q.as_ptr(),
+                            q.len(),
+                            codes.as_ptr(),
+                            cl,
+                            k,
+                            x.as_ptr(),
+                            x.len(),
+                            dist.as_mut_ptr(),
+                            dist.len(),
+                            lab.as_mut_ptr(),
+                            lab.len(),
+                            &mut reranked,
+                        )
+                    }),
+                ),
+            ];
+            for (what, c) in counts {
+                assert_eq!(c, 0, "RaBitQ d {d} bits {bits} qb {qb} metric {metric}: {what} allocated {c} times");
+            }
+            assert!(reranked > 0);
+            vq_rabitq_free(h);
+        }
+    }
+}

@@ -7,11 +7,14 @@
 //! naming the value, and nothing written. (`tests/c/opq.c` checks the search against a
 //! brute-force oracle in C.)
 
-use std::ffi::{CStr, CString};
+use common::{fails, last_error, same, view};
+use std::ffi::CString;
 use std::ptr;
 use vq::format::{self, Model};
 use vq::{Metric, OpqParams, OpqQuantizer, ProductQuantizer, Quantizer};
 use vq_ffi::*;
+
+mod common;
 
 const D: usize = 12;
 const N: usize = 300;
@@ -19,46 +22,7 @@ const N: usize = 300;
 /// Rows whose variance falls off across the dimensions (dimension `j` scaled by
 /// `1/(1 + j/3)`) and whose norms vary, so the rotation and the metrics matter.
 fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed;
-    let mut u = move || {
-        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (s >> 8) as f32 / 16_777_216.0
-    };
-    (0..n)
-        .flat_map(|_| {
-            let scale = 0.5 + 1.5 * u();
-            (0..D).map(|j| scale * (u() - 0.5) / (1.0 + j as f32 / 3.0)).collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn last_error() -> String {
-    // SAFETY: the thread's message, valid until its next failure.
-    unsafe { CStr::from_ptr(vq_last_error()) }.to_str().unwrap().to_owned()
-}
-
-/// The status and the message of a failed call: the status must be `want` and the message
-/// must contain every one of `needles`.
-#[track_caller]
-fn fails(got: vq_status, want: vq_status, needles: &[&str]) {
-    assert_eq!(got, want, "message: {}", last_error());
-    let m = last_error();
-    for n in needles {
-        assert!(m.contains(n), "{m:?} does not mention {n:?}");
-    }
-}
-
-fn same(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
-}
-
-/// A borrowed `(pointer, length)` view as a slice.
-///
-/// # Safety
-/// The view must be valid for `len` floats while the slice lives.
-unsafe fn view<'a>(p: *const f32, len: usize) -> &'a [f32] {
-    // SAFETY: caller's contract.
-    unsafe { std::slice::from_raw_parts(p, len) }
+    common::rows(n, D, seed, |j, scale, u| scale * (u - 0.5) / (1.0 + j as f32 / 3.0))
 }
 
 /// Small training settings, the same through the ABI (`c`) and the library (`rust`).
@@ -88,25 +52,8 @@ fn rust_search(q: &dyn Quantizer, queries: &[f32], codes: &[u8], k: usize) -> (V
 /// # Safety
 /// `h` is a live handle.
 unsafe fn c_search(h: *const vq_opq, queries: &[f32], codes: &[u8], k: usize) -> (Vec<f32>, Vec<i64>) {
-    let nq = queries.len() / D;
-    let (mut d, mut l) = (vec![0f32; nq * k], vec![0i64; nq * k]);
-    // SAFETY: the buffers hold the lengths passed; `h` by the caller's contract.
-    let s = unsafe {
-        vq_opq_search(
-            h,
-            queries.as_ptr(),
-            queries.len(),
-            codes.as_ptr(),
-            codes.len(),
-            k,
-            d.as_mut_ptr(),
-            d.len(),
-            l.as_mut_ptr(),
-            l.len(),
-        )
-    };
-    assert_eq!(s, vq_status::Ok, "{}", last_error());
-    (d, l)
+    // SAFETY: caller's contract.
+    unsafe { common::search(vq_opq_search, h, queries, D, codes, k) }
 }
 
 /// The model file of a handle, through `vq_opq_serialized_size` and `vq_opq_save_buffer`.
@@ -114,16 +61,8 @@ unsafe fn c_search(h: *const vq_opq, queries: &[f32], codes: &[u8], k: usize) ->
 /// # Safety
 /// `h` is a live handle.
 unsafe fn c_bytes(h: *const vq_opq) -> Vec<u8> {
-    let mut size = 0;
-    // SAFETY: valid out-pointers and a buffer of `size` bytes.
-    unsafe {
-        assert_eq!(vq_opq_serialized_size(h, &mut size), vq_status::Ok);
-        let mut buf = vec![0u8; size];
-        let mut written = 0;
-        assert_eq!(vq_opq_save_buffer(h, buf.as_mut_ptr(), size, &mut written), vq_status::Ok);
-        assert_eq!(written, size);
-        buf
-    }
+    // SAFETY: caller's contract.
+    unsafe { common::model_bytes(vq_opq_serialized_size, vq_opq_save_buffer, h) }
 }
 
 fn tmp(name: &str) -> CString {
@@ -578,50 +517,8 @@ fn bad_input_is_named_and_nothing_is_written() {
             &[&msg],
         );
         assert!(out4.iter().all(|&v| v == 7.0));
+        common::search_refuses_bad_input(vq_opq_search, h, &x, D, &codes, cs);
         let (mut d, mut l) = (vec![7f32; 8], vec![7i64; 8]);
-        let search = |q: &[f32], codes: &[u8], k, dl, ll, d: &mut [f32], l: &mut [i64]| {
-            vq_opq_search(
-                h,
-                q.as_ptr(),
-                q.len(),
-                codes.as_ptr(),
-                codes.len(),
-                k,
-                d.as_mut_ptr(),
-                dl,
-                l.as_mut_ptr(),
-                ll,
-            )
-        };
-        fails(search(&x[..2 * D], &codes, 0, 0, 0, &mut d, &mut l), vq_status::InvalidArgument, &["k = 0"]);
-        fails(
-            search(&x[..2 * D], &codes, 2, 4, 3, &mut d, &mut l),
-            vq_status::BadLength,
-            &["labels has length 3, expected exactly 4"],
-        );
-        fails(
-            search(&x[..2 * D + 1], &codes, 2, 4, 4, &mut d, &mut l),
-            vq_status::BadLength,
-            &["queries has 25 elements"],
-        );
-        let msg = format!("codes has {} elements", 4 * cs - 1);
-        fails(search(&x[..2 * D], &codes[..4 * cs - 1], 2, 4, 4, &mut d, &mut l), vq_status::BadLength, &[&msg]);
-        let mut inf = x[..2 * D].to_vec();
-        inf[D + 2] = f32::INFINITY;
-        fails(search(&inf, &codes, 2, 4, 4, &mut d, &mut l), vq_status::NonFinite, &["queries", "element 14"]);
-        let s = vq_opq_search(
-            h,
-            x.as_ptr(),
-            SIZE_HALF,
-            codes.as_ptr(),
-            codes.len(),
-            1,
-            d.as_mut_ptr(),
-            1,
-            l.as_mut_ptr(),
-            1,
-        );
-        fails(s, vq_status::BadLength, &["overflows the address space"]);
         let mut t = vec![0f32; 10];
         let s = vq_opq_search_with_table(
             h,
@@ -681,33 +578,11 @@ fn bad_input_is_named_and_nothing_is_written() {
         let missing = tmp("no-such-dir/none.vqm");
         fails(vq_opq_load(missing.as_ptr(), &mut out), vq_status::Io, &["none.vqm"]);
         fails(vq_opq_save(h, missing.as_ptr()), vq_status::Io, &["none.vqm"]);
-        // Truncated, corrupt, too small a buffer.
-        for len in [0, 63, bytes.len() / 2, bytes.len() - 1] {
-            fails(vq_opq_load_buffer(bytes.as_ptr(), len, &mut out), vq_status::Format, &[]);
-        }
-        let mut bad = bytes.clone();
-        *bad.last_mut().unwrap() ^= 1;
-        fails(vq_opq_load_buffer(bad.as_ptr(), bad.len(), &mut out), vq_status::Format, &["checksum"]);
-        let mut buf = vec![0xABu8; bytes.len()];
-        let mut written = 77;
-        fails(
-            vq_opq_save_buffer(h, buf.as_mut_ptr(), bytes.len() - 1, &mut written),
-            vq_status::BufferTooSmall,
-            &[&format!("needs {}", bytes.len())],
-        );
-        assert!(written == 77 && buf.iter().all(|&b| b == 0xAB));
-        fails(
-            vq_opq_save_buffer(h, buf.as_mut_ptr(), buf.len(), ptr::null_mut()),
-            vq_status::NullPointer,
-            &["written is NULL"],
-        );
+        common::model_buffers_refuse_bad_input(vq_opq_save_buffer, vq_opq_load_buffer, h, &bytes);
         assert_eq!(out, sentinel, "out-parameter written on failure");
         vq_opq_free(h);
     }
 }
-
-/// `usize::MAX / 2` floats: a length whose size in bytes overflows.
-const SIZE_HALF: usize = usize::MAX / 2;
 
 #[test]
 fn a_query_whose_rotation_overflows_is_refused_before_anything_is_written() {

@@ -13,25 +13,14 @@ enum { D = 24, N = 600, NQ = 20, K = 10 };
 
 static uint32_t rng_state = 2024;
 
-static float uniform(void) { /* in [0, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / 16777216.0f;
-}
-
 static float *rows(size_t n, size_t d) {
     float *x = (float *)malloc(n * d * sizeof(float));
     CHECK(x != NULL);
     for (size_t i = 0; i < n; i++) {
-        float scale = 0.5f + 1.5f * uniform();
-        for (size_t j = 0; j < d; j++) x[i * d + j] = scale * (uniform() - 0.5f);
+        float scale = 0.5f + 1.5f * lcg_uniform(&rng_state);
+        for (size_t j = 0; j < d; j++) x[i * d + j] = scale * (lcg_uniform(&rng_state) - 0.5f);
     }
     return x;
-}
-
-static double dot(const float *a, const float *b, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)a[j] * (double)b[j];
-    return s;
 }
 
 static double norm(const float *a, size_t d) { return sqrt(dot(a, a, d)); }

@@ -14,33 +14,17 @@ enum { D = 20, N = 600, NQ = 20, K = 10, M = 5, KSUB = 64 };
 
 static uint32_t rng_state = 77;
 
-static float uniform(void) { /* in [0, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)(rng_state >> 8) / 16777216.0f;
-}
-
 /* Rows scaled by a seeded factor in 0.5..2 (so the metrics rank differently), dimension j
  * by 1/(1 + j/4) (so the rotation has variance to even out). */
 static float *rows(size_t n) {
     float *x = (float *)malloc(n * D * sizeof(float));
     CHECK(x != NULL);
     for (size_t i = 0; i < n; i++) {
-        float scale = 0.5f + 1.5f * uniform();
-        for (size_t j = 0; j < D; j++) x[i * D + j] = scale * (uniform() - 0.5f) / (1.0f + (float)j / 4.0f);
+        float scale = 0.5f + 1.5f * lcg_uniform(&rng_state);
+        for (size_t j = 0; j < D; j++)
+            x[i * D + j] = scale * (lcg_uniform(&rng_state) - 0.5f) / (1.0f + (float)j / 4.0f);
     }
     return x;
-}
-
-static double dot(const float *a, const float *b, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)a[j] * (double)b[j];
-    return s;
-}
-
-static double l2sq(const float *a, const float *b, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += ((double)a[j] - (double)b[j]) * ((double)a[j] - (double)b[j]);
-    return s;
 }
 
 /* The oracle's score of q against x (d floats): smaller is better for L2 only. */
@@ -49,8 +33,6 @@ static double score(uint32_t metric, const float *q, const float *x, size_t d) {
     double s = dot(q, x, d);
     return metric == VQ_METRIC_COSINE ? s / sqrt(dot(q, q, d)) : s;
 }
-
-static int better(uint32_t metric, double a, double b) { return metric == VQ_METRIC_L2 ? a < b : a > b; }
 
 /* How far an f32 score may be from the oracle's: rotating, the PQ table and the scan round
  * at about 1e-6 of the magnitudes summed. */
@@ -93,20 +75,6 @@ static float *rotate(const float *r, size_t d_out, const float *q, size_t nq) {
     for (size_t i = 0; i < nq; i++)
         for (size_t o = 0; o < d_out; o++) out[i * d_out + o] = (float)dot(r + o * D, q + i * D, D);
     return out;
-}
-
-static uint8_t *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    CHECK(n > 0);
-    uint8_t *b = (uint8_t *)malloc((size_t)n);
-    CHECK(b != NULL && fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 static void search(const vq_opq *h, const float *q, const uint8_t *codes, size_t cs, float *dist, int64_t *lab) {

@@ -103,4 +103,44 @@ static inline char *join(const char *dir, const char *name) {
     return p;
 }
 
+/* A seeded linear congruential generator: advances *state, returns a float in [0, 1). */
+static inline float lcg_uniform(uint32_t *state) {
+    *state = *state * 1664525u + 1013904223u;
+    return (float)(*state >> 8) / 16777216.0f;
+}
+
+/* The oracles' arithmetic, in double: the dot product and the squared L2 distance. */
+static inline double dot(const float *a, const float *b, size_t d) {
+    double s = 0;
+    for (size_t j = 0; j < d; j++) s += (double)a[j] * (double)b[j];
+    return s;
+}
+
+static inline double l2sq(const float *a, const float *b, size_t d) {
+    double s = 0;
+    for (size_t j = 0; j < d; j++) s += ((double)a[j] - (double)b[j]) * ((double)a[j] - (double)b[j]);
+    return s;
+}
+
+/* Whether score a ranks before score b under `metric`: smaller first for L2, larger for the
+ * similarities. */
+static inline int better(uint32_t metric, double a, double b) {
+    return metric == VQ_METRIC_L2 ? a < b : a > b;
+}
+
+/* Reads a whole non-empty file; returns malloc'ed bytes, sets *len. */
+static inline uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    CHECK(n > 0);
+    uint8_t *b = (uint8_t *)malloc((size_t)n);
+    CHECK(b != NULL && fread(b, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
 #endif
