@@ -216,7 +216,7 @@ enum vq_status
    */
   VQ_STATUS_UNSUPPORTED_VERSION = 8,
   /**
-   * The model file holds the other kind of quantizer (an SQ file given to `vq_pq_load`).
+   * The model file holds another kind of quantizer (an SQ file given to `vq_pq_load`); the message names the kind and the call that loads it.
    */
   VQ_STATUS_WRONG_KIND = 9,
   /**

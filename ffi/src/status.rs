@@ -33,7 +33,7 @@ pub enum vq_status {
     Format = 7,
     /// The model file has a format version this library does not read.
     UnsupportedVersion = 8,
-    /// The model file holds the other kind of quantizer (an SQ file given to `vq_pq_load`).
+    /// The model file holds another kind of quantizer (an SQ file given to `vq_pq_load`); the message names the kind and the call that loads it.
     WrongKind = 9,
     /// A bug in vq: a Rust panic was caught at the boundary (Rust's panic hook has also
     /// printed its message to stderr). Output buffers are unspecified; the handle is still
@@ -57,7 +57,7 @@ impl vq_status {
             6 => c"VQ_STATUS_IO: a file could not be read or written",
             7 => c"VQ_STATUS_FORMAT: not a well-formed vq model file",
             8 => c"VQ_STATUS_UNSUPPORTED_VERSION: model file format version not supported",
-            9 => c"VQ_STATUS_WRONG_KIND: the model file holds the other kind of quantizer",
+            9 => c"VQ_STATUS_WRONG_KIND: the model file holds another kind of quantizer",
             10 => c"VQ_STATUS_PANIC: internal error (a bug in vq), caught at the boundary",
             _ => c"unknown vq_status value",
         }

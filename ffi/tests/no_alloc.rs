@@ -5,54 +5,20 @@
 //! per-call allocation, a PQ distance table over 1 MiB, is checked on both sides of its
 //! bound.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "../../tests/common/counting.rs"]
+mod counting;
+
 use std::ptr;
 use vq_ffi::*;
 
-struct Counting;
-
-// Per thread, so tests running at once on other threads do not count.
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, layout) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Allocations made by one successful call of `f`.
 fn counted(what: &str, f: impl FnOnce() -> vq_status) -> usize {
-    ALLOCS.with(|a| a.set(0));
-    MEASURING.with(|m| m.set(true));
-    let s = f();
-    MEASURING.with(|m| m.set(false));
+    let (s, n) = counting::counted(f);
     assert_eq!(s, vq_status::Ok, "{what}");
-    ALLOCS.with(Cell::get)
+    n
 }
 
 /// Allocations made by a call of `f` after a warm-up call.
