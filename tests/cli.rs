@@ -8,7 +8,7 @@
 mod cli;
 mod common;
 
-use cli::{files_under, ok, run, BIN};
+use cli::{fails_cleanly, files_under, ok, run, BIN};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -582,18 +582,6 @@ fn the_newer_tools_flag_names_and_plotting_every_run() {
         .query_row("SELECT json_extract(config_json, '$.ground_truth') FROM runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(source, "gt.ivecs");
-}
-
-/// Runs `args`, expecting one line on stderr naming `want`, a non-zero exit, and no file
-/// under `dir` written, changed or removed.
-fn fails_cleanly(dir: &Path, args: &[&str], want: &str) {
-    let before = files_under(dir);
-    let out = run(dir, args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line:\n{err}");
-    assert!(err.contains(want), "{args:?}: {err:?} does not name {want:?}");
-    assert!(files_under(dir) == before, "{args:?} wrote or changed files");
 }
 
 /// `precompute-gt`: the first N rows as queries, searched among every row (themselves

@@ -32,10 +32,7 @@ fn scaled_rows(rows: &[f32], seed: u64) -> Vec<f32> {
 fn write_data(dir: &Path) -> (Vec<f32>, Vec<f32>) {
     let (base, queries) = vq::synthetic::gaussian_demo(N, D, NQ, 7);
     let (base, queries) = (scaled_rows(&base, 1), scaled_rows(&queries, 2));
-    let mut w = vq::data::VectorWriter::create(&dir.join("base.npy"), D).unwrap();
-    w.write_rows(&base).unwrap();
-    w.finish().unwrap();
-    vq::data::texmex::write_fvecs(&dir.join("q.fvecs"), &queries, D).unwrap();
+    cli::write_base_and_queries(dir, &base, &queries, D);
     (base, queries)
 }
 
@@ -180,11 +177,13 @@ fn each_metric_has_its_own_truth_and_the_librarys_figures() {
     let given: Vec<_> = runs::results(&dir.join("given.db")).into_iter().map(|r| r.2).collect();
     assert_eq!(given, computed);
 
-    // The CSV's last column is the metric; a plot of the mixed log is split by it.
-    let csv = ok(dir, &["export", "--db", "m.db"]);
-    assert!(csv.lines().next().unwrap().ends_with(",metric"));
-    let last: Vec<&str> = csv.lines().skip(1).map(|l| l.rsplit(',').next().unwrap()).collect();
-    assert_eq!(last, ["l2", "l2", "ip", "ip", "cosine", "cosine"]);
+    // The CSV's metric column, appended after the columns it found (later ones follow
+    // it); a plot of the mixed log is split by it.
+    let csv = cli::csv_cells(&ok(dir, &["export", "--db", "m.db"]));
+    let at = csv[0].iter().position(|h| h == "metric").expect("a metric column");
+    assert_eq!(csv[0][at - 1], "decompression_latency_ms", "the columns before it keep their places");
+    let metrics: Vec<&str> = csv[1..].iter().map(|row| row[at].as_str()).collect();
+    assert_eq!(metrics, ["l2", "l2", "ip", "ip", "cosine", "cosine"]);
     ok(dir, &["plot", "--db", "m.db", "--output", "plots"]);
     let set: PathBuf = std::fs::read_dir(dir.join("plots")).unwrap().next().unwrap().unwrap().path();
     for m in ["l2", "ip", "cosine"] {

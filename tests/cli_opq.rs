@@ -12,10 +12,13 @@
 #[path = "common/cli.rs"]
 mod cli;
 mod common;
+#[path = "common/figures.rs"]
+mod figures;
 #[path = "common/runs.rs"]
 mod runs;
 
-use cli::{files_under, ok, run};
+use cli::{fails_cleanly, ok};
+use figures::{assert_library_figures, legend};
 use std::path::{Path, PathBuf};
 use vq::{Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, Quantizer};
 
@@ -48,10 +51,7 @@ fn correlated(rows: usize, seed: u64) -> Vec<f32> {
 /// `base.npy` and `q.fvecs` in `dir`; returns (base, queries).
 fn write_data(dir: &Path) -> (Vec<f32>, Vec<f32>) {
     let (base, queries) = (correlated(N, 1), correlated(NQ, 2));
-    let mut w = vq::data::VectorWriter::create(&dir.join("base.npy"), D).unwrap();
-    w.write_rows(&base).unwrap();
-    w.finish().unwrap();
-    vq::data::texmex::write_fvecs(&dir.join("q.fvecs"), &queries, D).unwrap();
+    cli::write_base_and_queries(dir, &base, &queries, D);
     (base, queries)
 }
 
@@ -75,50 +75,6 @@ fn opq_params(m: usize, ksub: usize, metric: Metric) -> OpqParams {
     p.kmeans = pq_params(m, ksub, metric).kmeans;
     p.metric = metric;
     p
-}
-
-/// Asserts the logged metrics `m` are `q`'s on `base` and `queries` under `metric`.
-fn assert_library_figures(
-    what: &str,
-    q: &dyn Quantizer,
-    m: &serde_json::Map<String, serde_json::Value>,
-    metric: Metric,
-    base: &[f32],
-    queries: &[f32],
-) {
-    let mut codes = vec![0u8; N * q.code_size()];
-    q.encode(base, &mut codes).unwrap();
-    let mut rec = vec![0f32; base.len()];
-    q.decode(&codes, &mut rec).unwrap();
-    let mut encoded = base.to_vec();
-    if metric == Metric::Cosine {
-        vq::metric::normalize_rows(D, &mut encoded);
-    }
-    let near = |key: &str, want: f64, tol: f64| {
-        let got = m[key].as_f64().unwrap_or_else(|| panic!("{what}: no {key}"));
-        assert!((got - want).abs() <= tol, "{what} {key}: logged {got}, library {want}");
-    };
-    let mse = vq::metrics::reconstruction_mse(D, &encoded, &rec).unwrap();
-    near("reconstruction_distortion", mse, 1e-9 * mse);
-    let pw = vq::metrics::pairwise_distortion(D, &encoded, &rec, 1000, 42).unwrap();
-    near("pairwise_distortion_mean", pw.mean, 1e-12);
-    let (mut dist, mut exact) = (vec![0f32; NQ * 100], vec![0i64; NQ * 100]);
-    vq::search::knn_with_metric(metric, D, queries, base, 100, &mut dist, &mut exact).unwrap();
-    let mut found = vec![0i64; NQ * 100];
-    q.search(queries, &codes, 100, &mut dist, &mut found).unwrap();
-    for at in [10, 100] {
-        near(&format!("recall@{at}"), vq::metrics::recall_at_k(&exact, 100, &found, 100, at).unwrap(), 1e-12);
-    }
-    near("rank_distortion@10", vq::metrics::rank_distortion_at_k(&exact, 100, &found, 100, 10).unwrap(), 1e-12);
-    near("compression_ratio", q.compression_ratio(), 0.0);
-    for key in ["train_seconds", "encode_seconds", "decode_seconds", "search_qps"] {
-        assert!(m[key].as_f64().is_some_and(|v| v >= 0.0), "{what}: {key}");
-    }
-}
-
-/// Whether `svg` has a text element reading exactly `text` (plotters writes it on its own line).
-fn legend(svg: &str, text: &str) -> bool {
-    svg.contains(&format!(">\n{text}\n</text>"))
 }
 
 #[test]
@@ -159,8 +115,8 @@ fn opq_beats_pq_on_correlated_data_with_the_librarys_figures() {
     // The figures are the library's: OPQ and PQ trained with the sweep's settings.
     let opq = OpqQuantizer::train(D, &base, &want).unwrap();
     let pq = ProductQuantizer::train(D, &base, &pq_params(4, 16, Metric::L2)).unwrap();
-    assert_library_figures("opq", &opq, opq_m, Metric::L2, &base, &queries);
-    assert_library_figures("pq", &pq, pq_m, Metric::L2, &base, &queries);
+    assert_library_figures("opq", &opq, opq_m, Metric::L2, (&base, &queries, D));
+    assert_library_figures("pq", &pq, pq_m, Metric::L2, (&base, &queries, D));
     // Same m, same code size: the rotation is what lowers the error.
     assert_eq!(opq_m["bytes_per_vector"], pq_m["bytes_per_vector"]);
     let (e_opq, e_pq) =
@@ -224,7 +180,7 @@ fn run_method_opq_under_another_metric_is_the_librarys() {
     assert_eq!((c["method"].as_str(), c["metric"].as_str()), (Some("opq"), Some("ip")));
     let opq = OpqQuantizer::train(D, &base, &opq_params(2, 8, Metric::InnerProduct)).unwrap();
     assert_eq!(opq.metric(), Metric::InnerProduct);
-    assert_library_figures("opq ip", &opq, m, Metric::InnerProduct, &base, &queries);
+    assert_library_figures("opq ip", &opq, m, Metric::InnerProduct, (&base, &queries, D));
 }
 
 #[test]
@@ -242,7 +198,6 @@ fn bad_opq_input_is_one_line_and_writes_nothing() {
         ]
         .concat(),
     );
-    let before = files_under(dir);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run", "--method", "opq", "--num-clusters", "1024"], "1024 is more than the 600 training vectors"),
         (vec!["run", "--method", "opq", "--num-chunks", "32"], "32 is more than the dimension 16"),
@@ -263,12 +218,6 @@ fn bad_opq_input_is_one_line_and_writes_nothing() {
         (vec!["run", "--method", "opq", "--opq-iterations", "-1"], "-1"),
     ];
     for (args, want) in &cases {
-        let args = [&args[..], &["--db", "r.db", "--save-models", "models"], DATA].concat();
-        let out = run(dir, &args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line:\n{err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert!(files_under(dir) == before, "{args:?} wrote or changed files");
+        fails_cleanly(dir, &[&args[..], &["--db", "r.db", "--save-models", "models"], DATA].concat(), want);
     }
 }

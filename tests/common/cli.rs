@@ -32,6 +32,27 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs the binary in `dir`, expecting it to fail with one line of stderr naming `want`
+/// and to leave every file under `dir` as it was.
+pub fn fails_cleanly(dir: &Path, args: &[&str], want: &str) {
+    let before = files_under(dir);
+    let out = run(dir, args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line:\n{err}");
+    assert!(err.contains(want), "{args:?}: {err:?} does not name {want:?}");
+    assert!(files_under(dir) == before, "{args:?} wrote or changed files");
+}
+
+/// `base` as `base.npy` and `queries` as `q.fvecs` in `dir`, rows of `dim`: the files the
+/// CLI tests' sweeps read.
+pub fn write_base_and_queries(dir: &Path, base: &[f32], queries: &[f32], dim: usize) {
+    let mut w = vq::data::VectorWriter::create(&dir.join("base.npy"), dim).unwrap();
+    w.write_rows(base).unwrap();
+    w.finish().unwrap();
+    vq::data::texmex::write_fvecs(&dir.join("q.fvecs"), queries, dim).unwrap();
+}
+
 /// Every file under `dir`, with its bytes, sorted by path: two snapshots are equal when
 /// nothing was written, changed or removed.
 pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -49,4 +70,28 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     files.sort();
     files
+}
+
+/// The cells of every line of CSV `text` (header first), quoted fields unquoted, so a comma
+/// in a CPU's name or a dataset's path does not shift the columns after it.
+pub fn csv_cells(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|line| {
+            let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                match (c, quoted) {
+                    ('"', true) if chars.peek() == Some(&'"') => {
+                        cell.push('"');
+                        chars.next();
+                    }
+                    ('"', _) => quoted = !quoted,
+                    (',', false) => cells.push(std::mem::take(&mut cell)),
+                    _ => cell.push(c),
+                }
+            }
+            cells.push(cell);
+            cells
+        })
+        .collect()
 }

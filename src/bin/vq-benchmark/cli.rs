@@ -17,6 +17,10 @@ pub const DEFAULT_PQ_CHUNKS: &str = "4,8,16";
 pub const DEFAULT_PQ_CLUSTERS: &str = "128,256";
 /// Default SQ sweep: every width the scalar quantizer has.
 pub const DEFAULT_SQ_BITS: &str = "4,8,16";
+/// Default RaBitQ sweep: 1 bit (the papers' and FAISS's default), then each step doubling
+/// the code, down to 4× compression at 8 bits; 9 bits is left out, near-lossless and the
+/// largest code.
+pub const DEFAULT_RABITQ_BITS: &str = "1,2,4,8";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -81,6 +85,8 @@ pub enum Method {
     Sq,
     /// Optimized product quantization: a learned rotation, then PQ.
     Opq,
+    /// RaBitQ: a random rotation, then 1 to 9 bits per dimension with an error bound.
+    Rabitq,
 }
 
 impl Method {
@@ -89,6 +95,7 @@ impl Method {
             Method::Pq => "pq",
             Method::Sq => "sq",
             Method::Opq => "opq",
+            Method::Rabitq => "rabitq",
         }
     }
 }
@@ -167,13 +174,14 @@ pub struct Common {
     #[arg(long, default_value_t = 100, value_parser = positive)]
     pub num_queries: usize,
     /// How vectors are compared: l2 (squared Euclidean), ip (inner product) or cosine;
-    /// FAISS's and the newer tool's names work too (inner_product, METRIC_INNER_PRODUCT,
-    /// cos, ...). The ground truth, the quantizers' training, the ADC search, recall and
-    /// rank distortion all follow it. Cosine quantizers encode the normalized vectors, so
+    /// FAISS's and the newer tool's names work too (L2, INNER_PRODUCT, METRIC_INNER_PRODUCT,
+    /// cos, ...), and so does the newer tool's flag name, --rabitq-metric-type. The ground
+    /// truth, the quantizers' training, the ADC search, recall and rank distortion all
+    /// follow it. Cosine quantizers encode the normalized vectors, so
     /// for cosine the MSE and the pairwise distortion are measured on the normalized
     /// vectors (the error of what was encoded). Recorded as `metric` in `config_json`; a
     /// --ground-truth file must be under this metric (checked where `gt` left its sidecar).
-    #[arg(long, default_value = "l2", value_parser = metric)]
+    #[arg(long, visible_alias = "rabitq-metric-type", default_value = "l2", value_parser = metric)]
     pub metric: vq::Metric,
     /// Compute recall@10 and recall@100 (ADC search against exact ground truth).
     #[arg(long = "with-recall", overrides_with = "no_with_recall")]
@@ -245,8 +253,8 @@ pub struct Common {
     pub csv: Option<PathBuf>,
     /// Keep each run's trained quantizer in this directory as a vq model file
     /// (`<sweep id or timestamp>_<config>.vqm`), loadable with `vq::format` in Rust and
-    /// `vq_pq_load` / `vq_sq_load` in C (OPQ runs: `vq::OpqQuantizer::load`). Its path
-    /// goes into the run's `config_json`.
+    /// `vq_pq_load` / `vq_sq_load` in C (OPQ runs: `vq::OpqQuantizer::load`, RaBitQ runs:
+    /// `vq::RabitqQuantizer::load`). Its path goes into the run's `config_json`.
     #[arg(long)]
     pub save_models: Option<PathBuf>,
     /// OPQ's outer iterations (rotation updates; FAISS's OPQMatrix: 50). Each trains a PQ
@@ -254,6 +262,16 @@ pub struct Common {
     /// the seeded random rotation. Recorded as `opq.niter` in `config_json`.
     #[arg(long, default_value_t = 50)]
     pub opq_iterations: usize,
+    /// RaBitQ's query bits in its 1-bit estimate: 1..=8, or 0 for a float query (FAISS's
+    /// qb; default 4, FAISS's). Codes do not depend on it, the estimates and so recall do.
+    #[arg(long, default_value = "4", value_parser = rabitq_qb)]
+    pub rabitq_qb: vq::QueryBits,
+    /// RaBitQ's ε₀, the width of its error bound in standard deviations (finite, >= 0;
+    /// default 1.9, the papers' and FAISS's): the search computes a code's extended
+    /// estimate, and the re-ranking its exact distance, only when the bound lets it beat the
+    /// current k-th. Larger is slower and surer.
+    #[arg(long, default_value = "1.9", value_parser = rabitq_epsilon)]
+    pub rabitq_epsilon: f32,
     /// Worker threads for training, encoding and ground truth (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -276,7 +294,7 @@ impl Common {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// pq, opq or sq.
+    /// pq, opq, sq or rabitq.
     #[arg(long, value_enum, default_value_t = Method::Pq)]
     pub method: Method,
     /// PQ and OPQ sub-quantizers (m).
@@ -288,13 +306,17 @@ pub struct RunArgs {
     /// SQ bits per dimension: 4, 8 or 16.
     #[arg(long, default_value_t = 8, value_parser = sq_bits)]
     pub sq_bits: u32,
+    /// RaBitQ bits per dimension, 1..=9 (default 4: an eighth of a float32 vector's size,
+    /// plus 20 bytes of factors, where recall is already usable without re-ranking).
+    #[arg(long, default_value_t = 4, value_parser = rabitq_bits)]
+    pub rabitq_bits: u32,
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
-    /// pq, opq, sq, or several as "pq,opq,sq" (run in that order).
+    /// pq, opq, sq, rabitq, or several as "pq,opq,sq,rabitq" (run in that order).
     #[arg(long, visible_alias = "methods", default_value = "pq", value_parser = methods)]
     pub method: Methods,
     /// PQ sub-quantizer counts, e.g. "4,8,16" (also OPQ's, unless --opq-quantizers is given).
@@ -321,6 +343,11 @@ pub struct SweepArgs {
     /// SQ bits per dimension, e.g. "4,8,16".
     #[arg(long, value_parser = sq_bits_list)]
     pub sq_bits: Option<List>,
+    /// RaBitQ bits per dimension, each 1..=9, e.g. "1,4" (default "1,2,4,8"). Re-ranked
+    /// recall (`recall_refined@k`, `refine_fraction`) is measured only when the base is in
+    /// memory (the dummy set, or --in-memory): a streamed base is gone by search time.
+    #[arg(long, value_parser = rabitq_bits_list)]
+    pub rabitq_bits: Option<List>,
     /// Log the runs under this sweep id (letters, digits, `_`, `-`, `.`). Default: a fresh
     /// one; with --shard or --resume, one derived from the grid, the settings and the
     /// dataset, so every shard of a sweep agrees.
@@ -595,6 +622,12 @@ pub fn positive_list(s: &str) -> Result<List, String> {
 }
 
 fn parse_list(s: &str) -> Result<Vec<usize>, String> {
+    parse_list_of(s, positive)
+}
+
+/// A comma-separated list, each entry read by `entry` (which names the range it accepts),
+/// rejecting empty entries and duplicates.
+fn parse_list_of(s: &str, entry: fn(&str) -> Result<usize, String>) -> Result<Vec<usize>, String> {
     if s.trim().is_empty() {
         return Err("empty list, expected comma-separated integers >= 1 such as \"4,8,16\"".into());
     }
@@ -607,7 +640,7 @@ fn parse_list(s: &str) -> Result<Vec<usize>, String> {
                 i + 1
             ));
         }
-        let v = positive(p).map_err(|e| format!("entry {} of \"{s}\": {e}", i + 1))?;
+        let v = entry(p).map_err(|e| format!("entry {} of \"{s}\": {e}", i + 1))?;
         if out.contains(&v) {
             return Err(format!("entry {} of \"{s}\" repeats {v}, expected distinct values", i + 1));
         }
@@ -636,6 +669,45 @@ fn sq_bits_list(s: &str) -> Result<List, String> {
     l.iter().map(|&v| sq_bits(&v.to_string()).map(|b| b as usize)).collect::<Result<_, _>>().map(List)
 }
 
+/// RaBitQ bits per dimension, 1..=9; 0 and negative numbers are named with that range too
+/// (not as "not >= 1"), so every rejected value reads alike.
+fn rabitq_bits(s: &str) -> Result<u32, String> {
+    rabitq_bits_entry(s).map(|v| v as u32)
+}
+
+fn rabitq_bits_entry(s: &str) -> Result<usize, String> {
+    const WHAT: &str = "RaBitQ bits per dimension";
+    match s.trim().parse::<i64>() {
+        Ok(v @ 1..=9) => Ok(v as usize),
+        Ok(v) => Err(format!("{v} {WHAT} is out of range, expected 1..=9")),
+        Err(_) => Err(format!("'{s}' is not an integer, expected {WHAT} 1..=9")),
+    }
+}
+
+fn rabitq_bits_list(s: &str) -> Result<List, String> {
+    parse_list_of(s, rabitq_bits_entry).map(List)
+}
+
+/// `--rabitq-qb`: FAISS's number, 0 for a float query.
+fn rabitq_qb(s: &str) -> Result<vq::QueryBits, String> {
+    let range = "expected 1..=8, or 0 for a float query";
+    match s.trim().parse::<i64>() {
+        Ok(v) => u32::try_from(v)
+            .ok()
+            .and_then(|qb| vq::QueryBits::from_number(qb).ok())
+            .ok_or_else(|| format!("{v} RaBitQ query bits is out of range, {range}")),
+        Err(_) => Err(format!("'{s}' is not an integer, {range}")),
+    }
+}
+
+/// `--rabitq-epsilon`: ε₀, finite and >= 0 (the library's own check, named here first).
+fn rabitq_epsilon(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a valid RaBitQ epsilon, expected a finite number >= 0 (1.9 is the papers')")),
+    }
+}
+
 fn shard_spec(s: &str) -> Result<Shard, String> {
     let usage = "expected I/N with integers 0 <= I < N, e.g. 0/4";
     let (i, n) = s.split_once('/').ok_or_else(|| format!("not a shard, {usage}"))?;
@@ -659,10 +731,13 @@ fn sweep_id_arg(s: &str) -> Result<String, String> {
 }
 
 /// `--metric`: any name `vq::Metric::parse` reads (`l2`, `ip`, `inner_product`,
-/// `METRIC_INNER_PRODUCT`, `cosine`, `cos`, ...), case-insensitively.
+/// `METRIC_INNER_PRODUCT`, `cosine`, `cos`, ...), case-insensitively, so the newer tool's
+/// `--rabitq-metric-type L2|INNER_PRODUCT` (FAISS's names) read as written.
 pub fn metric(s: &str) -> Result<vq::Metric, String> {
     vq::Metric::parse(s).map_err(|_| {
-        format!("unknown metric '{s}', expected l2, ip (inner product, also inner_product) or cosine (also cos)")
+        format!(
+            "unknown metric '{s}', expected l2 (also L2), ip (inner product, also INNER_PRODUCT) or cosine (also cos)"
+        )
     })
 }
 
@@ -673,8 +748,11 @@ fn methods(s: &str) -> Result<Methods, String> {
             "pq" => Method::Pq,
             "sq" => Method::Sq,
             "opq" => Method::Opq,
+            "rabitq" => Method::Rabitq,
             other => {
-                return Err(format!("unknown method '{other}', expected pq, opq, sq or a list such as \"pq,opq,sq\""))
+                return Err(format!(
+                    "unknown method '{other}', expected pq, opq, sq, rabitq or a list such as \"pq,opq,sq,rabitq\""
+                ))
             }
         };
         if !out.contains(&m) {
@@ -734,6 +812,29 @@ mod tests {
         assert_eq!(metric("L2").unwrap(), vq::Metric::L2);
         let e = metric("manhattan").unwrap_err();
         assert!(e.contains("'manhattan'") && e.contains("l2") && e.contains("cosine"), "{e}");
+    }
+
+    #[test]
+    fn rabitq_values_parse_and_name_their_range() {
+        assert_eq!(methods("pq,rabitq").unwrap().0, vec![Method::Pq, Method::Rabitq]);
+        assert_eq!(rabitq_bits_list("1, 9").unwrap().0, vec![1, 9]);
+        for (bad, want) in [("0", "0 RaBitQ bits per dimension is out of range, expected 1..=9"), ("10", "10 RaBitQ")] {
+            assert!(rabitq_bits(bad).unwrap_err().contains(want), "{bad}");
+            assert!(rabitq_bits_list(&format!("4,{bad}")).unwrap_err().contains(want), "{bad}");
+        }
+        assert!(rabitq_bits("-1").unwrap_err().contains("-1 RaBitQ bits per dimension is out of range"));
+        assert!(rabitq_bits_list("1,1").unwrap_err().contains("repeats 1"));
+        assert_eq!(rabitq_qb("0").unwrap(), vq::QueryBits::Float);
+        assert_eq!(rabitq_qb("8").unwrap(), vq::QueryBits::Quantized(8));
+        assert!(rabitq_qb("9").unwrap_err().contains("9 RaBitQ query bits is out of range, expected 1..=8, or 0"));
+        assert_eq!(rabitq_epsilon("0").unwrap(), 0.0);
+        for bad in ["-0.5", "NaN", "inf", "x"] {
+            assert!(rabitq_epsilon(bad).unwrap_err().contains(&format!("'{bad}' is not a valid RaBitQ epsilon")));
+        }
+        // The newer tool's spellings, as it writes them.
+        assert_eq!(metric("INNER_PRODUCT").unwrap(), vq::Metric::InnerProduct);
+        assert_eq!(metric("L2").unwrap(), vq::Metric::L2);
+        assert!(metric("HAMMING").unwrap_err().contains("INNER_PRODUCT"));
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub const HEADER: &[&str] = &[
     // `--metric` (l2, ip or cosine): the figures of runs under different metrics do not
     // compare, so filter or group by it.
     "metric",
+    // RaBitQ's search re-ranked against the base (`measure`'s docs); empty for other
+    // methods and for RaBitQ runs over a streamed base.
+    "recall_refined@10",
+    "recall_refined@100",
+    "refine_fraction",
 ];
 
 /// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.
@@ -91,12 +96,19 @@ fn value(v: Option<&Value>) -> String {
     }
 }
 
-/// How a run with `num_chunks` and `num_clusters` is labelled: `OPQ` for OPQ runs, `PQ`
-/// for the rest (PQ's, and the original tool's logs, whose method may be spelt otherwise).
-pub fn pq_family(method: Option<&str>) -> &'static str {
-    match method {
-        Some(m) if m.eq_ignore_ascii_case("opq") => "OPQ",
-        _ => "PQ",
+/// How a logged run is labelled in tables and plots, from its method and `config_json`:
+/// `PQ 8x256`, `OPQ 8x256` (OPQ runs; every other run with `num_chunks` and `num_clusters`
+/// is PQ, the original tool's logs whose method may be spelt otherwise included),
+/// `RaBitQ 4-bit` (RaBitQ runs; every other run with `num_bits` is SQ: `SQ8`, or with
+/// `sq_spaced` `SQ 8-bit`); `None` for a run with none of those keys.
+pub fn label(method: Option<&str>, config: &Map<String, Value>, sq_spaced: bool) -> Option<String> {
+    let is = |name: &str| method.is_some_and(|m| m.eq_ignore_ascii_case(name));
+    match (config.get("num_chunks"), config.get("num_clusters"), config.get("num_bits")) {
+        (Some(m), Some(k), _) => Some(format!("{} {m}x{k}", if is("opq") { "OPQ" } else { "PQ" })),
+        (_, _, Some(b)) if is("rabitq") => Some(format!("RaBitQ {b}-bit")),
+        (_, _, Some(b)) if sq_spaced => Some(format!("SQ {b}-bit")),
+        (_, _, Some(b)) => Some(format!("SQ{b}")),
+        _ => None,
     }
 }
 
@@ -162,8 +174,31 @@ mod tests {
         assert!(row.starts_with("3,,,pq,\"a,b.fvecs\",8,256,,512.0,"), "{row}");
         assert!(row.contains(",10,0.5,0.5,"), "{row}");
         assert!(row.contains("\"say \"\"hi\"\"\""), "{row}");
-        assert!(row.ends_with(",l2"), "a run logged without a metric was L2: {row}");
+        assert!(row.ends_with(",l2,,,"), "a run logged without a metric was L2: {row}");
         let ip = Run { config_json: Some(r#"{"metric": "ip"}"#.into()), ..Run::default() };
-        assert!(render(&[ip]).lines().nth(1).unwrap().ends_with(",ip"));
+        assert!(render(&[ip]).lines().nth(1).unwrap().ends_with(",ip,,,"));
+        let rabitq = Run {
+            method: Some("rabitq".into()),
+            config_json: Some(r#"{"num_bits": 4}"#.into()),
+            metrics_json: Some(
+                r#"{"recall_refined@10": 1.0, "recall_refined@100": 0.5, "refine_fraction": 0.25}"#.into(),
+            ),
+            ..Run::default()
+        };
+        assert!(render(&[rabitq]).lines().nth(1).unwrap().ends_with(",l2,1.0,0.5,0.25"));
+    }
+
+    #[test]
+    fn labels_name_the_method() {
+        let c = |j: &str| serde_json::from_str::<Map<String, Value>>(j).unwrap();
+        let pq = c(r#"{"num_chunks": 8, "num_clusters": 256}"#);
+        assert_eq!(label(Some("pq"), &pq, false).unwrap(), "PQ 8x256");
+        assert_eq!(label(Some("OPQ"), &pq, false).unwrap(), "OPQ 8x256");
+        assert_eq!(label(None, &pq, false).unwrap(), "PQ 8x256");
+        let bits = c(r#"{"num_bits": 4}"#);
+        assert_eq!(label(Some("sq"), &bits, false).unwrap(), "SQ4");
+        assert_eq!(label(Some("sq"), &bits, true).unwrap(), "SQ 4-bit");
+        assert_eq!(label(Some("rabitq"), &bits, false).unwrap(), "RaBitQ 4-bit");
+        assert_eq!(label(Some("pq"), &Map::new(), false), None);
     }
 }

@@ -11,8 +11,9 @@
 //! 3. **Pass 2**: each batch is encoded by every trained quantizer while it is in cache,
 //!    decoded, and fed to the error accumulators; ground truth and fingerprint ride along
 //!    if pass 1 did not run.
-//! 4. Each configuration's ADC search of the queries over its codes, then its metrics; a
-//!    run is handed to the caller (who logs it) as soon as it is measured.
+//! 4. Each configuration's ADC search of the queries over its codes (RaBitQ's also
+//!    re-ranked against the base, when the base is in memory), then its metrics; a run is
+//!    handed to the caller (who logs it) as soon as it is measured.
 //!
 //! Every step follows `Settings::metric`: the quantizers are trained for it, the ground
 //! truth is exact under it, and for cosine the errors are measured against the normalized
@@ -24,12 +25,12 @@
 
 use crate::dataset::{effective_threads, Truth};
 use crate::fingerprint::Fingerprinter;
-use crate::measure::{self, Config, Figures, Outcome, Settings};
+use crate::measure::{self, queries_per_second, Config, Figures, Outcome, Refined, Settings};
 use crate::memory::AnonPeak;
 use crate::progress::Progress;
 use serde_json::json;
 use std::time::Instant;
-use vq::{OpqQuantizer, ProductQuantizer, Quantizer, RangeAccumulator, ScalarQuantizer, SqBits};
+use vq::{OpqQuantizer, ProductQuantizer, Quantizer, RabitqQuantizer, RangeAccumulator, ScalarQuantizer, SqBits};
 
 /// The base rows of a dataset, wherever they are.
 pub trait BaseRows: Sync {
@@ -76,11 +77,28 @@ pub struct Shared {
     pub read_seconds: f64,
 }
 
+/// A trained quantizer as the passes hold it: the library's trait, and RaBitQ's own
+/// calls (its re-ranking search) where it is RaBitQ.
+trait Trained: Quantizer + Sync {
+    fn as_rabitq(&self) -> Option<&RabitqQuantizer> {
+        None
+    }
+}
+
+impl Trained for ProductQuantizer {}
+impl Trained for OpqQuantizer {}
+impl Trained for ScalarQuantizer {}
+impl Trained for RabitqQuantizer {
+    fn as_rabitq(&self) -> Option<&RabitqQuantizer> {
+        Some(self)
+    }
+}
+
 /// One configuration on its way through the passes.
 struct Job {
     cfg: Config,
     train_rows: usize,
-    quantizer: Option<Box<dyn Quantizer + Sync>>,
+    quantizer: Option<Box<dyn Trained>>,
     model: Vec<u8>,
     codes: Vec<u8>,
     mse: vq::metrics::MseAccumulator,
@@ -283,7 +301,15 @@ pub fn evaluate(
             let secs = t.elapsed().as_secs_f64();
             search_seconds = Some(secs);
             measure::search_metrics(s, truth, &ids, k, &mut metrics)?;
-            metrics.insert("search_qps".into(), json!(search_qps(nq, secs)));
+            metrics.insert("search_qps".into(), json!(queries_per_second(nq, secs)));
+            if let (Some(rq), Some(base)) = (q.as_rabitq(), inp.base.in_memory()) {
+                let t = Instant::now();
+                let reranked = rq
+                    .search_refine(inp.queries, &job.codes, k, base, &mut dist, &mut ids)
+                    .map_err(|e| e.to_string())?;
+                let r = Refined { ids: &ids, k, reranked, seconds: t.elapsed().as_secs_f64() };
+                measure::refine_metrics(s, truth, &r, (nq, n), &mut metrics)?;
+            }
         }
         metrics.insert("train_seconds".into(), json!(job.train_seconds));
         metrics.insert("encode_seconds".into(), json!(job.encode_seconds));
@@ -297,7 +323,7 @@ pub fn evaluate(
             job.train_seconds,
             job.encode_seconds,
             job.decode_seconds,
-            search_seconds.map(|secs| search_qps(nq, secs)),
+            search_seconds.map(|secs| queries_per_second(nq, secs)),
         );
         if let Some(t) = truth {
             metrics.insert("ground_truth_seconds".into(), json!(t.seconds));
@@ -317,6 +343,16 @@ pub fn evaluate(
             metrics.insert("peak_anon_mib".into(), json!(m.peak_mib()));
         }
         let mut config = measure::describe(job.cfg, s, n, d);
+        if let Some(serde_json::Value::Object(r)) = config.get_mut("rabitq") {
+            let how = match (search_seconds, inp.base.in_memory()) {
+                (None, _) => "not run: no search (neither recall nor rank distortion asked for)",
+                (Some(_), Some(_)) => "against the base in memory",
+                (Some(_), None) => {
+                    "skipped: the base was streamed and is not in memory at search time (--in-memory keeps it)"
+                }
+            };
+            r.insert("refine".into(), json!(how));
+        }
         config.insert("batch_size".into(), json!(batch));
         on_run(Outcome {
             config_label: job.cfg.label(),
@@ -329,11 +365,6 @@ pub fn evaluate(
         })?;
     }
     Ok(Shared { passes, bytes_read: inp.base.bytes_read(), read_seconds })
-}
-
-/// Queries per second of one search of `nq` queries that took `secs`.
-fn search_qps(nq: usize, secs: f64) -> f64 {
-    nq as f64 / secs.max(1e-9)
 }
 
 /// Reads the whole base once, batch after batch into `buf` (its length sets the batch),
@@ -362,7 +393,7 @@ pub fn pass(
 /// The pairwise distortion of `q`: its codes of the sample's rows, decoded.
 fn pairwise(
     p: &vq::metrics::PairwiseSample,
-    q: &dyn Quantizer,
+    q: &dyn Trained,
     codes: &[u8],
     d: usize,
 ) -> Result<vq::metrics::PairwiseDistortion, String> {
@@ -406,6 +437,12 @@ fn train_job(job: &mut Job, d: usize, train: &[f32], s: &Settings, progress: &Pr
             job.model = sq.to_bytes();
             job.quantizer = Some(Box::new(sq));
         }
+        Config::Rabitq { bits } => {
+            let rq = RabitqQuantizer::train(d, train, &s.rabitq_params(bits))
+                .map_err(|e| format!("{label}: training failed: {e}"))?;
+            job.model = rq.to_bytes();
+            job.quantizer = Some(Box::new(rq));
+        }
     }
     job.train_seconds = t.elapsed().as_secs_f64();
     Ok(())
@@ -413,7 +450,7 @@ fn train_job(job: &mut Job, d: usize, train: &[f32], s: &Settings, progress: &Pr
 
 /// Encodes `base` in blocks of 1,024 rows over `threads` threads (codes identical to one
 /// thread).
-fn encode_parallel(q: &(dyn Quantizer + Sync), base: &[f32], codes: &mut [u8], threads: usize) -> Result<(), String> {
+fn encode_parallel(q: &dyn Trained, base: &[f32], codes: &mut [u8], threads: usize) -> Result<(), String> {
     const BLOCK: usize = 1024;
     let (d, cs) = (q.dim(), q.code_size());
     let blocks = base.len().div_ceil(BLOCK * d);

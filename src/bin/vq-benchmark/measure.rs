@@ -32,12 +32,26 @@
 //!
 //! `qps` and `avg_query_latency_ms` are absent when the run searched nothing (no recall and
 //! no rank distortion asked for).
+//!
+//! **RaBitQ** runs are measured as every run (their recall is that of the library's
+//! `search`, its two-stage estimate), and also re-ranked against the full base vectors
+//! within the error bound (`RabitqQuantizer::search_refine`, the same `k` as the search):
+//!
+//! | key | what |
+//! |---|---|
+//! | `recall_refined@10`, `recall_refined@100` | recall of the re-ranked search (with `--with-recall`) |
+//! | `refine_fraction` | exact distances the re-ranking computed over queries × base rows: the share of the base it had to read in full |
+//! | `refine_search_seconds`, `refine_search_qps` | its time, one thread |
+//!
+//! They need the base in memory at search time (the dummy set, or `--in-memory`); a streamed
+//! base has gone by then, so its RaBitQ runs have no such keys, and `config_json`'s
+//! `rabitq.refine` says which it was.
 
 use crate::cli::{InitArg, Method};
 use crate::dataset::effective_threads;
 use serde_json::{json, Map, Value};
 use vq::kmeans::Init;
-use vq::{OpqParams, PqParams};
+use vq::{OpqParams, PqParams, RabitqParams};
 
 /// One configuration of a sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +69,11 @@ pub enum Config {
         m: usize,
         ksub: usize,
     },
+    /// RaBitQ at `bits` per dimension; its query bits, ε₀ and seed are the sweep's
+    /// (`Settings::rabitq_params`).
+    Rabitq {
+        bits: u32,
+    },
 }
 
 impl Config {
@@ -63,15 +82,18 @@ impl Config {
             Config::Pq { .. } => Method::Pq,
             Config::Sq { .. } => Method::Sq,
             Config::Opq { .. } => Method::Opq,
+            Config::Rabitq { .. } => Method::Rabitq,
         }
     }
 
-    /// A short label for tables and plots: `PQ 8x256`, `SQ 8-bit`, `OPQ 8x256`.
+    /// A short label for tables and plots: `PQ 8x256`, `SQ 8-bit`, `OPQ 8x256`,
+    /// `RaBitQ 4-bit`.
     pub fn label(self) -> String {
         match self {
             Config::Pq { m, ksub } => format!("PQ {m}x{ksub}"),
             Config::Sq { bits } => format!("SQ {bits}-bit"),
             Config::Opq { m, ksub } => format!("OPQ {m}x{ksub}"),
+            Config::Rabitq { bits } => format!("RaBitQ {bits}-bit"),
         }
     }
 }
@@ -99,7 +121,17 @@ pub struct Settings {
     pub metric: vq::Metric,
     /// `--opq-iterations`: OPQ's outer iterations.
     pub opq_iterations: usize,
+    /// `--rabitq-qb`: the query's bits in RaBitQ's 1-bit estimate.
+    pub rabitq_qb: vq::QueryBits,
+    /// `--rabitq-epsilon`: ε₀ of RaBitQ's bounds.
+    pub rabitq_epsilon: f32,
 }
+
+/// Rows RaBitQ trains on without `--train-size`: training only takes their mean (the
+/// centroid; the rotation is drawn from the seed), and any centroid gives unbiased
+/// estimates, so a sample as large as OPQ's rotation sample is ample and keeps training
+/// out of the passes over the base.
+pub const RABITQ_TRAIN_ROWS: usize = 65_536;
 
 impl Settings {
     /// Neighbours the search and the ground truth need: 100 for recall@100, at least
@@ -117,7 +149,8 @@ impl Settings {
 
     /// Rows `cfg` trains on among `n`: `--train-size`, else what the quantizer needs (PQ:
     /// `ksub × max_points_per_centroid`, FAISS's cap; OPQ: that or the rotation's
-    /// `max_train_points`, whichever is more; SQ: every row), never more than `n`.
+    /// `max_train_points`, whichever is more; SQ: every row; RaBitQ: `RABITQ_TRAIN_ROWS`),
+    /// never more than `n`.
     pub fn train_rows(&self, cfg: Config, n: usize) -> usize {
         let want = match (self.train_size, cfg) {
             (Some(t), _) => t,
@@ -126,6 +159,7 @@ impl Settings {
                 ksub.saturating_mul(self.max_points_per_centroid).max(self.opq_params(m, ksub).max_train_points)
             }
             (None, Config::Sq { .. }) => n,
+            (None, Config::Rabitq { .. }) => RABITQ_TRAIN_ROWS,
         };
         want.min(n)
     }
@@ -171,6 +205,17 @@ impl Settings {
         p.metric = self.metric;
         p
     }
+
+    /// RaBitQ at `bits` with the sweep's query bits, ε₀, seed and metric; the centroid is
+    /// the training rows' mean.
+    pub fn rabitq_params(&self, bits: u32) -> RabitqParams {
+        let mut p = RabitqParams::new(bits);
+        p.qb = self.rabitq_qb;
+        p.epsilon = self.rabitq_epsilon;
+        p.seed = self.seed;
+        p.metric = self.metric;
+        p
+    }
 }
 
 /// Checks a configuration against the data's shape (`n` base rows of dimension `d`) before
@@ -203,7 +248,7 @@ pub fn validate(cfg: Config, n: usize, d: usize, s: &Settings) -> Result<(), Str
                 ));
             }
         }
-        Config::Sq { .. } => {}
+        Config::Sq { .. } | Config::Rabitq { .. } => {}
     }
     if s.pairwise && n < 2 {
         return Err(format!("--with-pairwise needs at least 2 base vectors, the dataset has {n}"));
@@ -231,7 +276,9 @@ pub struct Outcome {
 /// `num_bits`) first, then how it was trained. OPQ logs PQ's keys for its `m` and `ksub`
 /// (so the CSV's columns and `--resume` read them alike), its `method` (the run's `method`
 /// column says it too, but a `config_json` read alone must tell OPQ from PQ) and an `opq`
-/// object with the rotation's settings.
+/// object with the rotation's settings. RaBitQ likewise logs SQ's `num_bits` (bits per
+/// dimension for both), its `method`, and a `rabitq` object: its `RabitqParams`, so the
+/// quantizer can be trained again from `config_json` alone.
 pub fn describe(cfg: Config, s: &Settings, n: usize, d: usize) -> Map<String, Value> {
     let mut config = Map::new();
     let train_rows = s.train_rows(cfg, n);
@@ -282,6 +329,27 @@ pub fn describe(cfg: Config, s: &Settings, n: usize, d: usize) -> Map<String, Va
         Config::Sq { bits } => {
             config.insert("num_bits".into(), json!(bits));
         }
+        Config::Rabitq { bits } => {
+            let p = s.rabitq_params(bits);
+            config.insert("method".into(), json!(Method::Rabitq.name()));
+            config.insert("num_bits".into(), json!(bits));
+            config.insert(
+                "rabitq".into(),
+                json!({
+                    "bits": p.bits,
+                    "ex_bits": p.bits - 1,
+                    "qb": p.qb.number(),
+                    "query": match p.qb {
+                        vq::QueryBits::Float => "float".to_string(),
+                        vq::QueryBits::Quantized(b) => format!("{b}-bit"),
+                    },
+                    "epsilon": decimal(p.epsilon),
+                    "seed": p.seed,
+                    "metric": p.metric.name(),
+                    "centroid": format!("mean of the {train_rows} training rows"),
+                }),
+            );
+        }
     }
     config.insert("train_size".into(), json!(train_rows));
     config.insert(
@@ -314,6 +382,8 @@ pub fn quality_metrics(cfg: Config, d: usize, f: &Figures) -> Map<String, Value>
     let bits = match cfg {
         Config::Pq { m, ksub } | Config::Opq { m, ksub } => m * bits_for(ksub) as usize,
         Config::Sq { bits } => d * bits as usize,
+        // A RaBitQ code's factors (3 floats at 1 bit, 5 above) are part of what it carries.
+        Config::Rabitq { bits } => d * bits as usize + 32 * if bits == 1 { 3 } else { 5 },
     };
     metrics.insert("bits_per_vector".into(), json!(bits));
     metrics.insert("compression_ratio_packed".into(), json!((32 * d) as f64 / bits as f64));
@@ -350,16 +420,66 @@ pub fn search_metrics(
         }
     }
     if s.recall {
-        for want in [10, 100] {
-            let r = at(want);
-            let v = vq::metrics::recall_at_k(&truth.ids, truth.k, ids, k, r).map_err(|e| e.to_string())?;
-            metrics.insert(format!("recall@{want}"), json!(v));
-            if r != want {
-                metrics.insert(format!("recall@{want}_computed_at"), json!(r));
-            }
+        recall_metrics("recall", truth, ids, k, metrics)?;
+    }
+    Ok(())
+}
+
+/// `{name}@10` and `{name}@100` of `ids` (`k` per query), each computed at most at `k` and
+/// the truth's depth (`{name}@{want}_computed_at` says where it was less).
+fn recall_metrics(
+    name: &str,
+    truth: &crate::dataset::Truth,
+    ids: &[i64],
+    k: usize,
+    metrics: &mut Map<String, Value>,
+) -> Result<(), String> {
+    for want in [10, 100] {
+        let r = want.min(k).min(truth.k);
+        let v = vq::metrics::recall_at_k(&truth.ids, truth.k, ids, k, r).map_err(|e| e.to_string())?;
+        metrics.insert(format!("{name}@{want}"), json!(v));
+        if r != want {
+            metrics.insert(format!("{name}@{want}_computed_at"), json!(r));
         }
     }
     Ok(())
+}
+
+/// What RaBitQ's re-ranking search found (see the module docs): its `ids` (`k` per query),
+/// the exact distances it computed, and its time.
+pub struct Refined<'a> {
+    pub ids: &'a [i64],
+    pub k: usize,
+    pub reranked: usize,
+    pub seconds: f64,
+}
+
+/// The re-ranked search's keys (module docs) for `nq` queries over `n` base rows.
+pub fn refine_metrics(
+    s: &Settings,
+    truth: &crate::dataset::Truth,
+    r: &Refined<'_>,
+    (nq, n): (usize, usize),
+    metrics: &mut Map<String, Value>,
+) -> Result<(), String> {
+    if s.recall {
+        recall_metrics("recall_refined", truth, r.ids, r.k, metrics)?;
+    }
+    metrics.insert("refine_fraction".into(), json!(r.reranked as f64 / (nq as f64 * n as f64).max(1.0)));
+    metrics.insert("refine_search_seconds".into(), json!(r.seconds));
+    metrics.insert("refine_search_qps".into(), json!(queries_per_second(nq, r.seconds)));
+    Ok(())
+}
+
+/// `v` as JSON writes it for a reader: through the f32's shortest decimal, so a flag's 1.9
+/// is logged as 1.9, not as the f64 1.899999976158142 of the same bits.
+pub fn decimal(v: f32) -> f64 {
+    v.to_string().parse().expect("an f32's decimal parses as an f64")
+}
+
+/// Queries per second of one search of `nq` queries that took `secs`.
+pub fn queries_per_second(nq: usize, secs: f64) -> f64 {
+    nq as f64 / secs.max(1e-9)
 }
 
 /// The newer tool's timing keys (see the module docs), from vq's own timings of the run.

@@ -44,11 +44,8 @@ pub fn points(runs: &[Run]) -> Vec<Point> {
             let c = object(&r.config_json);
             let f = |k: &str| m.get(k).and_then(|v| v.as_f64());
             let method = r.method.clone().unwrap_or_else(|| "?".into()).to_lowercase();
-            let label = match (c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits")) {
-                (Some(a), Some(b), _) => format!("{} {a}x{b}", crate::csv::pq_family(Some(&method))),
-                (_, _, Some(b)) => format!("SQ{b}"),
-                _ => format!("{} #{}", method.to_uppercase(), r.id),
-            };
+            let label = crate::csv::label(Some(&method), &c, false)
+                .unwrap_or_else(|| format!("{} #{}", display_name(&method), r.id));
             Some(Point {
                 compression: f("compression_ratio")?,
                 mse: f("reconstruction_distortion"),
@@ -87,19 +84,35 @@ struct Chart<'a> {
     frontier: bool,
 }
 
-const COLORS: [RGBColor; 4] =
-    [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+/// matplotlib's tab10 blue, orange, green, purple and cyan (not its red: the Pareto front's).
+const COLORS: [RGBColor; 5] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(23, 190, 207),
+];
 
 /// Each method's colour, the same in every chart and plot set (PQ blue, SQ orange, OPQ
-/// green, as a PQ-and-SQ chart had them before OPQ; any other method purple), so a method
-/// is recognised across the combined, per-method and per-metric plots.
+/// green, as a PQ-and-SQ chart had them before OPQ; RaBitQ cyan; any other method
+/// purple), so a method is recognised across the combined, per-method and per-metric plots.
 fn method_color(method: &str) -> RGBColor {
     COLORS[match method {
         "pq" => 0,
         "sq" => 1,
         "opq" => 2,
+        "rabitq" => 4,
         _ => 3,
     }]
+}
+
+/// How a method is written in legends and titles: its name in capitals, as the papers
+/// write PQ, OPQ and SQ, except RaBitQ, whose authors write it so.
+fn display_name(method: &str) -> String {
+    match method {
+        "rabitq" => "RaBitQ".into(),
+        m => m.to_uppercase(),
+    }
 }
 
 /// The points `chart` can show (those with its metric), each with its metric and whether it
@@ -182,7 +195,7 @@ fn draw(chart: &Chart<'_>, pts: &[&Point]) -> Result<Option<String>, String> {
                 .collect();
             ch.draw_series(pts.iter().map(|&(x, y, f)| Circle::new((x, y), 5, color.mix(alpha(f)).filled())))
                 .map_err(|e| e.to_string())?
-                .label(method.to_uppercase())
+                .label(display_name(method))
                 .legend(move |(x, y)| Circle::new((x, y), 5, color.filled()));
         }
         // The Pareto front: a line through the optimal points, each ringed and labelled.
@@ -438,7 +451,8 @@ pub fn write_all(
                 dir = dir.join(part);
             }
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let tag: Vec<String> = [method, metric].into_iter().flatten().map(|m| m.to_uppercase()).collect();
+            let tag: Vec<String> =
+                method.map(|m| display_name(m)).into_iter().chain(metric.map(|m| m.to_uppercase())).collect();
             for mut chart in charts(&group) {
                 if !tag.is_empty() {
                     chart.title = format!("{} ({})", chart.title, tag.join(", "));

@@ -33,6 +33,20 @@ pub fn estimated_cost(cfg: Config, n: usize, d: usize, nq: usize, s: &Settings) 
             let inner = 2.0 * r * d * d + (o.niter_pq as f64 + 2.0) * r * k * d;
             pq + (n + nq) * d * d + s.opq_iterations as f64 * inner
         }
+        Config::Rabitq { bits } => {
+            // Drawing the rotation (a d × d QR) and the sample's mean; rotating every row
+            // and query; encoding, whose search for the extended code's scale tries about
+            // 2^ex_bits steps per dimension; the 1-bit scan (a word per 64 dimensions and
+            // query bit) with the extended estimates it lets through, and as much again
+            // for the re-ranking of an in-memory base. A float query weighs as 32 bits.
+            let rows = s.train_rows(cfg, n as usize) as f64;
+            let ex = (1u64 << (bits - 1)) as f64;
+            let qb = match s.rabitq_qb.number() {
+                0 => 32.0,
+                b => f64::from(b),
+            };
+            d * d * d + rows * d + (n + nq) * d * d + n * d * ex + 2.0 * nq * n * d * qb / 64.0
+        }
     }
 }
 

@@ -202,8 +202,11 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
             let per_row = match cfg {
                 Config::Pq { m, ksub } | Config::Opq { m, ksub } => m * if ksub <= 256 { 1 } else { 2 },
                 Config::Sq { bits } => (d * bits as usize).div_ceil(8),
+                Config::Rabitq { bits } => rabitq_code_size(d, bits),
             };
-            (n * per_row) as u64
+            // RaBitQ also holds its d × d rotation and its transpose.
+            let rotation = if let Config::Rabitq { .. } = cfg { 2 * d * d * 4 } else { 0 };
+            (n * per_row + rotation) as u64
         })
         .sum();
     let sample_rows =
@@ -215,6 +218,14 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
     let batches = (3 + cosine) * (s.batch_rows(d).min(n) * d * 4) as u64;
     let queries = (nq * d * 4 + nq * 100 * 12 * 4) as u64;
     (code_bytes + sample + batches + queries).div_ceil(1 << 20) + BASE_MIB
+}
+
+/// Bytes of a RaBitQ code at `bits` per dimension (the layout table of `vq::rabitq`'s
+/// docs): a sign plane and `bits − 1` extended planes of ⌈d/64⌉ words each, and 12 bytes
+/// of factors (20 with extended planes). The binary cannot build a quantizer just to ask
+/// it, so the test below holds this to the library's `code_size`.
+fn rabitq_code_size(d: usize, bits: u32) -> usize {
+    bits as usize * 8 * d.div_ceil(64) + if bits == 1 { 12 } else { 20 }
 }
 
 /// `(CPUs, MiB)` of the smallest node of the partition (or the default one), from `sinfo`.
@@ -313,6 +324,8 @@ mod tests {
             batch_size: Some(1000),
             metric: vq::Metric::L2,
             opq_iterations: 50,
+            rabitq_qb: vq::QueryBits::default(),
+            rabitq_epsilon: 1.9,
         };
         let pq = [Config::Pq { m: 16, ksub: 256 }];
         let small = memory_mib(10_000, 128, 100, &pq, &s);
@@ -327,5 +340,21 @@ mod tests {
         // Its cost: PQ's and the outer iterations on top, so a shard split weighs it so.
         let cost = |cfg| crate::shard::estimated_cost(cfg, 1_000_000, 128, 100, &s);
         assert!(cost(Config::Opq { m: 16, ksub: 256 }) > 2.0 * cost(pq[0]));
+        // RaBitQ: its codes, and the rotation twice; 1 bit costs less to run than 8.
+        let rq = |bits| memory_mib(1_000_000, 1024, 100, &[Config::Rabitq { bits }], &s);
+        assert!(rq(8) >= rq(1) + 7 * 1_000_000 * 128 / (1 << 20), "{} {}", rq(8), rq(1));
+        assert!(cost(Config::Rabitq { bits: 1 }) < cost(Config::Rabitq { bits: 8 }));
+    }
+
+    #[test]
+    fn rabitq_code_sizes_are_the_librarys() {
+        for d in [1, 63, 64, 65, 128, 384] {
+            let rotation: Vec<f32> = (0..d * d).map(|i| f32::from(u8::from(i % (d + 1) == 0))).collect();
+            for bits in 1..=9 {
+                let q =
+                    vq::RabitqQuantizer::from_parts(d, bits, vq::Metric::L2, rotation.clone(), vec![0.0; d]).unwrap();
+                assert_eq!(rabitq_code_size(d, bits), vq::Quantizer::code_size(&q), "d = {d}, {bits} bits");
+            }
+        }
     }
 }

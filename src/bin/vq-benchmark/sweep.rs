@@ -6,7 +6,10 @@
 //! log is created or touched and before any output file is written. A bad input therefore
 //! exits with one line and leaves the database and the output files as they were.
 
-use crate::cli::{Common, Method, RunArgs, Shard, SweepArgs, DEFAULT_PQ_CHUNKS, DEFAULT_PQ_CLUSTERS, DEFAULT_SQ_BITS};
+use crate::cli::{
+    Common, Method, RunArgs, Shard, SweepArgs, DEFAULT_PQ_CHUNKS, DEFAULT_PQ_CLUSTERS, DEFAULT_RABITQ_BITS,
+    DEFAULT_SQ_BITS,
+};
 use crate::dataset::{self, Dataset, Spec, Truth};
 use crate::evaluate::{self, Inputs, TruthInput};
 use crate::measure::{self, Config, Outcome, Settings};
@@ -18,7 +21,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// The grid of a `sweep`: each method's configurations in the order `--method` names them;
-/// PQ and OPQ as chunks × clusters, SQ as bits. OPQ takes PQ's lists unless its own are
+/// PQ and OPQ as chunks × clusters, SQ and RaBitQ as bits. OPQ takes PQ's lists unless its own are
 /// given, so `--method pq,opq --pq-chunks 8,16` compares the two at the same sizes.
 pub fn grid(a: &SweepArgs) -> Result<Vec<Config>, String> {
     let methods = &a.method.0;
@@ -39,6 +42,9 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Config>, String> {
     }
     if !has(Method::Sq) && a.sq_bits.is_some() {
         return Err("--sq-bits applies to --method sq; add sq to --method or drop it".into());
+    }
+    if !has(Method::Rabitq) && a.rabitq_bits.is_some() {
+        return Err("--rabitq-bits applies to --method rabitq; add rabitq to --method or drop it".into());
     }
     let list = |s: &str| crate::cli::positive_list(s).expect("default list parses").0;
     let pq_chunks = a.pq_chunks.as_ref().map_or_else(|| list(DEFAULT_PQ_CHUNKS), |l| l.0.clone());
@@ -74,6 +80,10 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Config>, String> {
                 let bits = a.sq_bits.as_ref().map_or_else(|| list(DEFAULT_SQ_BITS), |l| l.0.clone());
                 out.extend(bits.into_iter().map(|b| Config::Sq { bits: b as u32 }));
             }
+            Method::Rabitq => {
+                let bits = a.rabitq_bits.as_ref().map_or_else(|| list(DEFAULT_RABITQ_BITS), |l| l.0.clone());
+                out.extend(bits.into_iter().map(|b| Config::Rabitq { bits: b as u32 }));
+            }
         }
     }
     Ok(out)
@@ -84,6 +94,7 @@ pub fn run_one(a: &RunArgs) -> Result<(), String> {
         Method::Pq => Config::Pq { m: a.num_chunks, ksub: a.num_clusters },
         Method::Sq => Config::Sq { bits: a.sq_bits },
         Method::Opq => Config::Opq { m: a.num_chunks, ksub: a.num_clusters },
+        Method::Rabitq => Config::Rabitq { bits: a.rabitq_bits },
     };
     execute(&a.common, vec![cfg], None)
 }
@@ -146,6 +157,8 @@ pub fn settings(c: &Common) -> Settings {
         batch_size: c.batch_size,
         metric: c.metric,
         opq_iterations: c.opq_iterations,
+        rabitq_qb: c.rabitq_qb,
+        rabitq_epsilon: c.rabitq_epsilon,
     }
 }
 
@@ -182,6 +195,12 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
         // OPQ's own setting decides its results; only sweeps with OPQ hash it, so the ids
         // other sweeps derived before OPQ existed stay the same.
         shared.insert("opq_iterations".into(), json!(s.opq_iterations));
+    }
+    if grid.iter().any(|g| matches!(g, Config::Rabitq { .. })) {
+        // As OPQ's: RaBitQ's query-time settings decide its recall, and only its sweeps
+        // hash them.
+        shared.insert("rabitq_qb".into(), json!(s.rabitq_qb.number()));
+        shared.insert("rabitq_epsilon".into(), json!(measure::decimal(s.rabitq_epsilon)));
     }
     let sweep_id = plan.as_ref().map(|p| match (&p.id, p.shard.is_some() || p.resume) {
         (Some(id), _) => id.clone(),
@@ -380,7 +399,7 @@ fn is_run_of(run: &Run, cfg: Config, metric: vq::Metric) -> bool {
             Config::Pq { m, ksub } | Config::Opq { m, ksub } => {
                 key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64)
             }
-            Config::Sq { bits } => key("num_bits") == Some(u64::from(bits)),
+            Config::Sq { bits } | Config::Rabitq { bits } => key("num_bits") == Some(u64::from(bits)),
         }
 }
 
@@ -394,11 +413,7 @@ pub fn summary(runs: &[Run]) -> String {
     for r in runs {
         let m = csv::object(&r.metrics_json);
         let c = csv::object(&r.config_json);
-        let label = match (c.get("num_chunks"), c.get("num_clusters"), c.get("num_bits")) {
-            (Some(a), Some(b), _) => format!("{} {a}x{b}", csv::pq_family(r.method.as_deref())),
-            (_, _, Some(b)) => format!("SQ {b}-bit"),
-            _ => r.method.clone().unwrap_or_default(),
-        };
+        let label = csv::label(r.method.as_deref(), &c, true).unwrap_or_else(|| r.method.clone().unwrap_or_default());
         let f = |k: &str, p: usize| m.get(k).and_then(Value::as_f64).map_or("-".to_string(), |v| format!("{v:.p$}"));
         out.push_str(&format!(
             "{:<14} {:>8} {:>6} {:>12} {:>9} {:>10} {:>9} {:>8} {:>8} {:>10}\n",
