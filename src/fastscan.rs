@@ -381,12 +381,14 @@ impl Job<'_> {
     }
 }
 
-/// The smaller-is-better score of row `x` for query `q`: squared distance, negated inner
-/// product, or negated inner product with the unit row (cosine, before `1/‖q‖`).
+/// The smaller-is-better score of row `x` for query `q`, as RaBitQ's re-ranking scores it:
+/// squared distance, negated inner product, or negated inner product with the unit row
+/// (cosine, before `1/‖q‖`), on the library's SIMD kernels.
 fn exact_score(metric: Metric, q: &[f32], x: &[f32]) -> f32 {
+    // The lengths are equal (checked), so the kernels cannot fail.
     match metric {
-        Metric::L2 => q.iter().zip(x).map(|(&a, &b)| (a - b) * (a - b)).sum(),
-        Metric::InnerProduct => -q.iter().zip(x).map(|(&a, &b)| a * b).sum::<f32>(),
-        Metric::Cosine => -q.iter().zip(x).map(|(&a, &b)| a * b).sum::<f32>() * crate::metric::inv_norm(x),
+        Metric::L2 => crate::kernels::l2::l2sq(q, x).unwrap_or(f32::NAN),
+        Metric::InnerProduct => 0.0 - crate::kernels::l2::dot(q, x).unwrap_or(f32::NAN),
+        Metric::Cosine => 0.0 - crate::kernels::l2::dot(q, x).unwrap_or(f32::NAN) * crate::metric::inv_norm(x),
     }
 }
