@@ -125,7 +125,8 @@ impl<'a> Tables<'a> {
 /// What a scan hands its blocks to: the codes below the threshold go on.
 pub(crate) trait Sink {
     /// Codes whose sum is below this are passed to [`Sink::block`] (0: none; above 65535:
-    /// every code).
+    /// every code). It may change only in [`Sink::block`]: the kernels read it once, then
+    /// after each block they hand on.
     fn threshold(&self) -> u32;
     /// The sums of block `b`'s 32 codes, and a bit per code (bit `j` for code `j`) whose
     /// sum is below the threshold; called only when some bit is set.
@@ -144,16 +145,10 @@ pub(crate) fn scan<const NQ: usize>(isa: Isa, tables: [Tables; NQ], blocks: &[u8
     {
         let (v4, v3) = isa.x86();
         if let Some(simd) = v4 {
-            return simd.vectorize(
-                #[inline(always)]
-                || x86::scan_v4(simd, tables, blocks, sinks),
-            );
+            return simd.vectorize(x86::Scan { simd, tables, blocks, sinks });
         }
         if let Some(simd) = v3 {
-            return simd.vectorize(
-                #[inline(always)]
-                || x86::scan_v3(simd, tables, blocks, sinks),
-            );
+            return simd.vectorize(x86::Scan { simd, tables, blocks, sinks });
         }
     }
     let _ = isa;
@@ -224,10 +219,56 @@ mod x86 {
         add_v3(simd, a._mm256_shuffle_epi8(load256(tables.row(g, 1)), hi), &mut acc.0, &mut acc.1);
     }
 
-    /// The 32 sums of a block in code order from its accumulators, and the bits of those
-    /// below `t`.
+    /// A scan at one level, run by `vectorize` inside the level's target features. A
+    /// struct rather than a closure: a closure's call goes through a shim that LLVM is free
+    /// not to inline, and then the whole kernel runs without the features (measured 25×
+    /// slower).
+    pub(super) struct Scan<'a, 't, S, K: Sink, const NQ: usize> {
+        pub(super) simd: S,
+        pub(super) tables: [Tables<'t>; NQ],
+        pub(super) blocks: &'a [u8],
+        pub(super) sinks: &'a mut [K; NQ],
+    }
+
+    impl<K: Sink, const NQ: usize> pulp::NullaryFnOnce for Scan<'_, '_, V3, K, NQ> {
+        type Output = ();
+        #[inline(always)]
+        fn call(self) {
+            scan_v3(self.simd, self.tables, self.blocks, self.sinks);
+        }
+    }
+
+    impl<K: Sink, const NQ: usize> pulp::NullaryFnOnce for Scan<'_, '_, V4, K, NQ> {
+        type Output = ();
+        #[inline(always)]
+        fn call(self) {
+            scan_v4(self.simd, self.tables, self.blocks, self.sinks);
+        }
+    }
+
+    /// A sink's threshold as the kernels compare with it: `None` passes no code, else a
+    /// sum `s` passes when `s == min(s, limit)` in u16 (`limit = t − 1`, at most 65535, so a
+    /// threshold above 65535 passes every code).
     #[inline(always)]
-    fn finish_v3(simd: V3, even: __m256i, odd: __m256i, t: u32, sums: &mut [u16; BLOCK]) -> u32 {
+    fn limit_v3(simd: V3, t: u32) -> Option<__m256i> {
+        (t > 0).then(|| simd.avx._mm256_set1_epi16((t - 1).min(65535) as u16 as i16))
+    }
+
+    /// Whether some sum of a block is at or below `limit`, from its accumulators, with no
+    /// reordering: most blocks after the first few have none, and stop here.
+    #[inline(always)]
+    fn any_below_v3(simd: V3, even: __m256i, odd: __m256i, limit: __m256i) -> bool {
+        let a = simd.avx2;
+        let even = a._mm256_sub_epi16(even, a._mm256_slli_epi16::<8>(odd));
+        let be = a._mm256_cmpeq_epi16(even, a._mm256_min_epu16(even, limit));
+        let bo = a._mm256_cmpeq_epi16(odd, a._mm256_min_epu16(odd, limit));
+        a._mm256_movemask_epi8(a._mm256_or_si256(be, bo)) != 0
+    }
+
+    /// The 32 sums of a block in code order from its accumulators, and the bits of those
+    /// at or below `limit`.
+    #[inline(always)]
+    fn finish_v3(simd: V3, even: __m256i, odd: __m256i, limit: __m256i, sums: &mut [u16; BLOCK]) -> u32 {
         let a = simd.avx2;
         // Lane l of `odd` is code 2l+1's sum (lanes 0–7 codes 1..15, 8–15 codes 17..31);
         // `even` loses the 256× odd part it carries.
@@ -238,13 +279,6 @@ mod x86 {
         let first = a._mm256_permute2x128_si256::<0x20>(lo, hi);
         let second = a._mm256_permute2x128_si256::<0x31>(lo, hi);
         *sums = pulp::cast([first, second]);
-        match t {
-            0 => return 0,
-            65536.. => return u32::MAX,
-            _ => {}
-        }
-        // s < t as s == min(s, t − 1), in u16.
-        let limit = simd.avx._mm256_set1_epi16((t - 1) as i16);
         let b0 = a._mm256_cmpeq_epi16(first, a._mm256_min_epu16(first, limit));
         let b1 = a._mm256_cmpeq_epi16(second, a._mm256_min_epu16(second, limit));
         // Packed to bytes per 128-bit half (codes 0–7, 16–23 | 8–15, 24–31), then in order.
@@ -252,43 +286,73 @@ mod x86 {
         a._mm256_movemask_epi8(bytes) as u32
     }
 
-    /// Hands block `b`'s sums of each query to its sink.
+    /// Hands block `b`'s sums of each query with a code below its threshold to its sink,
+    /// and takes the sink's new threshold (a sink's threshold changes only when it takes a
+    /// block, so the limits live in registers in between).
     #[inline(always)]
     fn finish_all<const NQ: usize>(
         simd: V3,
         acc: [(__m256i, __m256i); NQ],
         b: usize,
         sinks: &mut [impl Sink; NQ],
+        limits: &mut [Option<__m256i>; NQ],
         sums: &mut [u16; BLOCK],
     ) {
-        for ((even, odd), sink) in acc.into_iter().zip(sinks.iter_mut()) {
-            let below = finish_v3(simd, even, odd, sink.threshold(), sums);
-            if below != 0 {
+        for (((even, odd), sink), limit) in acc.into_iter().zip(sinks.iter_mut()).zip(limits.iter_mut()) {
+            let Some(l) = *limit else { continue };
+            if any_below_v3(simd, even, odd, l) {
+                let below = finish_v3(simd, even, odd, l, sums);
                 sink.block(b, sums, below);
+                *limit = limit_v3(simd, sink.threshold());
             }
         }
     }
 
-    /// `NQ` queries per pass over the codes: each group's nibbles serve every query.
+    /// `NQ` queries per pass over the codes: each group's nibbles serve every query. Groups
+    /// go in pairs, whose tables are one 128-byte chunk per query (module docs).
     #[inline(always)]
-    pub(super) fn scan_v3<const NQ: usize>(simd: V3, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
+    fn scan_v3<const NQ: usize>(simd: V3, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
         let mut sums = [0u16; BLOCK];
         let zero = simd.avx._mm256_setzero_si256();
-        for (b, block) in blocks.chunks_exact(tables[0].groups * BLOCK).enumerate() {
+        let groups = tables[0].groups;
+        let pairs_of: [&[[u8; 128]]; NQ] = tables.map(|t| t.bytes.as_chunks::<128>().0);
+        let mut limits: [Option<__m256i>; NQ] = std::array::from_fn(|q| limit_v3(simd, sinks[q].threshold()));
+        // A function rather than a closure, so it inlines into the target-feature context.
+        #[inline(always)]
+        fn lookup(simd: V3, t: &[u8; 128], at: usize, nibbles: __m256i, acc: &mut (__m256i, __m256i)) {
+            let row: &[u8; 32] = t[at..at + 32].try_into().expect("32 bytes");
+            add_v3(simd, simd.avx2._mm256_shuffle_epi8(load256(row), nibbles), &mut acc.0, &mut acc.1);
+        }
+        for (b, block) in blocks.chunks_exact(groups * BLOCK).enumerate() {
             let mut acc = [(zero, zero); NQ];
-            for (g, codes) in block.as_chunks::<32>().0.iter().enumerate() {
-                let nibbles = nibbles_v3(simd, codes);
-                for (t, acc) in tables.iter().zip(acc.iter_mut()) {
-                    group_v3(simd, t, g, nibbles, acc);
+            let (pairs, last) = block.as_chunks::<64>();
+            for (p, codes) in pairs.iter().enumerate() {
+                let (c0, c1) = codes.split_at(32);
+                let (lo0, hi0) = nibbles_v3(simd, c0.try_into().expect("32 bytes"));
+                let (lo1, hi1) = nibbles_v3(simd, c1.try_into().expect("32 bytes"));
+                for (t, acc) in pairs_of.iter().zip(acc.iter_mut()) {
+                    let t = &t[p];
+                    lookup(simd, t, 0, lo0, acc);
+                    lookup(simd, t, 32, lo1, acc);
+                    lookup(simd, t, 64, hi0, acc);
+                    lookup(simd, t, 96, hi1, acc);
                 }
             }
-            finish_all(simd, acc, b, sinks, &mut sums);
+            if let Ok(codes) = <&[u8; 32]>::try_from(last) {
+                let (lo, hi) = nibbles_v3(simd, codes);
+                for (t, acc) in pairs_of.iter().zip(acc.iter_mut()) {
+                    let t = &t[pairs.len()];
+                    lookup(simd, t, 0, lo, acc);
+                    lookup(simd, t, 64, hi, acc);
+                }
+            }
+            finish_all(simd, acc, b, sinks, &mut limits, &mut sums);
         }
     }
 
     /// As [`scan_v3`], two groups per 512-bit register.
     #[inline(always)]
-    pub(super) fn scan_v4<const NQ: usize>(simd: V4, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
+    fn scan_v4<const NQ: usize>(simd: V4, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
         let v3 = *simd;
         let (a, w) = (simd.avx2, simd.avx512bw);
         let f = simd.avx512f;
@@ -296,6 +360,7 @@ mod x86 {
         let mut sums = [0u16; BLOCK];
         let zero = f._mm512_setzero_si512();
         let groups = tables[0].groups;
+        let mut limits: [Option<__m256i>; NQ] = std::array::from_fn(|q| limit_v3(v3, sinks[q].threshold()));
         for (b, block) in blocks.chunks_exact(groups * BLOCK).enumerate() {
             let mut wide = [(zero, zero); NQ];
             let (pairs, last) = block.as_chunks::<64>();
@@ -322,7 +387,7 @@ mod x86 {
                     group_v3(v3, t, groups - 1, nibbles, acc);
                 }
             }
-            finish_all(v3, acc, b, sinks, &mut sums);
+            finish_all(v3, acc, b, sinks, &mut limits, &mut sums);
         }
     }
 }
