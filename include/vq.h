@@ -105,7 +105,7 @@
 /**
  * Minor version of the library.
  */
-#define VQ_VERSION_MINOR 4
+#define VQ_VERSION_MINOR 5
 
 /**
  * Patch version of the library.
@@ -305,6 +305,22 @@ typedef struct vq_train_params {
 } vq_train_params;
 
 /**
+ * How the fast-scan searches re-rank. Start from `vq_fast_scan_params_default()` and
+ * change fields, so code keeps compiling when fields are added.
+ */
+typedef struct vq_fast_scan_params {
+  /**
+   * Candidates kept per query by the 8-bit sums, as a multiple of `k`, then re-ranked
+   * with the float distance table (`vq_pq_search_packed`) or the full vectors
+   * (`vq_pq_search_packed_refine`); 0 reports the 8-bit sums mapped back to float,
+   * without re-ranking (not accepted by the refine calls). With `k·rerank_factor` at
+   * least the number of codes, `vq_pq_search_packed` gives `vq_pq_search`'s results bit
+   * for bit. The default is the library's (`vq::FastScanParams::default()`).
+   */
+  size_t rerank_factor;
+} vq_fast_scan_params;
+
+/**
  * How `vq_opq_train` learns the rotation and trains its product quantizers: FAISS's
  * `OPQMatrix` settings, and the k-means of every PQ as `vq_pq_train` takes it. Start from
  * `vq_opq_params_default()` and change fields, so code keeps compiling when fields are
@@ -393,7 +409,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library version, for example `"0.4.0"`: a static string, never freed.
+ * The library version, for example `"0.5.0"`: a static string, never freed.
  */
 const char *vq_version(void);
 
@@ -454,6 +470,168 @@ vq_status vq_knn(uint32_t metric,
                  size_t distances_len,
                  int64_t *labels,
                  size_t labels_len);
+
+/**
+ * The library's default fast-scan parameters.
+ */
+struct vq_fast_scan_params vq_fast_scan_params_default(void);
+
+/**
+ * `*out` = the bytes of `n` packed codes of `m` sub-quantizers: `ceil(n/32)` blocks of
+ * `32·ceil(m/2)` bytes. `m = 0` is `VQ_STATUS_INVALID_ARGUMENT`, a size that overflows
+ * `VQ_STATUS_BAD_LENGTH`.
+ *
+ * # Safety
+ * `out` is valid for a write.
+ */
+vq_status vq_pq_packed_len(size_t m, size_t n, size_t *out);
+
+/**
+ * Packs `codes_len / code_size` codes of `pq` (from `vq_pq_encode`; `pq` must have
+ * `ksub <= 16`, else `VQ_STATUS_INVALID_ARGUMENT`) into `out`, exactly `vq_pq_packed_len`
+ * bytes. Allocates nothing.
+ *
+ * # Safety
+ * `pq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_pq_pack_codes(const struct vq_pq *pq,
+                           const uint8_t *codes,
+                           size_t codes_len,
+                           uint8_t *out,
+                           size_t out_len);
+
+/**
+ * The plain codes back from `packed` (`packed_len` bytes: `vq_pq_packed_len(m, n)` for the
+ * `n = codes_len / code_size` codes written to `codes`; `pq` must have `ksub <= 16`). Any
+ * packed bytes unpack: a code then holds whatever nibbles they held, which may be at or
+ * above a `ksub` below 16 (`vq_pq_decode` refuses such codes). Allocates nothing.
+ *
+ * # Safety
+ * `pq` is a live handle; the buffers hold the given number of elements.
+ */
+vq_status vq_pq_unpack_codes(const struct vq_pq *pq,
+                             const uint8_t *packed,
+                             size_t packed_len,
+                             uint8_t *codes,
+                             size_t codes_len);
+
+/**
+ * `*out` = the floats of scratch that `vq_pq_search_packed_with_scratch` and
+ * `vq_pq_search_packed_refine_with_scratch` need to search `n` codes for the top `k` with
+ * `params` (NULL for the defaults): for each of up to four queries scanned together, the
+ * float and 8-bit distance tables and the candidate list, about
+ * `4·(m·ksub + 36·m + 3·min(k·rerank_factor, n))` floats. A buffer sized for more codes
+ * or a larger `k` also serves fewer. `ksub > 16` is `VQ_STATUS_INVALID_ARGUMENT`, as is a
+ * size that overflows.
+ *
+ * # Safety
+ * `pq` is a live handle; `params` is NULL or valid; `out` is valid for a write.
+ */
+vq_status vq_pq_search_packed_scratch_len(const struct vq_pq *pq,
+                                          size_t n,
+                                          size_t k,
+                                          const struct vq_fast_scan_params *params,
+                                          size_t *out);
+
+/**
+ * Top-`k` fast-scan search of `queries_len / dim` queries over `n` packed codes
+ * (`packed_len = vq_pq_packed_len(m, n)` bytes from `vq_pq_pack_codes`, read in place):
+ * per query, the `k·rerank_factor` best codes by 8-bit table sums, re-ranked with the
+ * float table (`params` NULL for the defaults). Scores, order, ties and padding as
+ * `vq_pq_search`. Any packed bytes are accepted: a code holding a sub-code at or above a
+ * `ksub` below 16 is never a result. `pq` must have `ksub <= 16`
+ * (`VQ_STATUS_INVALID_ARGUMENT`). The scratch memory is the library's, as
+ * `vq_pq_search`'s (see "Allocation" at the top of `vq.h`);
+ * `vq_pq_search_packed_with_scratch` takes the caller's instead.
+ *
+ * # Safety
+ * `pq` is a live handle; `params` is NULL or valid; the buffers hold the given number of
+ * elements.
+ */
+vq_status vq_pq_search_packed(const struct vq_pq *pq,
+                              const float *queries,
+                              size_t queries_len,
+                              const uint8_t *packed,
+                              size_t packed_len,
+                              size_t n,
+                              size_t k,
+                              const struct vq_fast_scan_params *params,
+                              float *distances,
+                              size_t distances_len,
+                              int64_t *labels,
+                              size_t labels_len);
+
+/**
+ * `vq_pq_search_packed` in the caller's `scratch` (`scratch_len` floats, at least
+ * `vq_pq_search_packed_scratch_len`; its contents on return are unspecified): never
+ * allocates. The results are `vq_pq_search_packed`'s, bit for bit.
+ *
+ * # Safety
+ * As `vq_pq_search_packed`; `scratch` holds `scratch_len` writable floats.
+ */
+vq_status vq_pq_search_packed_with_scratch(const struct vq_pq *pq,
+                                           const float *queries,
+                                           size_t queries_len,
+                                           const uint8_t *packed,
+                                           size_t packed_len,
+                                           size_t n,
+                                           size_t k,
+                                           const struct vq_fast_scan_params *params,
+                                           float *scratch,
+                                           size_t scratch_len,
+                                           float *distances,
+                                           size_t distances_len,
+                                           int64_t *labels,
+                                           size_t labels_len);
+
+/**
+ * `vq_pq_search_packed` re-ranked against `vectors`, the encoded vectors in full precision
+ * (`vectors_len = n·dim`, row `i` the vector of code `i`; FAISS's `IndexRefineFlat`):
+ * results hold the candidates' exact scores (`‖q − x‖²`, `q·x`, `q·x/(‖q‖‖x‖)`). Needs
+ * `rerank_factor >= 1` (`VQ_STATUS_INVALID_ARGUMENT`). With `k·rerank_factor` at least
+ * `n` the results are the exact top-k.
+ *
+ * # Safety
+ * As `vq_pq_search_packed`; `vectors` holds `vectors_len` floats.
+ */
+vq_status vq_pq_search_packed_refine(const struct vq_pq *pq,
+                                     const float *queries,
+                                     size_t queries_len,
+                                     const uint8_t *packed,
+                                     size_t packed_len,
+                                     size_t n,
+                                     size_t k,
+                                     const struct vq_fast_scan_params *params,
+                                     const float *vectors,
+                                     size_t vectors_len,
+                                     float *distances,
+                                     size_t distances_len,
+                                     int64_t *labels,
+                                     size_t labels_len);
+
+/**
+ * `vq_pq_search_packed_refine` in the caller's `scratch`, as
+ * `vq_pq_search_packed_with_scratch`: never allocates.
+ *
+ * # Safety
+ * As `vq_pq_search_packed_refine`; `scratch` holds `scratch_len` writable floats.
+ */
+vq_status vq_pq_search_packed_refine_with_scratch(const struct vq_pq *pq,
+                                                  const float *queries,
+                                                  size_t queries_len,
+                                                  const uint8_t *packed,
+                                                  size_t packed_len,
+                                                  size_t n,
+                                                  size_t k,
+                                                  const struct vq_fast_scan_params *params,
+                                                  const float *vectors,
+                                                  size_t vectors_len,
+                                                  float *scratch,
+                                                  size_t scratch_len,
+                                                  float *distances,
+                                                  size_t distances_len,
+                                                  int64_t *labels,
+                                                  size_t labels_len);
 
 /**
  * `*out = ‖a − b‖²` over `a_len` dimensions (`b_len` must equal `a_len`).

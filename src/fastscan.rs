@@ -24,8 +24,12 @@
 //! scan is bound by memory bandwidth).
 //!
 //! **Hot path.** Searches allocate nothing up to the scratch memory's bounds (per query of
-//! a pass: the float table, the 8-bit tables and the candidate list, about `m·ksub + 36·m
-//! + 3·k·rerank_factor` floats, in `crate::scratch`).
+//! a pass: the float table, the 8-bit tables and the candidate list, about
+//! `m·ksub + 36·m + 3·k·rerank_factor` floats, in `crate::scratch`). The `*_with_scratch`
+//! searches take that memory from the caller
+//! ([`ProductQuantizer::search_packed_scratch_len`] floats) and never allocate; with
+//! [`PackedCodes::pack_into`] and a borrowed [`PackedCodes`] (codes in memory the caller
+//! owns) nothing on the way allocates, as a C caller needs.
 
 use crate::codes::CodeLayout;
 use crate::error::{exact_len, exact_rows_len, rows_of};
@@ -38,19 +42,24 @@ use crate::search::{check_search, Heaps, TopK};
 use crate::simd::Isa;
 use crate::{Error, ProductQuantizer};
 
-/// Codes of a 4-bit product quantizer in the fast-scan block layout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackedCodes {
+/// Codes of a 4-bit product quantizer in the fast-scan block layout, in storage `B`: owned
+/// (`Vec<u8>`, the default, from [`PackedCodes::pack`]) or borrowed (`&[u8]`, from
+/// [`PackedCodes::pack_into`], [`PackedCodes::view`] or [`PackedCodes::from_bytes`] of a
+/// slice), so memory a caller owns (a C caller's, a memory-mapped file) is searched in
+/// place, never copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedCodes<B = Vec<u8>> {
     m: usize,
     n: usize,
-    bytes: Vec<u8>,
+    bytes: B,
 }
 
 impl PackedCodes {
     /// Bytes of `n` codes of `m` sub-quantizers packed: `⌈n/32⌉` blocks of `16·m` bytes
-    /// (`m` rounded up to even).
+    /// (`m` rounded up to even); `None` when that overflows.
     pub fn packed_len(m: usize, n: usize) -> Option<usize> {
-        n.div_ceil(BLOCK).checked_mul(kernel::block_bytes(m))
+        // `kernel::block_bytes` would wrap for an `m` near `usize::MAX` (a C caller's).
+        n.div_ceil(BLOCK).checked_mul(kernel::groups(m).checked_mul(BLOCK)?)
     }
 
     /// Packs `codes` (whole codes of `pq`, which must have at most 16 centroids per
@@ -59,34 +68,74 @@ impl PackedCodes {
     /// # Errors
     /// A quantizer with more than 16 centroids per sub-quantizer, codes not whole codes.
     pub fn pack(pq: &ProductQuantizer, codes: &[u8]) -> Result<Self, Error> {
-        check_nibbles(pq)?;
-        let n = rows_of("codes", codes.len(), pq.code_size())?;
-        let len = Self::packed_len(pq.m(), n).ok_or(Error::OutOfRange {
-            what: "codes",
-            got: n.to_string(),
-            accepted: "a packed size within the address space",
-        })?;
+        let (n, len) = packed_shape(pq, codes)?;
         let mut bytes = vec![0u8; len];
         kernel::pack(pq.m(), codes, &mut bytes);
         Ok(PackedCodes { m: pq.m(), n, bytes })
     }
+}
 
-    /// Codes already in the block layout ([`Self::as_bytes`] of an earlier packing), `n`
-    /// codes of `m` sub-quantizers.
+impl<'a> PackedCodes<&'a [u8]> {
+    /// [`PackedCodes::pack`] into the caller's `out` (exactly
+    /// [`PackedCodes::packed_len`] bytes), without allocating; returns the view of `out`.
     ///
     /// # Errors
-    /// `m = 0`, or `bytes` not [`Self::packed_len`] long.
-    pub fn from_bytes(m: usize, n: usize, bytes: Vec<u8>) -> Result<Self, Error> {
+    /// As [`PackedCodes::pack`], and `out` of another length.
+    pub fn pack_into(pq: &ProductQuantizer, codes: &[u8], out: &'a mut [u8]) -> Result<Self, Error> {
+        let (n, len) = packed_shape(pq, codes)?;
+        exact_len("packed codes", out.len(), len)?;
+        kernel::pack(pq.m(), codes, out);
+        Ok(PackedCodes { m: pq.m(), n, bytes: out })
+    }
+}
+
+/// The number of codes in `codes` and their packed length, for a nibble quantizer.
+fn packed_shape(pq: &ProductQuantizer, codes: &[u8]) -> Result<(usize, usize), Error> {
+    check_nibbles(pq)?;
+    let n = rows_of("codes", codes.len(), pq.code_size())?;
+    let len = PackedCodes::packed_len(pq.m(), n).ok_or_else(|| Error::OutOfRange {
+        what: "codes",
+        got: n.to_string(),
+        accepted: "a packed size within the address space",
+    })?;
+    Ok((n, len))
+}
+
+impl<B: AsRef<[u8]>> PackedCodes<B> {
+    /// Codes already in the block layout ([`Self::as_bytes`] of an earlier packing), `n`
+    /// codes of `m` sub-quantizers, owned (`Vec<u8>`) or borrowed (`&[u8]`: not copied).
+    /// Any bytes are accepted: a sub-code at or above a quantizer's `ksub` never becomes
+    /// a search result.
+    ///
+    /// # Errors
+    /// `m = 0`, or `bytes` not [`PackedCodes::packed_len`] long.
+    pub fn from_bytes(m: usize, n: usize, bytes: B) -> Result<Self, Error> {
         if m == 0 {
             return Err(Error::OutOfRange { what: "m (sub-quantizers)", got: "0".into(), accepted: ">= 1" });
         }
-        let want = Self::packed_len(m, n).ok_or(Error::OutOfRange {
+        let want = PackedCodes::packed_len(m, n).ok_or_else(|| Error::OutOfRange {
             what: "n (codes)",
             got: n.to_string(),
             accepted: "a packed size within the address space",
         })?;
-        exact_len("packed codes", bytes.len(), want)?;
+        exact_len("packed codes", bytes.as_ref().len(), want)?;
         Ok(PackedCodes { m, n, bytes })
+    }
+
+    /// [`Self::from_bytes`] for codes of `pq`: its `m`, and it must have at most 16
+    /// centroids per sub-quantizer.
+    ///
+    /// # Errors
+    /// As [`Self::from_bytes`], and a quantizer with more than 16 centroids per
+    /// sub-quantizer.
+    pub fn from_bytes_for(pq: &ProductQuantizer, n: usize, bytes: B) -> Result<Self, Error> {
+        check_nibbles(pq)?;
+        Self::from_bytes(pq.m(), n, bytes)
+    }
+
+    /// A borrowed view of the same codes.
+    pub fn view(&self) -> PackedCodes<&[u8]> {
+        PackedCodes { m: self.m, n: self.n, bytes: self.bytes.as_ref() }
     }
 
     /// The plain nibble codes back (`n · ⌈m/2⌉` bytes in `out`).
@@ -95,7 +144,7 @@ impl PackedCodes {
     /// `out` of another length.
     pub fn unpack(&self, out: &mut [u8]) -> Result<(), Error> {
         exact_rows_len("codes", out.len(), self.n, kernel::groups(self.m))?;
-        kernel::unpack(self.m, &self.bytes, out);
+        kernel::unpack(self.m, self.bytes.as_ref(), out);
         Ok(())
     }
 
@@ -116,7 +165,7 @@ impl PackedCodes {
 
     /// The packed bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.as_ref()
     }
 }
 
@@ -178,16 +227,18 @@ impl Sink for Candidates<'_> {
 }
 
 /// The 8-bit rows of `table` (`m` rows of `ksub` floats) and the scale and offset that map
-/// a sum of them back: `sum / a + bias` (module docs).
-fn quantize(table: &[f32], ksub: usize, rows: &mut [[u8; 16]]) -> (f32, f32) {
+/// a sum of them back: `sum / a + bias` (module docs). `lows` (`m` floats) is scratch for
+/// each row's minimum, found once and used by both passes.
+fn quantize(table: &[f32], ksub: usize, lows: &mut [f32], rows: &mut [[u8; 16]]) -> (f32, f32) {
     let m = rows.len();
     let (mut max_span, mut sum_span, mut bias) = (0f64, 0f64, 0f64);
-    for t in table.chunks_exact(ksub) {
+    for (t, low) in table.chunks_exact(ksub).zip(lows.iter_mut()) {
         let (lo, hi) = t.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let span = f64::from(hi) - f64::from(lo);
         max_span = max_span.max(span);
         sum_span += span;
         bias += f64::from(lo);
+        *low = lo;
     }
     // An overflowed table (a query near f32::MAX) has no usable scale: all sums are 0 and
     // the float re-ranking decides.
@@ -196,8 +247,7 @@ fn quantize(table: &[f32], ksub: usize, rows: &mut [[u8; 16]]) -> (f32, f32) {
     } else {
         0.0
     };
-    for (row, t) in rows.iter_mut().zip(table.chunks_exact(ksub)) {
-        let lo = t.iter().fold(f32::INFINITY, |lo, &v| lo.min(v));
+    for ((row, t), &lo) in rows.iter_mut().zip(table.chunks_exact(ksub)).zip(lows.iter()) {
         row.fill(255);
         for (e, &v) in row.iter_mut().zip(t) {
             *e = ((f64::from(v) - f64::from(lo)) * a).round().clamp(0.0, 255.0) as u8;
@@ -206,24 +256,88 @@ fn quantize(table: &[f32], ksub: usize, rows: &mut [[u8; 16]]) -> (f32, f32) {
     (a as f32, bias as f32)
 }
 
+/// Floats of a pass's scratch ([`Job::pass`] splits it in this order): per query the float
+/// table, the 8-bit rows, the laid-out tables and `kept` candidates' scores, then one
+/// query's row minimums at a time, then per query `kept` candidate ids (an id is two
+/// floats, 8-byte aligned by one float of slack).
+fn scratch_floats(m: usize, ksub: usize, kept: usize) -> Option<usize> {
+    let tables = m.checked_mul(ksub)?.checked_add(m.checked_mul(4)?)?.checked_add(kernel::tables_len(m) / 4)?;
+    let per_query = tables.checked_add(kept.checked_mul(3)?)?;
+    per_query.checked_mul(QUERIES)?.checked_add(m)?.checked_add(1)
+}
+
 impl ProductQuantizer {
+    /// Candidates kept per query for `n` codes: `k · rerank_factor` (at least `k`), at most
+    /// `n` (at least 1).
+    fn kept(n: usize, k: usize, params: &FastScanParams) -> Result<usize, Error> {
+        let kept = k.checked_mul(params.rerank_factor.max(1)).ok_or_else(|| Error::OutOfRange {
+            what: "rerank_factor",
+            got: format!("{} for k = {k}", params.rerank_factor),
+            accepted: "k·rerank_factor within the address space",
+        })?;
+        Ok(kept.min(n.max(1)))
+    }
+
+    /// Floats of scratch memory that [`Self::search_packed_with_scratch`] (and the refine
+    /// variant) needs to search `n` codes for the top `k` with `params`: for a pass of up
+    /// to four queries, each query's float table, 8-bit tables and candidate list, about
+    /// `4·(m·ksub + 36·m + 3·min(k·rerank_factor, n)) + m` floats. A buffer sized for more
+    /// codes (or a larger `k`) also serves fewer.
+    ///
+    /// # Errors
+    /// A quantizer with more than 16 centroids per sub-quantizer; a size that overflows.
+    pub fn search_packed_scratch_len(&self, n: usize, k: usize, params: &FastScanParams) -> Result<usize, Error> {
+        check_nibbles(self)?;
+        let kept = Self::kept(n, k, params)?;
+        scratch_floats(self.m(), self.ksub(), kept).ok_or_else(|| Error::OutOfRange {
+            what: "scratch length",
+            got: format!("m = {}, ksub = {}, {kept} candidates per query", self.m(), self.ksub()),
+            accepted: "a scratch size within the address space",
+        })
+    }
+
     /// Top-`k` search of every query over packed codes (module docs): the `k ×
     /// rerank_factor` best codes by 8-bit sums, re-ranked with the float table, ranked and
-    /// reported as [`Quantizer::search`] ranks and reports.
+    /// reported as [`Quantizer::search`] ranks and reports. Its scratch memory comes from
+    /// the library's (`crate::scratch`); [`Self::search_packed_with_scratch`] takes the
+    /// caller's instead.
     ///
     /// # Errors
     /// A quantizer with more than 16 centroids per sub-quantizer, codes of another `m`, and
     /// as [`Quantizer::search`].
-    pub fn search_packed(
+    pub fn search_packed<B: AsRef<[u8]>>(
         &self,
         queries: &[f32],
-        codes: &PackedCodes,
+        codes: &PackedCodes<B>,
         k: usize,
         params: &FastScanParams,
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        self.fast_scan(queries, codes, k, params, None, distances, labels)
+        let codes = codes.view();
+        let len = self.search_packed_scratch_len(codes.len(), k, params)?;
+        with_f32(len, |scratch| self.fast_scan(scratch, queries, codes, k, params, None, distances, labels))
+    }
+
+    /// [`Self::search_packed`] in the caller's `scratch`, at least
+    /// [`Self::search_packed_scratch_len`] floats (its contents on entry do not matter and
+    /// on return are unspecified): allocates nothing. The results are `search_packed`'s,
+    /// bit for bit.
+    ///
+    /// # Errors
+    /// As [`Self::search_packed`], and `scratch` shorter than it needs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_packed_with_scratch<B: AsRef<[u8]>>(
+        &self,
+        scratch: &mut [f32],
+        queries: &[f32],
+        codes: &PackedCodes<B>,
+        k: usize,
+        params: &FastScanParams,
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        self.fast_scan(scratch, queries, codes.view(), k, params, None, distances, labels)
     }
 
     /// [`Self::search_packed`] re-ranked against `vectors` (the encoded rows in full
@@ -233,32 +347,50 @@ impl ProductQuantizer {
     /// # Errors
     /// As [`Self::search_packed`], `vectors` not one row per code, `rerank_factor = 0`.
     #[allow(clippy::too_many_arguments)]
-    pub fn search_packed_refine(
+    pub fn search_packed_refine<B: AsRef<[u8]>>(
         &self,
         queries: &[f32],
-        codes: &PackedCodes,
+        codes: &PackedCodes<B>,
         k: usize,
         params: &FastScanParams,
         vectors: &[f32],
         distances: &mut [f32],
         labels: &mut [i64],
     ) -> Result<(), Error> {
-        if params.rerank_factor == 0 {
-            return Err(Error::OutOfRange {
-                what: "rerank_factor",
-                got: "0".into(),
-                accepted: ">= 1 to re-rank against full vectors",
-            });
-        }
-        exact_rows_len("vectors", vectors.len(), codes.len(), self.dim())?;
-        self.fast_scan(queries, codes, k, params, Some(vectors), distances, labels)
+        let codes = codes.view();
+        let vectors = check_refine(self, codes.len(), params, vectors)?;
+        let len = self.search_packed_scratch_len(codes.len(), k, params)?;
+        with_f32(len, |scratch| self.fast_scan(scratch, queries, codes, k, params, vectors, distances, labels))
     }
 
+    /// [`Self::search_packed_refine`] in the caller's `scratch`, as
+    /// [`Self::search_packed_with_scratch`]: allocates nothing.
+    ///
+    /// # Errors
+    /// As [`Self::search_packed_refine`], and `scratch` shorter than it needs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_packed_refine_with_scratch<B: AsRef<[u8]>>(
+        &self,
+        scratch: &mut [f32],
+        queries: &[f32],
+        codes: &PackedCodes<B>,
+        k: usize,
+        params: &FastScanParams,
+        vectors: &[f32],
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
+        let vectors = check_refine(self, codes.len(), params, vectors)?;
+        self.fast_scan(scratch, queries, codes.view(), k, params, vectors, distances, labels)
+    }
+
+    /// The one search path: every public search checks its own extras, then runs this.
     #[allow(clippy::too_many_arguments)]
     fn fast_scan(
         &self,
+        scratch: &mut [f32],
         queries: &[f32],
-        codes: &PackedCodes,
+        codes: PackedCodes<&[u8]>,
         k: usize,
         params: &FastScanParams,
         vectors: Option<&[f32]>,
@@ -270,42 +402,58 @@ impl ProductQuantizer {
             return Err(Error::DimensionMismatch { what: "packed codes' m", got: codes.m, expected: self.m() });
         }
         check_search(self.dim(), queries, k, distances, labels)?;
-        let (m, ksub, dim, n) = (self.m(), self.ksub(), self.dim(), codes.n);
-        let kept = k.checked_mul(params.rerank_factor.max(1)).ok_or(Error::OutOfRange {
-            what: "rerank_factor",
-            got: format!("{} for k = {k}", params.rerank_factor),
-            accepted: "k·rerank_factor within the address space",
-        })?;
-        let kept = kept.min(n.max(1));
+        let need = self.search_packed_scratch_len(codes.n, k, params)?;
+        if scratch.len() < need {
+            return Err(Error::OutOfRange {
+                what: "scratch length",
+                got: format!("{} (search_packed_scratch_len = {need})", scratch.len()),
+                accepted: ">= search_packed_scratch_len(n, k, params)",
+            });
+        }
+        let kept = Self::kept(codes.n, k, params)?;
         let entry = if self.metric() == Metric::L2 { Entry::L2 } else { Entry::NegDot };
+        let dim = self.dim();
         let mut heaps = Heaps::start(distances, labels, k);
         let job = Job { pq: self, codes, entry, kept, factor: params.rerank_factor, vectors, isa: Isa::current() };
-        // Per query of a pass: float table, 8-bit rows, laid-out tables, candidate scores
-        // and ids (8-byte aligned).
-        let per = m * ksub + 4 * m + kernel::tables_len(m) / 4 + 3 * kept;
-        with_f32(QUERIES * per + 1, |buf| {
-            let (out_d, out_l, _) = heaps.buffers();
-            let passes =
-                queries.chunks(QUERIES * dim).zip(out_d.chunks_mut(QUERIES * k)).zip(out_l.chunks_mut(QUERIES * k));
-            for ((qs, od), ol) in passes {
-                match qs.len() / dim {
-                    4 => job.pass::<4>(qs, buf, od, ol),
-                    3 => job.pass::<3>(qs, buf, od, ol),
-                    2 => job.pass::<2>(qs, buf, od, ol),
-                    _ => job.pass::<1>(qs, buf, od, ol),
-                }
+        let (out_d, out_l, _) = heaps.buffers();
+        let passes =
+            queries.chunks(QUERIES * dim).zip(out_d.chunks_mut(QUERIES * k)).zip(out_l.chunks_mut(QUERIES * k));
+        for ((qs, od), ol) in passes {
+            match qs.len() / dim {
+                4 => job.pass::<4>(qs, scratch, od, ol),
+                3 => job.pass::<3>(qs, scratch, od, ol),
+                2 => job.pass::<2>(qs, scratch, od, ol),
+                _ => job.pass::<1>(qs, scratch, od, ol),
             }
-        });
+        }
         heaps.finish();
         report_queries(self.metric(), dim, queries, k, distances);
         Ok(())
     }
 }
 
+/// The checks only a refined search makes: `rerank_factor >= 1` and one row per code.
+fn check_refine<'v>(
+    pq: &ProductQuantizer,
+    n: usize,
+    params: &FastScanParams,
+    vectors: &'v [f32],
+) -> Result<Option<&'v [f32]>, Error> {
+    if params.rerank_factor == 0 {
+        return Err(Error::OutOfRange {
+            what: "rerank_factor",
+            got: "0".into(),
+            accepted: ">= 1 to re-rank against full vectors",
+        });
+    }
+    exact_rows_len("vectors", vectors.len(), n, pq.dim())?;
+    Ok(Some(vectors))
+}
+
 /// One search's settings, run a pass of up to [`QUERIES`] queries at a time.
 struct Job<'a> {
     pq: &'a ProductQuantizer,
-    codes: &'a PackedCodes,
+    codes: PackedCodes<&'a [u8]>,
     entry: Entry,
     kept: usize,
     factor: usize,
@@ -324,6 +472,7 @@ impl Job<'_> {
         let (rows, rest) = rest.split_at_mut(NQ * 4 * m);
         let (laid, rest) = rest.split_at_mut(NQ * kernel::tables_len(m) / 4);
         let (cand_d, rest) = rest.split_at_mut(NQ * kept);
+        let (lows, rest) = rest.split_at_mut(m);
         let (_, cand_i, _) = bytemuck::pod_align_to_mut::<f32, i64>(rest);
         let cand_i = &mut cand_i[..NQ * kept];
         let rows: &mut [[u8; 16]] = bytemuck::cast_slice_mut(rows);
@@ -333,7 +482,7 @@ impl Job<'_> {
             qs.chunks_exact(dim).zip(tables.chunks_exact_mut(m * ksub)).zip(rows.chunks_exact_mut(m)).zip(&mut scale)
         {
             crate::kernels::pq::table(self.isa, pq, self.entry, q, t);
-            *s = quantize(t, ksub, r);
+            *s = quantize(t, ksub, lows, r);
         }
         {
             let mut laid_out = rows.chunks_exact(m).zip(laid.chunks_exact_mut(kernel::tables_len(m)));
@@ -346,7 +495,7 @@ impl Job<'_> {
                 let (d, i) = lists.next().expect("one per query");
                 Candidates { top: TopK::new(d, i).expect("equal lengths"), n }
             });
-            kernel::scan(self.isa, views, &codes.bytes, &mut sinks);
+            kernel::scan(self.isa, views, codes.bytes, &mut sinks);
         }
         let bb = kernel::block_bytes(m);
         let per_query = qs.chunks_exact(dim).zip(tables.chunks_exact(m * ksub)).zip(scale);

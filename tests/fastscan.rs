@@ -29,10 +29,15 @@ fn encode(pq: &ProductQuantizer, x: &[f32]) -> Vec<u8> {
     codes
 }
 
+/// Equal bit for bit (NaN included).
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 fn search_packed(
     pq: &ProductQuantizer,
     q: &[f32],
-    codes: &PackedCodes,
+    codes: &PackedCodes<impl AsRef<[u8]>>,
     k: usize,
     factor: usize,
 ) -> (Vec<f32>, Vec<i64>) {
@@ -226,4 +231,80 @@ fn an_empty_or_short_code_set_pads_with_sentinels() {
         assert!(dist[n..].iter().all(|&v| v == f32::NEG_INFINITY));
         assert!(lab[..n].iter().all(|&l| (0..n as i64).contains(&l)));
     }
+}
+
+#[test]
+fn caller_scratch_and_borrowed_codes_give_search_packed_bit_for_bit() {
+    let (d, n, nq, k) = (20, 150, 6, 7);
+    let x = clustered(n, d, 14);
+    let q = clustered(nq, d, 15);
+    for metric in Metric::ALL {
+        for (m, ksub) in [(5usize, 16usize), (4, 11)] {
+            let pq = trained(d, m, ksub, metric, &x);
+            let codes = encode(&pq, &x);
+            let owned = PackedCodes::pack(&pq, &codes).unwrap();
+            // Packed into a caller buffer (its old contents do not matter) and borrowed.
+            let mut buf = vec![0xA5u8; PackedCodes::packed_len(m, n).unwrap()];
+            let view = PackedCodes::pack_into(&pq, &codes, &mut buf).unwrap();
+            assert_eq!(view, owned.view());
+            assert_eq!(view.as_bytes(), owned.as_bytes());
+            let mut back = vec![0u8; codes.len()];
+            view.unpack(&mut back).unwrap();
+            assert_eq!(back, codes);
+            let borrowed = PackedCodes::from_bytes(m, n, owned.as_bytes()).unwrap();
+            for factor in [0usize, 1, FastScanParams::default().rerank_factor, n] {
+                let p = FastScanParams { rerank_factor: factor };
+                let want = search_packed(&pq, &q, &owned, k, factor);
+                let len = pq.search_packed_scratch_len(n, k, &p).unwrap();
+                // Exactly long enough, and longer (sized for more codes), either full of NaN.
+                for extra in [0usize, 13] {
+                    let mut scratch = vec![f32::NAN; len + extra];
+                    let (mut gd, mut gl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+                    pq.search_packed_with_scratch(&mut scratch, &q, &borrowed, k, &p, &mut gd, &mut gl).unwrap();
+                    assert!(same_bits(&gd, &want.0) && gl == want.1, "{metric:?} m {m} factor {factor}");
+                }
+                let got = search_packed(&pq, &q, &view, k, factor);
+                assert!(same_bits(&got.0, &want.0) && got.1 == want.1, "view vs owned, {metric:?}");
+                // One byte short of the scratch it needs: refused, naming both lengths.
+                let mut short = vec![0f32; len - 1];
+                let (mut gd, mut gl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+                let e = pq.search_packed_with_scratch(&mut short, &q, &owned, k, &p, &mut gd, &mut gl).unwrap_err();
+                let e = e.to_string();
+                assert!(
+                    e.contains("scratch length") && e.contains(&(len - 1).to_string()) && e.contains(&len.to_string()),
+                    "{e}"
+                );
+                if factor == 0 {
+                    continue;
+                }
+                let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+                pq.search_packed_refine(&q, &owned, k, &p, &x, &mut wd, &mut wl).unwrap();
+                let mut scratch = vec![f32::NAN; len];
+                pq.search_packed_refine_with_scratch(&mut scratch, &q, &view, k, &p, &x, &mut gd, &mut gl).unwrap();
+                assert!(same_bits(&gd, &wd) && gl == wl, "refine, {metric:?} m {m} factor {factor}");
+                let e = pq.search_packed_refine_with_scratch(&mut short, &q, &view, k, &p, &x, &mut gd, &mut gl);
+                assert!(e.unwrap_err().to_string().contains("scratch length"));
+            }
+            // A buffer sized for more codes and a larger k serves fewer.
+            let p = FastScanParams::default();
+            assert!(
+                pq.search_packed_scratch_len(10 * n, k, &p).unwrap() >= pq.search_packed_scratch_len(n, k, &p).unwrap()
+            );
+            assert!(
+                pq.search_packed_scratch_len(n, k + 1, &p).unwrap() >= pq.search_packed_scratch_len(n, k, &p).unwrap()
+            );
+            // pack_into needs exactly packed_len bytes.
+            let mut long = vec![0u8; buf.len() + 1];
+            let e = PackedCodes::pack_into(&pq, &codes, &mut long).unwrap_err().to_string();
+            assert!(e.contains("packed codes") && e.contains(&buf.len().to_string()), "{e}");
+        }
+    }
+    // The scratch length refuses what a search refuses up front: more than 16 centroids per
+    // sub-quantizer, a candidate count that overflows.
+    let pq = trained(d, 4, 64, Metric::L2, &x);
+    let e = pq.search_packed_scratch_len(n, k, &FastScanParams::default()).unwrap_err().to_string();
+    assert!(e.contains("64") && e.contains("2..=16"), "{e}");
+    let pq = trained(d, 4, 16, Metric::L2, &x);
+    let e = pq.search_packed_scratch_len(usize::MAX, 2, &FastScanParams { rerank_factor: usize::MAX });
+    assert!(e.unwrap_err().to_string().contains("rerank_factor"));
 }

@@ -16,8 +16,8 @@ use crate::*;
 use std::ptr;
 use vq::format::{self, Model};
 use vq::{
-    reference, Error, Metric, PqParams, ProductQuantizer, Quantizer, QueryBits, RabitqParams, RabitqQuantizer,
-    ScalarQuantizer, SqBits,
+    reference, Error, FastScanParams, Metric, PackedCodes, PqParams, ProductQuantizer, Quantizer, QueryBits,
+    RabitqParams, RabitqQuantizer, ScalarQuantizer, SqBits,
 };
 
 /// Reads little-endian values off the front of the fuzz input; zeros once it runs out.
@@ -482,6 +482,176 @@ pub fn rabitq_estimate(data: &[u8]) {
     }
     // SAFETY: made above, freed once.
     unsafe { vq_rabitq_free(h.cast_mut()) };
+}
+
+/// 4-bit PQ fast scan over hostile packed bytes and parameters. A quantizer from
+/// fuzz-chosen centroids (m 1..=9, ksub 2..=16, any metric), then arbitrary packed bytes
+/// for `n` codes (claimed as `n`, or a count whose packed length differs), finite queries,
+/// full vectors of any bits, any `k` and `rerank_factor` (0, small, `n`, `usize::MAX`) and a
+/// caller scratch of the right length or not, through the library and all four C
+/// searches, unpacking and packing: nothing panics; every C status is the library's error's
+/// and nothing is written on failure; C results are the library's bit for bit; results
+/// hold no NaN, labels are distinct codes or -1 (with the metric's worst score), scores are
+/// ordered, a refined search never returns a row holding NaN; and where every code is a
+/// candidate, every sub-code is below `ksub` and the float tables are finite, the plain
+/// search is the float scan's (`Quantizer::search` on the unpacked codes) bit for bit.
+pub fn fastscan_packed(data: &[u8]) {
+    let mut inp = Input(data);
+    let m = 1 + inp.u8() as usize % 9;
+    let ksub = 2 + inp.u8() as usize % 15;
+    let dim = m + inp.u8() as usize % 4;
+    let metric = Metric::ALL[inp.u8() as usize % 3];
+    let n = inp.u8() as usize % 80;
+    let nq = 1 + inp.u8() as usize % 5;
+    let k = 1 + inp.u8() as usize % 12;
+    let factor = match inp.u8() % 8 {
+        0 => 0,
+        1 => 1,
+        2 => 4,
+        3 => n,
+        4 => usize::MAX,
+        b => usize::from(b) + usize::from(inp.u8()),
+    };
+    let claimed = match inp.u8() % 8 {
+        0 => n + 32,
+        1 => n.saturating_sub(32),
+        2 => n + 1,
+        _ => n,
+    };
+    let scratch_delta = inp.u8() % 4;
+    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let centroids: Vec<f32> = inp.f32s(ksub * dim).into_iter().map(finite).collect();
+    let pq = ProductQuantizer::from_centroids(dim, m, ksub, centroids.clone()).unwrap().with_metric(metric);
+    let plen = PackedCodes::packed_len(m, n).unwrap();
+    let packed = inp.bytes(plen);
+    let queries: Vec<f32> = inp.f32s(nq * dim).into_iter().map(finite).collect();
+    let vectors = inp.f32s(claimed * dim);
+    let params = FastScanParams { rerank_factor: factor };
+    let cp = vq_fast_scan_params { rerank_factor: factor };
+
+    let mut h = ptr::null_mut();
+    // SAFETY: valid buffers of the stated lengths and a valid out-pointer.
+    let s = unsafe {
+        vq_pq_from_centroids_metric(metric.number(), dim, m, ksub, centroids.as_ptr(), centroids.len(), &mut h)
+    };
+    assert_eq!(s, vq_status::Ok);
+    let h = h.cast_const();
+
+    // Unpacking (the C ABI's is the library's), and packing what came out packs it back.
+    let cs = pq.code_size();
+    let (mut codes, mut c_codes) = (vec![0u8; n * cs], vec![7u8; n * cs]);
+    PackedCodes::from_bytes(m, n, &packed[..]).unwrap().unpack(&mut codes).unwrap();
+    // SAFETY: a live handle; buffers of the stated lengths.
+    let s = unsafe { vq_pq_unpack_codes(h, packed.as_ptr(), plen, c_codes.as_mut_ptr(), c_codes.len()) };
+    assert_eq!(s, vq_status::Ok);
+    assert_eq!(codes, c_codes, "unpack");
+    let repacked = PackedCodes::pack(&pq, &codes).unwrap();
+    let mut again = vec![0u8; n * cs];
+    repacked.unpack(&mut again).unwrap();
+    assert_eq!(again, codes, "pack then unpack");
+    let mut c_packed = vec![7u8; plen];
+    // SAFETY: as above.
+    let s = unsafe { vq_pq_pack_codes(h, codes.as_ptr(), codes.len(), c_packed.as_mut_ptr(), plen) };
+    assert_eq!(s, vq_status::Ok);
+    assert_eq!(c_packed, repacked.as_bytes(), "C pack");
+
+    // The scratch length: the library's, then one a little short or long.
+    let need = pq.search_packed_scratch_len(claimed, k, &params);
+    let mut c_need = 77usize;
+    // SAFETY: a live handle, valid pointers.
+    let s = unsafe { vq_pq_search_packed_scratch_len(h, claimed, k, &cp, &mut c_need) };
+    let slen = match need {
+        Ok(len) => {
+            assert_eq!((s, c_need), (vq_status::Ok, len));
+            // Bounded: a hostile rerank_factor with many codes must not make the harness
+            // allocate gigabytes (the searches refuse a short scratch before using it).
+            match scratch_delta {
+                0 => len.min(1 << 22),
+                1 => len.saturating_sub(1).min(1 << 22),
+                _ => len.saturating_add(3).min(1 << 22),
+            }
+        }
+        Err(e) => {
+            assert_eq!((s, c_need), (status_of(e), 77));
+            16
+        }
+    };
+    let mut scratch = vec![f32::NAN; slen];
+
+    let worst = metric.worst();
+    let float_scan = factor != 0
+        && k.saturating_mul(factor) >= n
+        && pq.check_codes(&codes).is_ok()
+        && queries.chunks_exact(dim).all(|q| {
+            let mut t = vec![0f32; m * ksub];
+            pq.distance_table(q, &mut t).unwrap();
+            t.iter().all(|v| v.is_finite())
+        });
+    for call in 0..4 {
+        let (refine, with_scratch) = (call >= 2, call % 2 == 1);
+        let view = PackedCodes::from_bytes(m, claimed, &packed[..]);
+        let (mut wd, mut wl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        let want = view.and_then(|v| match (refine, with_scratch) {
+            (false, false) => pq.search_packed(&queries, &v, k, &params, &mut wd, &mut wl),
+            (false, true) => pq.search_packed_with_scratch(&mut scratch, &queries, &v, k, &params, &mut wd, &mut wl),
+            (true, false) => pq.search_packed_refine(&queries, &v, k, &params, &vectors, &mut wd, &mut wl),
+            (true, true) => {
+                pq.search_packed_refine_with_scratch(&mut scratch, &queries, &v, k, &params, &vectors, &mut wd, &mut wl)
+            }
+        });
+        let (mut cd, mut cl) = (vec![7f32; nq * k], vec![7i64; nq * k]);
+        let (q, ql, pp, vp, vl) = (queries.as_ptr(), queries.len(), packed.as_ptr(), vectors.as_ptr(), vectors.len());
+        let (sp, dp, lp, len) = (scratch.as_mut_ptr(), cd.as_mut_ptr(), cl.as_mut_ptr(), nq * k);
+        // SAFETY: a live handle; every buffer holds the length passed with it.
+        let s = unsafe {
+            match (refine, with_scratch) {
+                (false, false) => vq_pq_search_packed(h, q, ql, pp, plen, claimed, k, &cp, dp, len, lp, len),
+                (false, true) => {
+                    vq_pq_search_packed_with_scratch(h, q, ql, pp, plen, claimed, k, &cp, sp, slen, dp, len, lp, len)
+                }
+                (true, false) => {
+                    vq_pq_search_packed_refine(h, q, ql, pp, plen, claimed, k, &cp, vp, vl, dp, len, lp, len)
+                }
+                (true, true) => vq_pq_search_packed_refine_with_scratch(
+                    h, q, ql, pp, plen, claimed, k, &cp, vp, vl, sp, slen, dp, len, lp, len,
+                ),
+            }
+        };
+        match want {
+            Err(e) => {
+                assert_eq!(s, status_of(e), "call {call}");
+                assert!(cd.iter().all(|&v| v == 7.0) && cl.iter().all(|&v| v == 7), "call {call}: written on failure");
+                continue;
+            }
+            Ok(()) => {
+                assert_eq!(s, vq_status::Ok, "call {call}");
+                assert!(cd.iter().zip(&wd).all(|(a, b)| same_f32(*a, *b)) && cl == wl, "call {call}: C vs library");
+            }
+        }
+        for (qd, ql) in wd.chunks_exact(k).zip(wl.chunks_exact(k)) {
+            for (i, (&score, &label)) in qd.iter().zip(ql).enumerate() {
+                assert!(!score.is_nan(), "call {call}: NaN in the results: {qd:?}");
+                assert!((-1..claimed as i64).contains(&label), "call {call}: label {label} of {claimed} codes");
+                assert!(label != -1 || score == worst, "call {call}: label -1 with score {score}");
+                assert!(label == -1 || !ql[..i].contains(&label), "call {call}: label {label} twice: {ql:?}");
+                if i > 0 {
+                    let ordered = if metric == Metric::L2 { qd[i - 1] <= score } else { qd[i - 1] >= score };
+                    assert!(ordered, "call {call}: not ordered: {qd:?}");
+                }
+                if refine && label >= 0 {
+                    let row = &vectors[label as usize * dim..][..dim];
+                    assert!(!row.iter().any(|v| v.is_nan()), "refine: a row holding NaN in the results");
+                }
+            }
+        }
+        if call == 0 && float_scan && claimed == n {
+            let (mut fd, mut fl) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+            pq.search(&queries, &codes, k, &mut fd, &mut fl).unwrap();
+            assert!(wd.iter().zip(&fd).all(|(a, b)| same_f32(*a, *b)) && wl == fl, "the float scan's results");
+        }
+    }
+    // SAFETY: made above, freed once.
+    unsafe { vq_pq_free(h.cast_mut()) };
 }
 
 /// `search` (a kind's `vq_*_search`) of `nq` queries into fresh buffers; it must succeed.

@@ -43,6 +43,10 @@
 //!   made on the thread's first call that needs it up to 262144 floats (1 MiB), and an
 //!   allocation per call only above that (`m·ksub > 262144`). `vq_pq_search_with_table`
 //!   takes the caller's buffer and never allocates.
+//! - `vq_pq_search_packed` and `vq_pq_search_packed_refine` (4-bit fast scan) take their
+//!   tables and candidate lists (`vq_pq_search_packed_scratch_len` floats) from the same
+//!   scratch memory; their `_with_scratch` forms take the caller's and never allocate, and
+//!   the packed codes are always read in place.
 //! - A loaded `vq_pq` builds its encoder's copy of the codebook on its first
 //!   `vq_pq_encode` (a `OnceLock`: concurrent first encodes wait for it).
 //! - A cosine quantizer's encode (and `vq_knn` by cosine) normalizes rows through the same
@@ -65,6 +69,7 @@
 #![allow(non_camel_case_types)] // C names: vq_pq, vq_status, ...
 
 mod exact;
+mod fastscan;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -78,6 +83,7 @@ mod sq;
 mod status;
 
 pub use exact::*;
+pub use fastscan::*;
 pub use kernels::*;
 pub use metric::{VQ_METRIC_COSINE, VQ_METRIC_INNER_PRODUCT, VQ_METRIC_L2};
 pub use opq::*;
@@ -94,14 +100,14 @@ use vq::KMeansParams;
 /// Major version of the library (`vq_version()` gives the whole string).
 pub const VQ_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const VQ_VERSION_MINOR: u32 = 4;
+pub const VQ_VERSION_MINOR: u32 = 5;
 /// Patch version of the library.
 pub const VQ_VERSION_PATCH: u32 = 0;
 /// The model file format version this library writes and reads (a literal for cbindgen; a
 /// test holds it equal to the library's).
 pub const VQ_FORMAT_VERSION: u32 = 1;
 
-/// The library version, for example `"0.4.0"`: a static string, never freed.
+/// The library version, for example `"0.5.0"`: a static string, never freed.
 #[no_mangle]
 pub extern "C" fn vq_version() -> *const c_char {
     const V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {

@@ -204,6 +204,7 @@ fn c_and_cpp_programs_static_and_shared() {
         assert!(run(&build("metrics.c", link), &[&tmp]).contains("metrics: ok"));
         assert!(run(&build("opq.c", link), &[&tmp]).contains("opq: ok"));
         assert!(run(&build("rabitq.c", link), &[&tmp]).contains("rabitq: ok"));
+        assert!(run(&build("fastscan.c", link), &[&tmp]).contains("fastscan: ok"));
     }
 }
 
@@ -216,6 +217,7 @@ fn c_and_cpp_programs_under_address_and_ub_sanitizers() {
     assert!(run(&build("metrics.c", Link::Sanitized), &[&tmp]).contains("metrics: ok"));
     assert!(run(&build("opq.c", Link::Sanitized), &[&tmp]).contains("opq: ok"));
     assert!(run(&build("rabitq.c", Link::Sanitized), &[&tmp]).contains("rabitq: ok"));
+    assert!(run(&build("fastscan.c", Link::Sanitized), &[&tmp]).contains("fastscan: ok"));
 }
 
 #[test]

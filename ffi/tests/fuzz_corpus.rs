@@ -49,6 +49,11 @@ fn rabitq_estimate_corpus() {
     replay("rabitq_estimate", vq_ffi::fuzzing::rabitq_estimate);
 }
 
+#[test]
+fn fastscan_packed_corpus() {
+    replay("fastscan_packed", vq_ffi::fuzzing::fastscan_packed);
+}
+
 /// Not a test: writes the hand-made seeds (`fuzz/corpus/<target>/seed-*`: valid
 /// model files of every kind and code layout, and structured inputs for the other targets),
 /// from which the fuzzer grows the corpus. The seeds are committed and replayed by the tests
@@ -216,5 +221,21 @@ fn seeds() {
         v.extend(varied(nq * dim, 3));
         v.extend(rows);
         write("rabitq_estimate", name, &v);
+    }
+    // fastscan_packed: m - 1, ksub - 2, dim - m, metric, n, nq - 1, k - 1, the
+    // rerank_factor choice (0, 1, 4, n, usize::MAX, else 5..=7 plus the next byte), the
+    // claimed n choice (n + 32, n - 32, n + 1, else n), the scratch length choice (exact,
+    // one short, else three over); then the centroids, packed bytes, queries and vectors as
+    // moderate floats and bytes.
+    for (name, head) in [
+        ("l2-m5-ksub16-every-code", vec![4u8, 14, 1, 0, 70, 3, 9, 3, 3, 0]),
+        ("ip-m4-ksub9-default", vec![3, 7, 0, 1, 45, 4, 4, 2, 3, 2]),
+        ("cosine-m3-ksub5-refine", vec![2, 3, 2, 2, 33, 1, 6, 5, 4, 2, 3]),
+        ("l2-short-scratch", vec![5, 14, 0, 0, 40, 2, 5, 1, 3, 1]),
+        ("l2-claims-more-codes", vec![1, 14, 1, 0, 20, 0, 3, 1, 0, 0]),
+    ] {
+        let mut v = head;
+        v.extend(floats(600));
+        write("fastscan_packed", name, &v);
     }
 }

@@ -574,3 +574,97 @@ fn rabitq_hot_calls_allocate_nothing() {
         }
     }
 }
+
+#[test]
+fn fast_scan_with_the_callers_scratch_allocates_nothing_even_on_the_first_call() {
+    // rerank_factor 1 keeps the scratch on the stack; n / k keeps every code a candidate,
+    // 3·24000 floats a query, 288000 with four queries: past the 262144 floats the thread's
+    // buffer keeps, so vq_pq_search_packed allocates per call there and only the caller's
+    // scratch avoids it.
+    let (d, m, n, nq, k) = (16, 8, 24000, 5, 10);
+    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.3).collect();
+    let q = &x[..nq * d];
+    let mut tp = vq_train_params_default();
+    (tp.iterations, tp.threads) = (2, 1);
+    for (metric, factor) in [(VQ_METRIC_L2, 1), (VQ_METRIC_COSINE, n / k), (VQ_METRIC_INNER_PRODUCT, 4)] {
+        // SAFETY: every buffer holds the length passed with it; the handle is freed once.
+        unsafe {
+            let mut pq = ptr::null_mut();
+            assert_eq!(vq_pq_train_metric(metric, d, m, 16, x.as_ptr(), x.len(), &tp, &mut pq), vq_status::Ok);
+            let cs = vq_pq_code_size(pq);
+            let mut codes = vec![0u8; n * cs];
+            assert_eq!(vq_pq_encode(pq, x.as_ptr(), x.len(), codes.as_mut_ptr(), codes.len()), vq_status::Ok);
+            let mut plen = 0;
+            assert_eq!(vq_pq_packed_len(m, n, &mut plen), vq_status::Ok);
+            let mut packed = vec![0u8; plen];
+            let p = vq_fast_scan_params { rerank_factor: factor };
+            let mut slen = 0;
+            assert_eq!(vq_pq_search_packed_scratch_len(pq, n, k, &p, &mut slen), vq_status::Ok);
+            let mut scratch = vec![0f32; slen];
+            let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+            let (qp, ql, dp, lp) = (q.as_ptr(), q.len(), dist.as_mut_ptr(), lab.as_mut_ptr());
+            let (pp, sp, xp) = (packed.as_mut_ptr(), scratch.as_mut_ptr(), x.as_ptr());
+            let counts = [
+                ("pack", counted("pack", || vq_pq_pack_codes(pq, codes.as_ptr(), codes.len(), pp, plen))),
+                ("unpack", counted("unpack", || vq_pq_unpack_codes(pq, pp, plen, codes.as_mut_ptr(), n * cs))),
+                (
+                    "search_packed_with_scratch",
+                    counted("s", || {
+                        vq_pq_search_packed_with_scratch(
+                            pq,
+                            qp,
+                            ql,
+                            pp,
+                            plen,
+                            n,
+                            k,
+                            &p,
+                            sp,
+                            slen,
+                            dp,
+                            nq * k,
+                            lp,
+                            nq * k,
+                        )
+                    }),
+                ),
+                (
+                    "search_packed_refine_with_scratch",
+                    counted("r", || {
+                        vq_pq_search_packed_refine_with_scratch(
+                            pq,
+                            qp,
+                            ql,
+                            pp,
+                            plen,
+                            n,
+                            k,
+                            &p,
+                            xp,
+                            x.len(),
+                            sp,
+                            slen,
+                            dp,
+                            nq * k,
+                            lp,
+                            nq * k,
+                        )
+                    }),
+                ),
+            ];
+            for (what, c) in counts {
+                assert_eq!(c, 0, "metric {metric} ×{factor}: {what} allocated {c} times");
+            }
+            // The library's scratch: nothing after the warm-up up to 1 MiB, per call above.
+            let c = allocations("search_packed", || {
+                vq_pq_search_packed(pq, qp, ql, pp, plen, n, k, &p, dp, nq * k, lp, nq * k)
+            });
+            if slen > 1 << 18 {
+                assert!(c > 0, "metric {metric} ×{factor}: a {slen}-float scratch made per call");
+            } else {
+                assert_eq!(c, 0, "metric {metric} ×{factor}: search_packed allocated {c} times");
+            }
+            vq_pq_free(pq);
+        }
+    }
+}
