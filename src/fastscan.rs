@@ -177,6 +177,11 @@ pub struct FastScanParams {
     pub rerank_factor: usize,
 }
 
+/// 4, from measurement (debian-minilm, m = 32 and 64): re-ranked with the float table,
+/// 2 already gives the float scan's recall@10 exactly (1 loses up to 0.0007), and against
+/// full vectors 4 matches FAISS's `IndexRefineFlat` at its `k_factor = 4` (2 falls to
+/// 0.67 from 0.79 at m = 32). Over 1 M codes it costs about 13% over no re-ranking
+/// (docs/PERFORMANCE.md).
 impl Default for FastScanParams {
     fn default() -> Self {
         FastScanParams { rerank_factor: 4 }
