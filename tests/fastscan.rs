@@ -308,3 +308,50 @@ fn caller_scratch_and_borrowed_codes_give_search_packed_bit_for_bit() {
     let e = pq.search_packed_scratch_len(usize::MAX, 2, &FastScanParams { rerank_factor: usize::MAX });
     assert!(e.unwrap_err().to_string().contains("rerank_factor"));
 }
+
+// ---------------------------------------------------------------------------------------
+// The debian-minilm figures of issue 15 (not a unit test: it prints, and checks the targets).
+
+#[cfg(feature = "data")]
+#[path = "common/minilm.rs"]
+mod minilm;
+
+#[cfg(feature = "data")]
+#[test]
+#[ignore = "reads /work/shared/data/debian-minilm (or VQ_MINILM_DIR) and prints the issue's figures"]
+fn minilm_figures() {
+    use vq::metrics::recall_at_k;
+    let minilm::Minilm { base, queries, dim: d, truth: gt, truth_k: gk } = minilm::load();
+    let (n, nq, k) = (base.len() / d, queries.len() / d, 10);
+    eprintln!("debian-minilm: {n} × {d}, {nq} queries, recall@10");
+    // FAISS 1.15's w9 on these files: IndexRefineFlat (k_factor 4) per m.
+    for (m, faiss_refine) in [(32usize, 0.7897), (64, 0.9422)] {
+        let mut p = PqParams::new(m, 16);
+        p.kmeans.threads = 2;
+        let pq = ProductQuantizer::train(d, &base, &p).unwrap();
+        let codes = encode(&pq, &base);
+        let packed = PackedCodes::pack(&pq, &codes).unwrap();
+        let (mut dist, mut lab) = (vec![0f32; nq * k], vec![0i64; nq * k]);
+        let recall = |lab: &[i64]| recall_at_k(&gt, gk, lab, k, k).unwrap();
+        pq.search(&queries, &codes, k, &mut dist, &mut lab).unwrap();
+        let float = recall(&lab);
+        eprintln!("m {m}: float-table scan {float:.4}");
+        for factor in [0usize, 1, 2, 3, 4, 8, 16] {
+            let params = FastScanParams { rerank_factor: factor };
+            pq.search_packed(&queries, &packed, k, &params, &mut dist, &mut lab).unwrap();
+            let fast = recall(&lab);
+            let refined = if factor > 0 {
+                pq.search_packed_refine(&queries, &packed, k, &params, &base, &mut dist, &mut lab).unwrap();
+                format!(", against full vectors {:.4}", recall(&lab))
+            } else {
+                String::new()
+            };
+            eprintln!("  rerank_factor {factor:2}: fast scan {fast:.4}{refined}");
+            if factor == FastScanParams::default().rerank_factor {
+                assert!(fast >= float - 0.005, "m {m}: {fast} against the float scan's {float}");
+                let r = recall(&lab);
+                assert!(r >= faiss_refine - 0.005, "m {m}: refined {r} against FAISS's {faiss_refine}");
+            }
+        }
+    }
+}

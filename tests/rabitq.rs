@@ -719,17 +719,16 @@ fn hostile_codes_never_panic() {
 // The debian-minilm figures of issue 14 (not a unit test: it prints).
 
 #[cfg(feature = "data")]
+#[path = "common/minilm.rs"]
+mod minilm;
+
+#[cfg(feature = "data")]
 #[test]
 #[ignore = "reads /work/shared/data/debian-minilm (or VQ_MINILM_DIR) and prints the issue's figures"]
 fn minilm_figures() {
-    use std::path::PathBuf;
-    use vq::data::texmex;
-    let dir = std::env::var("VQ_MINILM_DIR").map(PathBuf::from).unwrap_or("/work/shared/data/debian-minilm".into());
-    let (base, d) = texmex::read_fvecs(&dir.join("base.fvecs")).unwrap();
-    let (queries, _) = texmex::read_fvecs(&dir.join("query.fvecs")).unwrap();
-    let (gt, gk) = texmex::read_ivecs(&dir.join("groundtruth.ivecs")).unwrap();
+    let minilm::Minilm { base, queries, dim: d, truth: gt, truth_k: gk } = minilm::load();
     let (n, nq, k) = (base.len() / d, queries.len() / d, 10);
-    let gt10: Vec<i64> = gt.chunks_exact(gk).flat_map(|r| r[..k].iter().map(|&v| i64::from(v))).collect();
+    let gt10: Vec<i64> = gt.chunks_exact(gk).flat_map(|r| r[..k].to_vec()).collect();
     eprintln!("debian-minilm: {n} × {d}, {nq} queries");
     for bits in [1u32, 2, 4, 8] {
         let t = std::time::Instant::now();
