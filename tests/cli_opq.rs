@@ -18,9 +18,9 @@ mod figures;
 mod runs;
 
 use cli::{fails_cleanly, ok};
-use figures::{assert_library_figures, legend};
+use figures::{assert_library_figures, legend, sweep_opq_params, sweep_pq_params};
 use std::path::{Path, PathBuf};
-use vq::{Metric, OpqParams, OpqQuantizer, PqParams, ProductQuantizer, Quantizer};
+use vq::{Metric, OpqQuantizer, ProductQuantizer, Quantizer};
 
 /// Base rows, queries, dimension: a sweep in well under a second in release.
 const N: usize = 600;
@@ -58,25 +58,6 @@ fn write_data(dir: &Path) -> (Vec<f32>, Vec<f32>) {
 const DATA: &[&str] = &["--dataset", "base.npy", "--queries", "q.fvecs", "--threads", "2", "--quiet"];
 const ITERS: usize = 4;
 
-/// The sweep's settings as the library's parameters: seed 42, the k-means defaults.
-fn pq_params(m: usize, ksub: usize, metric: Metric) -> PqParams {
-    let mut p = PqParams::new(m, ksub);
-    p.kmeans.seed = 42;
-    p.kmeans.tol = 3e-3;
-    p.kmeans.hartigan_passes = 4;
-    p.metric = metric;
-    p
-}
-
-fn opq_params(m: usize, ksub: usize, metric: Metric) -> OpqParams {
-    let mut p = OpqParams::new(m, ksub);
-    p.niter = ITERS;
-    p.seed = 42;
-    p.kmeans = pq_params(m, ksub, metric).kmeans;
-    p.metric = metric;
-    p
-}
-
 #[test]
 fn opq_beats_pq_on_correlated_data_with_the_librarys_figures() {
     let tmp = tempfile::tempdir().unwrap();
@@ -104,7 +85,7 @@ fn opq_beats_pq_on_correlated_data_with_the_librarys_figures() {
     assert_eq!(opq_c["bits_per_chunk"], 4);
     assert_eq!(opq_c["metric"], "l2");
     let o = &opq_c["opq"];
-    let want = opq_params(4, 16, Metric::L2);
+    let want = sweep_opq_params(4, 16, Metric::L2, ITERS);
     assert_eq!(o["niter"].as_u64(), Some(ITERS as u64));
     assert_eq!(o["niter_pq"].as_u64(), Some(want.niter_pq as u64));
     assert_eq!(o["niter_pq_0"].as_u64(), Some(want.niter_pq_0 as u64));
@@ -114,7 +95,7 @@ fn opq_beats_pq_on_correlated_data_with_the_librarys_figures() {
 
     // The figures are the library's: OPQ and PQ trained with the sweep's settings.
     let opq = OpqQuantizer::train(D, &base, &want).unwrap();
-    let pq = ProductQuantizer::train(D, &base, &pq_params(4, 16, Metric::L2)).unwrap();
+    let pq = ProductQuantizer::train(D, &base, &sweep_pq_params(4, 16, Metric::L2)).unwrap();
     assert_library_figures("opq", &opq, opq_m, Metric::L2, (&base, &queries, D));
     assert_library_figures("pq", &pq, pq_m, Metric::L2, (&base, &queries, D));
     // Same m, same code size: the rotation is what lowers the error.
@@ -178,7 +159,7 @@ fn run_method_opq_under_another_metric_is_the_librarys() {
     assert_eq!(logged.len(), 1);
     let (c, m) = (&logged[0].1, &logged[0].2);
     assert_eq!((c["method"].as_str(), c["metric"].as_str()), (Some("opq"), Some("ip")));
-    let opq = OpqQuantizer::train(D, &base, &opq_params(2, 8, Metric::InnerProduct)).unwrap();
+    let opq = OpqQuantizer::train(D, &base, &sweep_opq_params(2, 8, Metric::InnerProduct, ITERS)).unwrap();
     assert_eq!(opq.metric(), Metric::InnerProduct);
     assert_library_figures("opq ip", &opq, m, Metric::InnerProduct, (&base, &queries, D));
 }

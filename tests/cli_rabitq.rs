@@ -27,17 +27,9 @@ const N: usize = 500;
 const NQ: usize = 20;
 const D: usize = 40;
 
-/// `base.npy` and `q.fvecs` in `dir`: seeded clusters (each row a centre of 8 plus noise),
-/// so the nearest neighbours stand apart and recall means something. Returns (base, queries).
+/// The test's data in `dir`: [`cli::write_clusters`]. Returns (base, queries).
 fn write_data(dir: &Path) -> (Vec<f32>, Vec<f32>) {
-    let centres = common::floats(8 * D, 7, 2.0);
-    let rows = |n: usize, seed: u64| -> Vec<f32> {
-        let noise = common::floats(n * D, seed, 0.6);
-        (0..n * D).map(|i| centres[(i / D % 8) * D + i % D] + noise[i]).collect()
-    };
-    let (base, queries) = (rows(N, 1), rows(NQ, 2));
-    cli::write_base_and_queries(dir, &base, &queries, D);
-    (base, queries)
+    cli::write_clusters(dir, N, NQ, D)
 }
 
 const DATA: &[&str] = &["--dataset", "base.npy", "--queries", "q.fvecs", "--threads", "2", "--quiet"];

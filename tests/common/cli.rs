@@ -53,6 +53,20 @@ pub fn write_base_and_queries(dir: &Path, base: &[f32], queries: &[f32], dim: us
     vq::data::texmex::write_fvecs(&dir.join("q.fvecs"), queries, dim).unwrap();
 }
 
+/// `base.npy` (`n` rows) and `q.fvecs` (`nq` rows) of dimension `dim` in `dir`: seeded
+/// clusters (each row one of 8 centres plus noise), so the nearest neighbours stand apart
+/// and recall means something. Returns (base, queries).
+pub fn write_clusters(dir: &Path, n: usize, nq: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let centres = super::common::floats(8 * dim, 7, 2.0);
+    let rows = |n: usize, seed: u64| -> Vec<f32> {
+        let noise = super::common::floats(n * dim, seed, 0.6);
+        (0..n * dim).map(|i| centres[(i / dim % 8) * dim + i % dim] + noise[i]).collect()
+    };
+    let (base, queries) = (rows(n, 1), rows(nq, 2));
+    write_base_and_queries(dir, &base, &queries, dim);
+    (base, queries)
+}
+
 /// Every file under `dir`, with its bytes, sorted by path: two snapshots are equal when
 /// nothing was written, changed or removed.
 pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -4,7 +4,27 @@
 #![allow(dead_code)]
 
 use serde_json::{Map, Value};
-use vq::{Metric, Quantizer};
+use vq::{Metric, OpqParams, PqParams, Quantizer};
+
+/// A sweep's PQ settings as the library's parameters: seed 42, the `--kmeans-*` defaults.
+pub fn sweep_pq_params(m: usize, ksub: usize, metric: Metric) -> PqParams {
+    let mut p = PqParams::new(m, ksub);
+    p.kmeans.seed = 42;
+    p.kmeans.tol = 3e-3;
+    p.kmeans.hartigan_passes = 4;
+    p.metric = metric;
+    p
+}
+
+/// A sweep's OPQ settings with `--opq-iterations niter`, as the library's parameters.
+pub fn sweep_opq_params(m: usize, ksub: usize, metric: Metric, niter: usize) -> OpqParams {
+    let mut p = OpqParams::new(m, ksub);
+    p.niter = niter;
+    p.seed = 42;
+    p.kmeans = sweep_pq_params(m, ksub, metric).kmeans;
+    p.metric = metric;
+    p
+}
 
 /// Asserts the logged metrics `m` are `q`'s on `base` and `queries` (rows of `dim`) under
 /// `metric`, as a sweep with seed 42 and 1,000 pairs measures them; returns `q`'s codes of
