@@ -272,6 +272,24 @@ pub struct Common {
     /// current k-th. Larger is slower and surer.
     #[arg(long, default_value = "1.9", value_parser = rabitq_epsilon)]
     pub rabitq_epsilon: f32,
+    /// Also measure the 4-bit PQ fast scan (`vq::PackedCodes`, `search_packed`) of every PQ
+    /// and OPQ run with 2..=16 centroids per sub-quantizer: its codes are packed 32 to a
+    /// block and scanned with 8-bit tables, the best k × --pq-rerank-factor re-ranked with
+    /// the float tables (`recall_fastscan@k`) and, when the base is in memory (the dummy
+    /// set, or --in-memory), against the full vectors (`recall_fastscan_refined@k`, FAISS's
+    /// IndexRefineFlat). Runs with more centroids are logged without it (`fast_scan: false`
+    /// and why, in `config_json`); a grid with no PQ or OPQ run of at most 16 centroids is
+    /// rejected.
+    #[arg(long)]
+    pub pq_fast_scan: bool,
+    /// Candidates the fast scan keeps per query, as a multiple of k (default: the library's
+    /// `FastScanParams::default()`), 0..=1000000: they are re-ranked with the float tables,
+    /// or against the full vectors. 0 re-ranks nothing: recall is that of the 8-bit sums
+    /// alone (FAISS's fast scan without refinement), and there is no refined search. A
+    /// factor of at least base rows / k re-ranks every code, so the fast scan's results are
+    /// the plain PQ search's. Needs --pq-fast-scan.
+    #[arg(long, default_value_t = vq::FastScanParams::default().rerank_factor, value_parser = rerank_factor, requires = "pq_fast_scan")]
+    pub pq_rerank_factor: usize,
     /// Worker threads for training, encoding and ground truth (0: every core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -688,6 +706,23 @@ fn rabitq_bits_list(s: &str) -> Result<List, String> {
     parse_list_of(s, rabitq_bits_entry).map(List)
 }
 
+/// Largest `--pq-rerank-factor`: with k at most the base size, k × factor stays far from
+/// overflowing, and a million times k covers every code of any base vq-benchmark measures.
+pub const MAX_RERANK_FACTOR: usize = 1_000_000;
+
+/// `--pq-rerank-factor`: 0..=[`MAX_RERANK_FACTOR`]; negative numbers are named with that
+/// range too.
+fn rerank_factor(s: &str) -> Result<usize, String> {
+    let range = format!("expected 0..={MAX_RERANK_FACTOR} (0: no re-ranking)");
+    match s.trim().parse::<i64>() {
+        Ok(v) => usize::try_from(v)
+            .ok()
+            .filter(|&f| f <= MAX_RERANK_FACTOR)
+            .ok_or_else(|| format!("{v} PQ fast-scan re-rank factor is out of range, {range}")),
+        Err(_) => Err(format!("'{s}' is not an integer, {range}")),
+    }
+}
+
 /// `--rabitq-qb`: FAISS's number, 0 for a float query.
 fn rabitq_qb(s: &str) -> Result<vq::QueryBits, String> {
     let range = "expected 1..=8, or 0 for a float query";
@@ -835,6 +870,16 @@ mod tests {
         assert_eq!(metric("INNER_PRODUCT").unwrap(), vq::Metric::InnerProduct);
         assert_eq!(metric("L2").unwrap(), vq::Metric::L2);
         assert!(metric("HAMMING").unwrap_err().contains("INNER_PRODUCT"));
+    }
+
+    #[test]
+    fn rerank_factors_parse_and_name_their_range() {
+        assert_eq!(rerank_factor("0").unwrap(), 0);
+        assert_eq!(rerank_factor(" 1000000").unwrap(), MAX_RERANK_FACTOR);
+        let range = "PQ fast-scan re-rank factor is out of range, expected 0..=1000000 (0: no re-ranking)";
+        assert_eq!(rerank_factor("-1").unwrap_err(), format!("-1 {range}"));
+        assert_eq!(rerank_factor("1000001").unwrap_err(), format!("1000001 {range}"));
+        assert!(rerank_factor("four").unwrap_err().starts_with("'four' is not an integer, expected 0..="));
     }
 
     #[test]

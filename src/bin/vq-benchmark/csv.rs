@@ -55,6 +55,15 @@ pub const HEADER: &[&str] = &[
     "recall_refined@10",
     "recall_refined@100",
     "refine_fraction",
+    // `--pq-fast-scan` (`measure`'s docs): the 4-bit fast scan of PQ and OPQ runs of at most
+    // 16 centroids, its rerank factor (from `config_json`), recall re-ranked with the float
+    // tables and against the full vectors, and its speed; empty for other runs.
+    "rerank_factor",
+    "recall_fastscan@10",
+    "recall_fastscan@100",
+    "recall_fastscan_refined@10",
+    "recall_fastscan_refined@100",
+    "fastscan_search_qps",
 ];
 
 /// Parses a JSON object column; anything else (NULL, not JSON) is an empty object.
@@ -129,7 +138,7 @@ pub fn render(runs: &[Run]) -> String {
                 "sweep_id" => opt(&r.sweep_id),
                 "method" => opt(&r.method),
                 "dataset" => opt(&r.dataset),
-                "num_chunks" | "num_clusters" | "num_bits" => value(c.get(h)),
+                "num_chunks" | "num_clusters" | "num_bits" | "rerank_factor" => value(c.get(h)),
                 "rank_k" => rank.map(|(k, _)| k.to_string()).unwrap_or_default(),
                 "rank_distortion" => rank.map(|(_, v)| v.to_string()).unwrap_or_default(),
                 "threads" => r.threads.map(|v| v.to_string()).unwrap_or_default(),
@@ -174,9 +183,9 @@ mod tests {
         assert!(row.starts_with("3,,,pq,\"a,b.fvecs\",8,256,,512.0,"), "{row}");
         assert!(row.contains(",10,0.5,0.5,"), "{row}");
         assert!(row.contains("\"say \"\"hi\"\"\""), "{row}");
-        assert!(row.ends_with(",l2,,,"), "a run logged without a metric was L2: {row}");
+        assert!(row.ends_with(",l2,,,,,,,,,"), "a run logged without a metric was L2: {row}");
         let ip = Run { config_json: Some(r#"{"metric": "ip"}"#.into()), ..Run::default() };
-        assert!(render(&[ip]).lines().nth(1).unwrap().ends_with(",ip,,,"));
+        assert!(render(&[ip]).lines().nth(1).unwrap().ends_with(",ip,,,,,,,,,"));
         let rabitq = Run {
             method: Some("rabitq".into()),
             config_json: Some(r#"{"num_bits": 4}"#.into()),
@@ -185,7 +194,18 @@ mod tests {
             ),
             ..Run::default()
         };
-        assert!(render(&[rabitq]).lines().nth(1).unwrap().ends_with(",l2,1.0,0.5,0.25"));
+        assert!(render(&[rabitq]).lines().nth(1).unwrap().ends_with(",l2,1.0,0.5,0.25,,,,,,"));
+        let fast = Run {
+            method: Some("pq".into()),
+            config_json: Some(r#"{"num_chunks": 4, "num_clusters": 16, "fast_scan": true, "rerank_factor": 3}"#.into()),
+            metrics_json: Some(
+                r#"{"recall_fastscan@10": 0.75, "recall_fastscan@100": 0.5, "recall_fastscan_refined@10": 1.0,
+                    "recall_fastscan_refined@100": 0.875, "fastscan_search_qps": 1000.0}"#
+                    .into(),
+            ),
+            ..Run::default()
+        };
+        assert!(render(&[fast]).lines().nth(1).unwrap().ends_with(",l2,,,,3,0.75,0.5,1.0,0.875,1000.0"));
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //!    decoded, and fed to the error accumulators; ground truth and fingerprint ride along
 //!    if pass 1 did not run.
 //! 4. Each configuration's ADC search of the queries over its codes (RaBitQ's also
-//!    re-ranked against the base, when the base is in memory), then its metrics; a run is
-//!    handed to the caller (who logs it) as soon as it is measured.
+//!    re-ranked against the base, when the base is in memory; with `--pq-fast-scan`, a
+//!    4-bit PQ's or OPQ's codes also packed and fast-scanned, `fast_scan`), then its
+//!    metrics; a run is handed to the caller (who logs it) as soon as it is measured.
 //!
 //! Every step follows `Settings::metric`: the quantizers are trained for it, the ground
 //! truth is exact under it, and for cosine the errors are measured against the normalized
@@ -24,6 +25,7 @@
 //! bit: the accumulators (`vq::metrics`, `vq::RangeAccumulator`) fold in row order.
 
 use crate::dataset::{effective_threads, Truth};
+use crate::fast_scan::{self, Scanned};
 use crate::fingerprint::Fingerprinter;
 use crate::measure::{self, queries_per_second, Config, Figures, Outcome, Refined, Settings};
 use crate::memory::AnonPeak;
@@ -78,15 +80,27 @@ pub struct Shared {
 }
 
 /// A trained quantizer as the passes hold it: the library's trait, and RaBitQ's own
-/// calls (its re-ranking search) where it is RaBitQ.
+/// calls (its re-ranking search) where it is RaBitQ, the PQ under it (for the fast scan)
+/// where it is PQ or OPQ.
 trait Trained: Quantizer + Sync {
     fn as_rabitq(&self) -> Option<&RabitqQuantizer> {
         None
     }
+    fn as_pq(&self) -> Option<Scanned<'_>> {
+        None
+    }
 }
 
-impl Trained for ProductQuantizer {}
-impl Trained for OpqQuantizer {}
+impl Trained for ProductQuantizer {
+    fn as_pq(&self) -> Option<Scanned<'_>> {
+        Some(Scanned { pq: self, rotation: None })
+    }
+}
+impl Trained for OpqQuantizer {
+    fn as_pq(&self) -> Option<Scanned<'_>> {
+        Some(Scanned { pq: self.pq(), rotation: Some(self) })
+    }
+}
 impl Trained for ScalarQuantizer {}
 impl Trained for RabitqQuantizer {
     fn as_rabitq(&self) -> Option<&RabitqQuantizer> {
@@ -293,6 +307,7 @@ pub fn evaluate(
         };
         let mut metrics = measure::quality_metrics(job.cfg, d, &figures);
         let mut search_seconds = None;
+        let mut fast_scan_refine = "not run: no search (neither recall nor rank distortion asked for)";
         if let (Some(k), Some(truth)) = (s.search_k(n), truth) {
             let mut dist = vec![0f32; nq * k];
             let mut ids = vec![0i64; nq * k];
@@ -309,6 +324,18 @@ pub fn evaluate(
                     .map_err(|e| e.to_string())?;
                 let r = Refined { ids: &ids, k, reranked, seconds: t.elapsed().as_secs_f64() };
                 measure::refine_metrics(s, truth, &r, (nq, n), &mut metrics)?;
+            }
+            if let (Some(params), Some(pq), true) = (s.fast_scan, q.as_pq(), measure::fast_scanned(job.cfg, s)) {
+                let search = fast_scan::Search {
+                    queries: inp.queries,
+                    base: inp.base.in_memory(),
+                    k,
+                    truth,
+                    settings: s,
+                    params,
+                };
+                fast_scan_refine = fast_scan::measure(&pq, &job.codes, n, &search, &mut metrics)
+                    .map_err(|e| format!("{}: {e}", job.cfg.label()))?;
             }
         }
         metrics.insert("train_seconds".into(), json!(job.train_seconds));
@@ -352,6 +379,9 @@ pub fn evaluate(
                 }
             };
             r.insert("refine".into(), json!(how));
+        }
+        if measure::fast_scanned(job.cfg, s) {
+            config.insert("fast_scan_refine".into(), json!(fast_scan_refine));
         }
         config.insert("batch_size".into(), json!(batch));
         on_run(Outcome {

@@ -4,9 +4,10 @@
 //! One concept per file: `cli` (arguments), `dataset` (loading, through `vq::data`), `hub`
 //! (Hugging Face Hub datasets and the cache), `embed` (sentence embeddings of text
 //! columns), `measure` (one run and its metrics), `evaluate` (the passes over the data
-//! that measure every configuration), `fingerprint`, `memory`, `sweep` (planning and
-//! logging runs), `shard` (a sweep split across processes), `slurm` (job-array scripts),
-//! `runlog` (SQLite), `csv`, `plot`, `render` (plots as SVG, PNG or PDF), `progress`,
+//! that measure every configuration), `fast_scan` (the 4-bit PQ fast scan of a run),
+//! `fingerprint`, `memory`, `sweep` (planning and logging runs), `shard` (a sweep split
+//! across processes), `slurm` (job-array scripts), `runlog` (SQLite), `csv`, `plot`,
+//! `render` (plots as SVG, PNG or PDF), `progress`,
 //! `provenance` (git, CPU, time), `atomic` (output files that appear whole or not at all),
 //! `gt` (ground-truth files), `gen` (synthetic datasets).
 
@@ -17,6 +18,7 @@ mod dataset;
 #[cfg(feature = "embed")]
 mod embed;
 mod evaluate;
+mod fast_scan;
 mod fingerprint;
 mod gen;
 mod gt;

@@ -46,6 +46,27 @@
 //! They need the base in memory at search time (the dummy set, or `--in-memory`); a streamed
 //! base has gone by then, so its RaBitQ runs have no such keys, and `config_json`'s
 //! `rabitq.refine` says which it was.
+//!
+//! **PQ fast scan** (`--pq-fast-scan`): a PQ or OPQ run with 2..=16 centroids per
+//! sub-quantizer also packs its codes (`vq::PackedCodes`) and searches them with the 4-bit
+//! fast scan, the same `k` as the ADC search, keeping `k × rerank_factor` candidates by the
+//! 8-bit sums (`vq::FastScanParams`, `--pq-rerank-factor`); OPQ's queries (and, for the
+//! refined search, its base rows) are rotated first, as its own search does:
+//!
+//! | key | what |
+//! |---|---|
+//! | `recall_fastscan@10`, `recall_fastscan@100` | recall of `search_packed`: the candidates re-ranked with the float tables (with rerank_factor 0, the 8-bit sums alone) |
+//! | `fastscan_search_seconds`, `fastscan_search_qps` | its time, one thread (OPQ's query rotation included) |
+//! | `fastscan_ns_per_code` | that time per query and base row, in nanoseconds |
+//! | `fastscan_pack_seconds` | packing the codes into blocks, once per run |
+//! | `recall_fastscan_refined@10`, `recall_fastscan_refined@100` | recall of `search_packed_refine`: the candidates re-ranked against the full base vectors (FAISS's IndexRefineFlat) |
+//! | `fastscan_refined_search_seconds`, `fastscan_refined_search_qps` | its time, one thread (OPQ: rotating the base is not counted) |
+//!
+//! The refined keys need the base in memory at search time, as RaBitQ's re-ranking does,
+//! and a rerank factor of at least 1; `config_json` has `fast_scan` (true, or false for a
+//! run with more than 16 centroids, with `fast_scan_skipped` saying why), `rerank_factor`,
+//! and `fast_scan_refine` saying whether the refined search ran. Runs of a sweep without
+//! `--pq-fast-scan` have none of these keys.
 
 use crate::cli::{InitArg, Method};
 use crate::dataset::effective_threads;
@@ -125,6 +146,45 @@ pub struct Settings {
     pub rabitq_qb: vq::QueryBits,
     /// `--rabitq-epsilon`: ε₀ of RaBitQ's bounds.
     pub rabitq_epsilon: f32,
+    /// `--pq-fast-scan` with `--pq-rerank-factor`: measure the 4-bit fast scan of PQ and OPQ
+    /// runs of at most [`FAST_SCAN_MAX_KSUB`] centroids.
+    pub fast_scan: Option<vq::FastScanParams>,
+}
+
+/// The most centroids per sub-quantizer a fast-scanned PQ may have: its sub-codes are
+/// nibbles.
+pub const FAST_SCAN_MAX_KSUB: usize = 16;
+
+/// Whether `cfg` is fast-scanned under `s`: a PQ or OPQ of at most 16 centroids per
+/// sub-quantizer, with `--pq-fast-scan`.
+pub fn fast_scanned(cfg: Config, s: &Settings) -> bool {
+    s.fast_scan.is_some()
+        && matches!(cfg, Config::Pq { ksub, .. } | Config::Opq { ksub, .. } if ksub <= FAST_SCAN_MAX_KSUB)
+}
+
+/// With `--pq-fast-scan`, checks that `grid` has a run to fast-scan: a PQ or OPQ of
+/// 2..=16 centroids; `clusters_flag` names the flag that sets them, for the message.
+pub fn check_fast_scan(grid: &[Config], s: &Settings, clusters_flag: &str) -> Result<(), String> {
+    if s.fast_scan.is_none() || grid.iter().any(|&g| fast_scanned(g, s)) {
+        return Ok(());
+    }
+    let mut ksubs: Vec<usize> = grid
+        .iter()
+        .filter_map(|&g| match g {
+            Config::Pq { ksub, .. } | Config::Opq { ksub, .. } => Some(ksub),
+            _ => None,
+        })
+        .collect();
+    ksubs.sort_unstable();
+    ksubs.dedup();
+    if ksubs.is_empty() {
+        return Err("--pq-fast-scan applies to --method pq (and opq); add pq to --method or drop it".into());
+    }
+    Err(format!(
+        "--pq-fast-scan needs a PQ or OPQ run with 2..={FAST_SCAN_MAX_KSUB} centroids per sub-quantizer (4-bit codes), \
+         this one has {}; set {clusters_flag}",
+        ksubs.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    ))
 }
 
 /// Rows RaBitQ trains on without `--train-size`: training only takes their mean (the
@@ -351,6 +411,18 @@ pub fn describe(cfg: Config, s: &Settings, n: usize, d: usize) -> Map<String, Va
             );
         }
     }
+    if let (Some(p), Config::Pq { ksub, .. } | Config::Opq { ksub, .. }) = (s.fast_scan, cfg) {
+        config.insert("fast_scan".into(), json!(fast_scanned(cfg, s)));
+        config.insert("rerank_factor".into(), json!(p.rerank_factor));
+        if !fast_scanned(cfg, s) {
+            config.insert(
+                "fast_scan_skipped".into(),
+                json!(format!(
+                    "{ksub} centroids per sub-quantizer: the fast scan packs 4-bit codes (2..={FAST_SCAN_MAX_KSUB})"
+                )),
+            );
+        }
+    }
     config.insert("train_size".into(), json!(train_rows));
     config.insert(
         "train_sample".into(),
@@ -427,7 +499,7 @@ pub fn search_metrics(
 
 /// `{name}@10` and `{name}@100` of `ids` (`k` per query), each computed at most at `k` and
 /// the truth's depth (`{name}@{want}_computed_at` says where it was less).
-fn recall_metrics(
+pub fn recall_metrics(
     name: &str,
     truth: &crate::dataset::Truth,
     ids: &[i64],

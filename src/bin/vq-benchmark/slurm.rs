@@ -326,6 +326,7 @@ mod tests {
             opq_iterations: 50,
             rabitq_qb: vq::QueryBits::default(),
             rabitq_epsilon: 1.9,
+            fast_scan: None,
         };
         let pq = [Config::Pq { m: 16, ksub: 256 }];
         let small = memory_mib(10_000, 128, 100, &pq, &s);

@@ -86,6 +86,7 @@ pub fn grid(a: &SweepArgs) -> Result<Vec<Config>, String> {
             }
         }
     }
+    measure::check_fast_scan(&out, &settings(&a.common), "--pq-clusters 16 or --pq-bits 4 (OPQ: --opq-bits 4)")?;
     Ok(out)
 }
 
@@ -96,6 +97,7 @@ pub fn run_one(a: &RunArgs) -> Result<(), String> {
         Method::Opq => Config::Opq { m: a.num_chunks, ksub: a.num_clusters },
         Method::Rabitq => Config::Rabitq { bits: a.rabitq_bits },
     };
+    measure::check_fast_scan(&[cfg], &settings(&a.common), "--num-clusters 16")?;
     execute(&a.common, vec![cfg], None)
 }
 
@@ -159,6 +161,7 @@ pub fn settings(c: &Common) -> Settings {
         opq_iterations: c.opq_iterations,
         rabitq_qb: c.rabitq_qb,
         rabitq_epsilon: c.rabitq_epsilon,
+        fast_scan: c.pq_fast_scan.then_some(vq::FastScanParams { rerank_factor: c.pq_rerank_factor }),
     }
 }
 
@@ -202,6 +205,12 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
         shared.insert("rabitq_qb".into(), json!(s.rabitq_qb.number()));
         shared.insert("rabitq_epsilon".into(), json!(measure::decimal(s.rabitq_epsilon)));
     }
+    if let Some(p) = s.fast_scan {
+        // The fast scan's figures are part of a run's results: only sweeps that measure it
+        // hash its settings, so every other sweep keeps the id it derived before.
+        shared.insert("pq_fast_scan".into(), json!(true));
+        shared.insert("pq_rerank_factor".into(), json!(p.rerank_factor));
+    }
     let sweep_id = plan.as_ref().map(|p| match (&p.id, p.shard.is_some() || p.resume) {
         (Some(id), _) => id.clone(),
         (None, true) => shard::derived_sweep_id(&grid, &results_settings(&shared), &ds.quick_fingerprint),
@@ -218,7 +227,7 @@ fn execute(c: &Common, grid: Vec<Config>, plan: Option<SweepPlan>) -> Result<(),
     if let (Some(id), Some(p)) = (&sweep_id, &plan) {
         if p.resume && c.db.is_file() && std::fs::metadata(&c.db).is_ok_and(|m| m.len() > 0) {
             done = RunLog::open_read(&c.db)?.runs(std::slice::from_ref(id))?;
-            configs.retain(|&cfg| !done.iter().any(|r| is_run_of(r, cfg, s.metric)));
+            configs.retain(|&cfg| !done.iter().any(|r| is_run_of(r, cfg, &s)));
         }
     }
     let csv_path: Option<PathBuf> = match (&c.csv, &sweep_id, plan.as_ref().and_then(|p| p.shard)) {
@@ -388,13 +397,18 @@ fn results_settings(shared: &serde_json::Map<String, Value>) -> Value {
     Value::Object(m)
 }
 
-/// Whether a logged run is configuration `cfg` under `metric` (its method, the method's
-/// own keys and the metric).
-fn is_run_of(run: &Run, cfg: Config, metric: vq::Metric) -> bool {
+/// Whether a logged run is configuration `cfg` under `s` (its method, the method's own
+/// keys, the metric, and for PQ and OPQ the fast scan's rerank factor or its absence).
+fn is_run_of(run: &Run, cfg: Config, s: &Settings) -> bool {
     let c = csv::object(&run.config_json);
     let key = |k: &str| c.get(k).and_then(Value::as_u64);
+    let fast_scan_as_logged = match cfg {
+        Config::Pq { .. } | Config::Opq { .. } => key("rerank_factor") == s.fast_scan.map(|p| p.rerank_factor as u64),
+        _ => true,
+    };
     run.method.as_deref() == Some(cfg.method().name())
-        && csv::metric(&c) == metric.name()
+        && csv::metric(&c) == s.metric.name()
+        && fast_scan_as_logged
         && match cfg {
             Config::Pq { m, ksub } | Config::Opq { m, ksub } => {
                 key("num_chunks") == Some(m as u64) && key("num_clusters") == Some(ksub as u64)
