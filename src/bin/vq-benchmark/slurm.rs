@@ -217,7 +217,18 @@ fn memory_mib(n: usize, d: usize, nq: usize, configs: &[Config], s: &Settings) -
     let sample = (2 + cosine) * (sample_rows * d * 4) as u64;
     let batches = (3 + cosine) * (s.batch_rows(d).min(n) * d * 4) as u64;
     let queries = (nq * d * 4 + nq * 100 * 12 * 4) as u64;
-    (code_bytes + sample + batches + queries).div_ceil(1 << 20) + BASE_MIB
+    // `--pq-fast-scan`: one configuration at a time packs its codes into blocks beside
+    // them, for its search only.
+    let packed = configs
+        .iter()
+        .filter(|&&cfg| crate::measure::fast_scanned(cfg, s))
+        .filter_map(|&cfg| match cfg {
+            Config::Pq { m, .. } | Config::Opq { m, .. } => vq::PackedCodes::packed_len(m, n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0) as u64;
+    (code_bytes + sample + batches + queries + packed).div_ceil(1 << 20) + BASE_MIB
 }
 
 /// Bytes of a RaBitQ code at `bits` per dimension (the layout table of `vq::rabitq`'s
@@ -345,6 +356,13 @@ mod tests {
         let rq = |bits| memory_mib(1_000_000, 1024, 100, &[Config::Rabitq { bits }], &s);
         assert!(rq(8) >= rq(1) + 7 * 1_000_000 * 128 / (1 << 20), "{} {}", rq(8), rq(1));
         assert!(cost(Config::Rabitq { bits: 1 }) < cost(Config::Rabitq { bits: 8 }));
+        // The fast scan: the largest 4-bit configuration's packed codes (10^8 rows, m = 32:
+        // 1.5 GiB), and nothing for a configuration it does not scan.
+        let fast = Settings { fast_scan: Some(vq::FastScanParams::default()), ..s.clone() };
+        let pq4 = [Config::Pq { m: 16, ksub: 16 }, Config::Opq { m: 32, ksub: 16 }];
+        let extra = memory_mib(100_000_000, 128, 100, &pq4, &fast) - memory_mib(100_000_000, 128, 100, &pq4, &s);
+        assert!((1525..=1527).contains(&extra), "{extra}");
+        assert_eq!(memory_mib(100_000_000, 128, 100, &pq, &fast), big);
     }
 
     #[test]
