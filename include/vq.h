@@ -520,7 +520,7 @@ vq_status vq_pq_unpack_codes(const struct vq_pq *pq,
  * `vq_pq_search_packed_refine_with_scratch` need to search `n` codes for the top `k` with
  * `params` (NULL for the defaults): for each of up to four queries scanned together, the
  * float and 8-bit distance tables and the candidate list, about
- * `4·(m·ksub + 36·m + 3·min(k·rerank_factor, n))` floats. A buffer sized for more codes
+ * `4·(m·ksub + 36·m + 2·min(2·k·rerank_factor, n))` floats. A buffer sized for more codes
  * or a larger `k` also serves fewer. `ksub > 16` is `VQ_STATUS_INVALID_ARGUMENT`, as is a
  * size that overflows.
  *

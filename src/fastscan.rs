@@ -25,7 +25,7 @@
 //!
 //! **Hot path.** Searches allocate nothing up to the scratch memory's bounds (per query of
 //! a pass: the float table, the 8-bit tables and the candidate list, about
-//! `m·ksub + 36·m + 3·k·rerank_factor` floats, in `crate::scratch`). The `*_with_scratch`
+//! `m·ksub + 36·m + 4·k·rerank_factor` floats, in `crate::scratch`). The `*_with_scratch`
 //! searches take that memory from the caller
 //! ([`ProductQuantizer::search_packed_scratch_len`] floats) and never allocate; with
 //! [`PackedCodes::pack_into`] and a borrowed [`PackedCodes`] (codes in memory the caller
@@ -200,22 +200,59 @@ fn check_nibbles(pq: &ProductQuantizer) -> Result<(), Error> {
     }
 }
 
-/// The best candidates of one query by their 8-bit sums.
+/// Bits of a candidate's key that hold its id: `sum << ID_BITS | id`.
+const ID_BITS: u32 = 48;
+
+/// The best `kept` candidates of one query by their 8-bit sums, gathered as FAISS's
+/// reservoir gathers them: a code below the threshold is appended, and when the buffer is
+/// full the best `kept` are selected in place (linear time) and the threshold drops to the
+/// worst of them. That is O(1) per candidate where a heap of `kept` costs O(log kept), and
+/// with many candidates the heap was most of the search (k = 100 × factor 4 over 25,000
+/// codes: 11.5 ns per code, 3.6 with no re-ranking; docs/PERFORMANCE.md).
+///
+/// Keys order candidates as a heap would (by sum, then id), so the set kept is the same:
+/// a code turned away by the threshold is never better than the `kept`-th, since ids rise
+/// through the scan.
 struct Candidates<'a> {
-    top: TopK<'a>,
+    /// `sum << ID_BITS | id`, the first `len` in use; its length is the buffer's capacity,
+    /// more than `kept` unless the codes are no more.
+    keys: &'a mut [u64],
+    len: usize,
+    kept: usize,
+    limit: u32,
     n: usize,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(keys: &'a mut [u64], kept: usize, n: usize) -> Self {
+        // Until `kept` are in, every code is a candidate.
+        Candidates { keys, len: 0, kept, limit: u32::MAX, n }
+    }
+
+    /// Keeps the best `kept`, and once there are that many, lets in only codes below the
+    /// worst of them.
+    fn select(&mut self) {
+        if self.len > self.kept {
+            self.keys[..self.len].select_nth_unstable(self.kept - 1);
+            self.len = self.kept;
+        }
+        if self.len == self.kept {
+            let worst = self.keys[..self.len].iter().max().copied().unwrap_or(u64::MAX);
+            self.limit = (worst >> ID_BITS) as u32;
+        }
+    }
+
+    /// The best `kept` candidates (fewer when the codes are fewer), in no order.
+    fn best(mut self) -> usize {
+        self.select();
+        self.len
+    }
 }
 
 impl Sink for Candidates<'_> {
     #[inline(always)]
     fn threshold(&self) -> u32 {
-        // An unfilled list (its worst is the +∞ sentinel) takes every code.
-        let t = self.top.threshold();
-        if t.is_finite() {
-            t as u32
-        } else {
-            u32::MAX
-        }
+        self.limit
     }
 
     #[inline]
@@ -224,8 +261,13 @@ impl Sink for Candidates<'_> {
             let j = below.trailing_zeros() as usize;
             below &= below - 1;
             let id = b * BLOCK + j;
-            if id < self.n {
-                self.top.push(f32::from(sums[j]), id as i64);
+            // The limit may have dropped within this block.
+            if id < self.n && u32::from(sums[j]) < self.limit {
+                self.keys[self.len] = u64::from(sums[j]) << ID_BITS | id as u64;
+                self.len += 1;
+                if self.len == self.keys.len() {
+                    self.select();
+                }
             }
         }
     }
@@ -262,13 +304,19 @@ fn quantize(table: &[f32], ksub: usize, lows: &mut [f32], rows: &mut [[u8; 16]])
 }
 
 /// Floats of a pass's scratch ([`Job::pass`] splits it in this order): per query the float
-/// table, the 8-bit rows, the laid-out tables and `kept` candidates' scores, then one
-/// query's row minimums at a time, then per query `kept` candidate ids (an id is two
-/// floats, 8-byte aligned by one float of slack).
-fn scratch_floats(m: usize, ksub: usize, kept: usize) -> Option<usize> {
+/// table, the 8-bit rows and the laid-out tables, then one query's row minimums at a time,
+/// then per query a buffer of `reservoir` candidate keys (a key is two floats, 8-byte
+/// aligned by one float of slack).
+fn scratch_floats(m: usize, ksub: usize, reservoir: usize) -> Option<usize> {
     let tables = m.checked_mul(ksub)?.checked_add(m.checked_mul(4)?)?.checked_add(kernel::tables_len(m) / 4)?;
-    let per_query = tables.checked_add(kept.checked_mul(3)?)?;
+    let per_query = tables.checked_add(reservoir.checked_mul(2)?)?;
     per_query.checked_mul(QUERIES)?.checked_add(m)?.checked_add(1)
+}
+
+/// The candidate buffer of one query for `kept` candidates of `n` codes: twice `kept`, so
+/// the selection runs at most once per `kept` candidates, and no more than the codes.
+fn reservoir(kept: usize, n: usize) -> usize {
+    kept.saturating_mul(2).min(n.max(kept))
 }
 
 impl ProductQuantizer {
@@ -286,7 +334,7 @@ impl ProductQuantizer {
     /// Floats of scratch memory that [`Self::search_packed_with_scratch`] (and the refine
     /// variant) needs to search `n` codes for the top `k` with `params`: for a pass of up
     /// to four queries, each query's float table, 8-bit tables and candidate list, about
-    /// `4·(m·ksub + 36·m + 3·min(k·rerank_factor, n)) + m` floats. A buffer sized for more
+    /// `4·(m·ksub + 36·m + 2·min(2·k·rerank_factor, n)) + m` floats. A buffer sized for more
     /// codes (or a larger `k`) also serves fewer.
     ///
     /// # Errors
@@ -294,7 +342,7 @@ impl ProductQuantizer {
     pub fn search_packed_scratch_len(&self, n: usize, k: usize, params: &FastScanParams) -> Result<usize, Error> {
         check_nibbles(self)?;
         let kept = Self::kept(n, k, params)?;
-        scratch_floats(self.m(), self.ksub(), kept).ok_or_else(|| Error::OutOfRange {
+        scratch_floats(self.m(), self.ksub(), reservoir(kept, n)).ok_or_else(|| Error::OutOfRange {
             what: "scratch length",
             got: format!("m = {}, ksub = {}, {kept} candidates per query", self.m(), self.ksub()),
             accepted: "a scratch size within the address space",
@@ -416,6 +464,14 @@ impl ProductQuantizer {
             });
         }
         let kept = Self::kept(codes.n, k, params)?;
+        if codes.n as u64 > 1 << ID_BITS {
+            // Unreachable in practice (2^48 codes are 128 TiB packed), but a key must hold an id.
+            return Err(Error::OutOfRange {
+                what: "packed codes",
+                got: codes.n.to_string(),
+                accepted: "at most 2^48 codes per search",
+            });
+        }
         let entry = if self.metric() == Metric::L2 { Entry::L2 } else { Entry::NegDot };
         let dim = self.dim();
         let mut heaps = Heaps::start(distances, labels, k);
@@ -473,16 +529,17 @@ impl Job<'_> {
         let (pq, codes, kept) = (self.pq, self.codes, self.kept);
         let (m, ksub, dim, n) = (pq.m(), pq.ksub(), pq.dim(), codes.n);
         let k = od.len() / NQ;
+        let cap = reservoir(kept, n);
         let (tables, rest) = buf.split_at_mut(NQ * m * ksub);
         let (rows, rest) = rest.split_at_mut(NQ * 4 * m);
         let (laid, rest) = rest.split_at_mut(NQ * kernel::tables_len(m) / 4);
-        let (cand_d, rest) = rest.split_at_mut(NQ * kept);
         let (lows, rest) = rest.split_at_mut(m);
-        let (_, cand_i, _) = bytemuck::pod_align_to_mut::<f32, i64>(rest);
-        let cand_i = &mut cand_i[..NQ * kept];
+        let (_, keys, _) = bytemuck::pod_align_to_mut::<f32, u64>(rest);
+        let keys = &mut keys[..NQ * cap];
         let rows: &mut [[u8; 16]] = bytemuck::cast_slice_mut(rows);
         let laid: &mut [u8] = bytemuck::cast_slice_mut(laid);
         let mut scale = [(0f32, 0f32); NQ];
+        let found;
         for (((q, t), r), s) in
             qs.chunks_exact(dim).zip(tables.chunks_exact_mut(m * ksub)).zip(rows.chunks_exact_mut(m)).zip(&mut scale)
         {
@@ -495,24 +552,21 @@ impl Job<'_> {
                 let (r, l) = laid_out.next().expect("one per query");
                 Tables::lay_out(m, r, l)
             });
-            let mut lists = cand_d.chunks_exact_mut(kept).zip(cand_i.chunks_exact_mut(kept));
-            let mut sinks: [Candidates; NQ] = std::array::from_fn(|_| {
-                let (d, i) = lists.next().expect("one per query");
-                Candidates { top: TopK::new(d, i).expect("equal lengths"), n }
-            });
+            let mut lists = keys.chunks_exact_mut(cap);
+            let mut sinks: [Candidates; NQ] =
+                std::array::from_fn(|_| Candidates::new(lists.next().expect("one per query"), kept, n));
             kernel::scan(self.isa, views, codes.bytes, &mut sinks);
+            found = sinks.map(Candidates::best);
         }
         let bb = kernel::block_bytes(m);
         let per_query = qs.chunks_exact(dim).zip(tables.chunks_exact(m * ksub)).zip(scale);
-        let lists = cand_d.chunks_exact(kept).zip(cand_i.chunks_exact(kept));
+        let lists = keys.chunks_exact(cap).zip(found);
         let outs = od.chunks_exact_mut(k).zip(ol.chunks_exact_mut(k));
-        for ((((q, table), (a, bias)), (cd, ci)), (od, ol)) in per_query.zip(lists).zip(outs) {
+        for ((((q, table), (a, bias)), (list, len)), (od, ol)) in per_query.zip(lists).zip(outs) {
             let mut out = TopK::resume(od, ol);
-            for (&s, &id) in cd.iter().zip(ci) {
-                if id < 0 {
-                    continue;
-                }
-                let i = id as usize;
+            for &key in &list[..len] {
+                let (i, s) = ((key & ((1 << ID_BITS) - 1)) as usize, f32::from((key >> ID_BITS) as u16));
+                let id = i as i64;
                 let score = if self.factor == 0 {
                     s / a + bias
                 } else if let Some(v) = self.vectors {

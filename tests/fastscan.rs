@@ -146,6 +146,69 @@ fn the_8bit_scan_finds_the_float_scans_neighbours() {
     }
 }
 
+/// The candidates the 8-bit sums pick, against a plain oracle: the table quantized as the
+/// module docs give it (`a = min(255 / max span, (65535 − m) / Σ spans)`, entries
+/// `round(a·(t − min))`), every code's sum in u32, ordered by sum then id. With m = 2 and
+/// ksub = 4 few sums are distinct, so the order among equal sums is checked too. Candidate
+/// lists from k to every code: the buffer's selection runs many times, once, or never.
+#[test]
+fn the_candidates_are_the_best_8bit_sums_ties_by_id() {
+    let (d, n, nq, k) = (8, 1000, 5, 7);
+    let x = clustered(n, d, 8);
+    let q = clustered(nq, d, 9);
+    for (m, ksub) in [(2, 4), (8, 16)] {
+        let pq = trained(d, m, ksub, Metric::L2, &x);
+        let codes = encode(&pq, &x);
+        let packed = PackedCodes::pack(&pq, &codes).unwrap();
+        let layout = pq.layout();
+        let mut float = vec![0f32; n];
+        for factor in [0, 1, 3, 50, 143, 200] {
+            let kept = (k * factor.max(1)).min(n);
+            for &level in available() {
+                let (got_d, got_l) = with_level(level, || search_packed(&pq, &q, &packed, k, factor)).unwrap();
+                for (qi, query) in q.chunks_exact(d).enumerate() {
+                    let mut table = vec![0f32; m * ksub];
+                    pq.distance_table(query, &mut table).unwrap();
+                    let rows: Vec<&[f32]> = table.chunks_exact(ksub).collect();
+                    let low = |r: &[f32]| r.iter().fold(f32::INFINITY, |a, &v| a.min(v));
+                    let span =
+                        |r: &[f32]| f64::from(r.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v))) - f64::from(low(r));
+                    let max_span = rows.iter().map(|r| span(r)).fold(0f64, f64::max);
+                    let sum_span: f64 = rows.iter().map(|r| span(r)).sum();
+                    let a = (255.0 / max_span).min((65535.0 - m as f64) / sum_span);
+                    let entry =
+                        |j: usize, c: usize| ((f64::from(rows[j][c]) - f64::from(low(rows[j]))) * a).round() as u32;
+                    let mut by_sum: Vec<(u32, usize)> = codes
+                        .chunks_exact(pq.code_size())
+                        .enumerate()
+                        .map(|(i, row)| ((0..m).map(|j| entry(j, layout.get(row, j) as usize)).sum(), i))
+                        .collect();
+                    by_sum.sort_unstable();
+                    let candidates = &by_sum[..kept];
+                    let want: Vec<i64> = if factor == 0 {
+                        candidates.iter().map(|&(_, i)| i as i64).take(k).collect()
+                    } else {
+                        // Re-ranked with the float table: the candidates by float score, then id.
+                        pq.distances(query, &codes, &mut float).unwrap();
+                        let mut by_score: Vec<(f32, usize)> = candidates.iter().map(|&(_, i)| (float[i], i)).collect();
+                        by_score.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                        by_score.iter().map(|&(_, i)| i as i64).take(k).collect()
+                    };
+                    let what = format!("m = {m}, ksub = {ksub}, factor {factor}, query {qi} at {level}");
+                    assert_eq!(&got_l[qi * k..(qi + 1) * k], &want[..], "{what}");
+                    if factor > 0 {
+                        // `distances` may sum in another order than the scan: equal up to rounding.
+                        for (&g, &i) in got_d[qi * k..(qi + 1) * k].iter().zip(&want) {
+                            let w = float[i as usize];
+                            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{what}: {g} vs {w}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn refining_against_full_vectors_with_every_candidate_is_exact_search() {
     let (d, n, nq, k) = (16, 500, 4, 7);
