@@ -9,6 +9,18 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use vq::Quantizer;
 
+/// `train(dim, rows)` on the rows of `x` ((n, d) float32), with the GIL released.
+pub fn train<T: Send>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    train: impl FnOnce(usize, &[f32]) -> Result<T, vq::Error> + Send,
+) -> PyResult<T> {
+    let x = rows::<f32>(x, "x", None)?;
+    let dim = x.shape()[1];
+    let data = slice(&x)?;
+    py.detach(|| train(dim, data)).py()
+}
+
 /// Codes of `q` for the rows of `x` (`(n, dim)` float32), `(n, code_size)` uint8.
 pub fn encode<'py, Q: Quantizer + Sync>(
     py: Python<'py>,
@@ -132,3 +144,105 @@ fn zeroed<T: Clone + Default>(len: usize, k: usize) -> PyResult<Vec<T>> {
 pub fn bytes<'py>(py: Python<'py>, b: Vec<u8>) -> Bound<'py, PyBytes> {
     PyBytes::new(py, &b)
 }
+
+/// The one `#[pymethods]` block PyO3 allows per class: the methods every quantizer class
+/// shares (`dim`, `code_size`, `metric`, `decode`, `distances`, `search`, the model-file
+/// calls), written here once, and the class's own (`$own`). `$class` holds the library's
+/// quantizer as `inner: $inner`; `$check(q, codes)` runs before any scan of codes (a product
+/// quantizer's sub-code check, which turns hostile codes into an error).
+macro_rules! quantizer_methods {
+    ($class:ident, $inner:ty, $check:expr, { $($own:tt)* }) => {
+        #[pyo3::pymethods]
+        impl $class {
+            $($own)*
+
+            /// Dimension of the vectors.
+            #[getter]
+            fn dim(&self) -> usize {
+                vq::Quantizer::dim(&self.inner)
+            }
+
+            /// Bytes per code.
+            #[getter]
+            fn code_size(&self) -> usize {
+                vq::Quantizer::code_size(&self.inner)
+            }
+
+            /// `l2`, `ip` or `cosine`.
+            #[getter]
+            fn metric(&self) -> &'static str {
+                vq::Quantizer::metric(&self.inner).name()
+            }
+
+            /// Reconstructions of `codes` ((n, code_size) uint8), (n, d) float32.
+            fn decode<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                codes: &pyo3::Bound<'py, pyo3::PyAny>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, numpy::PyArray2<f32>>> {
+                $crate::common::decode(py, &self.inner, codes)
+            }
+
+            /// The score of every code for one query ((d,) float32), (n,) float32.
+            fn distances<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                query: &pyo3::Bound<'py, pyo3::PyAny>,
+                codes: &pyo3::Bound<'py, pyo3::PyAny>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, numpy::PyArray1<f32>>> {
+                let q = &self.inner;
+                $crate::common::distances(py, q, query, codes, |c| ($check)(q, c))
+            }
+
+            /// Top-`k` codes of each query, as FAISS's `index.search`: (distances, labels),
+            /// (nq, k) float32 and int64; labels -1 past the last code.
+            fn search<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                queries: &pyo3::Bound<'py, pyo3::PyAny>,
+                codes: &pyo3::Bound<'py, pyo3::PyAny>,
+                k: usize,
+            ) -> pyo3::PyResult<$crate::common::Found<'py>> {
+                let q = &self.inner;
+                let inputs = $crate::common::SearchInputs::new(
+                    queries,
+                    codes,
+                    vq::Quantizer::dim(q),
+                    vq::Quantizer::code_size(q),
+                )?;
+                let (qv, c, nq) = inputs.slices()?;
+                $crate::common::found(py, nq, k, |d, l| {
+                    ($check)(q, c)?;
+                    vq::Quantizer::search(q, qv, c, k, d, l)
+                })
+            }
+
+            /// The model file's bytes (what `save` writes and the C ABI reads).
+            fn to_bytes<'py>(&self, py: pyo3::Python<'py>) -> pyo3::Bound<'py, pyo3::types::PyBytes> {
+                $crate::common::bytes(py, py.detach(|| self.inner.to_bytes()))
+            }
+
+            /// Reads a model file's bytes.
+            #[staticmethod]
+            fn from_bytes(py: pyo3::Python<'_>, data: &[u8]) -> pyo3::PyResult<Self> {
+                use $crate::arrays::OrPy;
+                Ok($class { inner: py.detach(|| <$inner>::from_bytes(data)).py()? })
+            }
+
+            /// Writes the model file to `path` (atomically: a temporary file renamed into
+            /// place).
+            fn save(&self, py: pyo3::Python<'_>, path: std::path::PathBuf) -> pyo3::PyResult<()> {
+                use $crate::arrays::OrPy;
+                py.detach(|| self.inner.save(&path)).py()
+            }
+
+            /// Reads a model file.
+            #[staticmethod]
+            fn load(py: pyo3::Python<'_>, path: std::path::PathBuf) -> pyo3::PyResult<Self> {
+                use $crate::arrays::OrPy;
+                Ok($class { inner: py.detach(|| <$inner>::load(&path)).py()? })
+            }
+        }
+    };
+}
+pub(crate) use quantizer_methods;

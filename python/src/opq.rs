@@ -1,14 +1,11 @@
 //! `vq.OpqQuantizer`: [`vq::OpqQuantizer`], a learned rotation followed by a product
 //! quantizer.
 
-use crate::arrays::{rows, slice, view, OrPy};
-use crate::common::{self, Found, SearchInputs};
+use crate::arrays::view;
+use crate::common::{self};
 use crate::pq::{kmeans, metric, KMeansArgs, ProductQuantizer};
-use numpy::PyUntypedArrayMethods;
-use numpy::{PyArray1, PyArray2};
+use numpy::PyArray2;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
-use std::path::PathBuf;
 use vq::{OpqParams, Quantizer};
 
 /// A trained OPQ quantizer. Immutable and safe to share between threads; every call
@@ -18,8 +15,7 @@ pub struct OpqQuantizer {
     inner: vq::OpqQuantizer,
 }
 
-#[pymethods]
-impl OpqQuantizer {
+common::quantizer_methods!(OpqQuantizer, vq::OpqQuantizer, |q: &vq::OpqQuantizer, c: &[u8]| q.pq().check_codes(c), {
     /// Trains the rotation and the product quantizer on the rows of `x` ((n, d) float32),
     /// with FAISS's `OPQMatrix` defaults.
     #[staticmethod]
@@ -59,17 +55,8 @@ impl OpqQuantizer {
             &KMeansArgs { seed, iterations, tol, init, hartigan_passes, max_points_per_centroid, threads },
         )?;
         p.metric = self::metric(metric)?;
-        let x = rows::<f32>(x, "x", None)?;
-        let dim = x.shape()[1];
-        let data = slice(&x)?;
-        let inner = py.detach(|| vq::OpqQuantizer::train(dim, data, &p)).py()?;
+        let inner = common::train(py, x, |dim, data| vq::OpqQuantizer::train(dim, data, &p))?;
         Ok(OpqQuantizer { inner })
-    }
-
-    /// Input dimension.
-    #[getter]
-    fn dim(&self) -> usize {
-        self.inner.dim()
     }
 
     /// The rotation's output dimension (the product quantizer's).
@@ -90,18 +77,6 @@ impl OpqQuantizer {
         self.inner.pq().ksub()
     }
 
-    /// Bytes per code.
-    #[getter]
-    fn code_size(&self) -> usize {
-        self.inner.code_size()
-    }
-
-    /// `l2`, `ip` or `cosine`.
-    #[getter]
-    fn metric(&self) -> &'static str {
-        self.inner.metric().name()
-    }
-
     /// The rotation `R`, a read-only (d_out, d) view.
     #[getter]
     fn rotation<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
@@ -120,61 +95,6 @@ impl OpqQuantizer {
         common::encode(py, &self.inner, x, |q, v, c| q.encode(v, c))
     }
 
-    /// Reconstructions of `codes`, (n, d) float32.
-    fn decode<'py>(&self, py: Python<'py>, codes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        common::decode(py, &self.inner, codes)
-    }
-
-    /// The score of every code for one query, (n,) float32.
-    fn distances<'py>(
-        &self,
-        py: Python<'py>,
-        query: &Bound<'py, PyAny>,
-        codes: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let q = &self.inner;
-        common::distances(py, q, query, codes, |c| q.pq().check_codes(c))
-    }
-
-    /// Top-`k` codes of each query: (distances, labels), (nq, k).
-    fn search<'py>(
-        &self,
-        py: Python<'py>,
-        queries: &Bound<'py, PyAny>,
-        codes: &Bound<'py, PyAny>,
-        k: usize,
-    ) -> PyResult<Found<'py>> {
-        let q = &self.inner;
-        let inputs = SearchInputs::new(queries, codes, q.dim(), q.code_size())?;
-        let (qv, c, nq) = inputs.slices()?;
-        common::found(py, nq, k, |d, l| {
-            q.pq().check_codes(c)?;
-            q.search(qv, c, k, d, l)
-        })
-    }
-
-    /// The model file's bytes.
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        common::bytes(py, py.detach(|| self.inner.to_bytes()))
-    }
-
-    /// Reads a model file's bytes.
-    #[staticmethod]
-    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
-        Ok(OpqQuantizer { inner: py.detach(|| vq::OpqQuantizer::from_bytes(data)).py()? })
-    }
-
-    /// Writes the model file to `path`.
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.inner.save(&path)).py()
-    }
-
-    /// Reads a model file.
-    #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(OpqQuantizer { inner: py.detach(|| vq::OpqQuantizer::load(&path)).py()? })
-    }
-
     fn __repr__(&self) -> String {
         let q = &self.inner;
         format!(
@@ -186,4 +106,4 @@ impl OpqQuantizer {
             self.metric()
         )
     }
-}
+});

@@ -2,14 +2,12 @@
 //! `vq.PackedCodes`.
 
 use crate::arrays::{column, finite, matrix, rows, slice, vector, view, OrPy};
-use crate::common::{self, Found, SearchInputs};
+use crate::common::{self, Found};
 use crate::fastscan::PackedCodes;
 use numpy::PyUntypedArrayMethods;
 use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
-use std::path::PathBuf;
 use vq::kmeans::Init;
 use vq::{FastScanParams, Metric, PqParams, Quantizer};
 
@@ -60,251 +58,183 @@ pub struct ProductQuantizer {
     pub(crate) inner: vq::ProductQuantizer,
 }
 
-#[pymethods]
-impl ProductQuantizer {
-    /// Trains on the rows of `x` ((n, d) float32, C-contiguous).
-    #[staticmethod]
-    #[pyo3(signature = (x, m, ksub = 256, *, seed = 1234, iterations = 25, tol = 0.0, init = "random", hartigan_passes = 0, max_points_per_centroid = 256, threads = 0, metric = "l2"))]
-    #[allow(clippy::too_many_arguments)]
-    fn train(
-        py: Python<'_>,
-        x: &Bound<'_, PyAny>,
-        m: usize,
-        ksub: usize,
-        seed: u64,
-        iterations: usize,
-        tol: f64,
-        init: &str,
-        hartigan_passes: usize,
-        max_points_per_centroid: usize,
-        threads: usize,
-        metric: &str,
-    ) -> PyResult<Self> {
-        let mut params = PqParams::new(m, ksub);
-        kmeans(
-            &mut params.kmeans,
-            &KMeansArgs { seed, iterations, tol, init, hartigan_passes, max_points_per_centroid, threads },
-        )?;
-        params.metric = self::metric(metric)?;
-        let x = rows::<f32>(x, "x", None)?;
-        let dim = x.shape()[1];
-        let data = slice(&x)?;
-        let inner = py.detach(|| vq::ProductQuantizer::train(dim, data, &params)).py()?;
-        Ok(ProductQuantizer { inner })
-    }
+common::quantizer_methods!(
+    ProductQuantizer,
+    vq::ProductQuantizer,
+    |q: &vq::ProductQuantizer, c: &[u8]| q.check_codes(c),
+    {
+        /// Trains on the rows of `x` ((n, d) float32, C-contiguous).
+        #[staticmethod]
+        #[pyo3(signature = (x, m, ksub = 256, *, seed = 1234, iterations = 25, tol = 0.0, init = "random", hartigan_passes = 0, max_points_per_centroid = 256, threads = 0, metric = "l2"))]
+        #[allow(clippy::too_many_arguments)]
+        fn train(
+            py: Python<'_>,
+            x: &Bound<'_, PyAny>,
+            m: usize,
+            ksub: usize,
+            seed: u64,
+            iterations: usize,
+            tol: f64,
+            init: &str,
+            hartigan_passes: usize,
+            max_points_per_centroid: usize,
+            threads: usize,
+            metric: &str,
+        ) -> PyResult<Self> {
+            let mut params = PqParams::new(m, ksub);
+            kmeans(
+                &mut params.kmeans,
+                &KMeansArgs { seed, iterations, tol, init, hartigan_passes, max_points_per_centroid, threads },
+            )?;
+            params.metric = self::metric(metric)?;
+            let inner = common::train(py, x, |dim, data| vq::ProductQuantizer::train(dim, data, &params))?;
+            Ok(ProductQuantizer { inner })
+        }
 
-    /// Dimension of the vectors.
-    #[getter]
-    fn dim(&self) -> usize {
-        self.inner.dim()
-    }
+        /// Sub-quantizers.
+        #[getter]
+        fn m(&self) -> usize {
+            self.inner.m()
+        }
 
-    /// Sub-quantizers.
-    #[getter]
-    fn m(&self) -> usize {
-        self.inner.m()
-    }
+        /// Centroids per sub-quantizer.
+        #[getter]
+        fn ksub(&self) -> usize {
+            self.inner.ksub()
+        }
 
-    /// Centroids per sub-quantizer.
-    #[getter]
-    fn ksub(&self) -> usize {
-        self.inner.ksub()
-    }
+        /// The codebooks, a read-only view: (m, ksub, d/m) when m divides d, else the flat
+        /// `[m][ksub][dsub_i]` array.
+        #[getter]
+        fn centroids<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+            let q = &slf.get().inner;
+            let c = q.centroids();
+            if q.dim().is_multiple_of(q.m()) {
+                view(slf.as_any(), c, &[q.m(), q.ksub(), q.dim() / q.m()])
+            } else {
+                view(slf.as_any(), c, &[c.len()])
+            }
+        }
 
-    /// Bytes per code.
-    #[getter]
-    fn code_size(&self) -> usize {
-        self.inner.code_size()
-    }
+        /// Codes of the rows of `x`, (n, code_size) uint8; `threads` > 1 (0: all cores) encodes
+        /// in parallel, with the same codes.
+        #[pyo3(signature = (x, *, threads = 1))]
+        fn encode<'py>(
+            &self,
+            py: Python<'py>,
+            x: &Bound<'py, PyAny>,
+            threads: usize,
+        ) -> PyResult<Bound<'py, PyArray2<u8>>> {
+            common::encode(py, &self.inner, x, |q, v, c| {
+                if threads == 1 {
+                    q.encode(v, c)
+                } else {
+                    q.encode_parallel(v, c, threads)
+                }
+            })
+        }
 
-    /// `l2`, `ip` or `cosine`.
-    #[getter]
-    fn metric(&self) -> &'static str {
-        self.inner.metric().name()
-    }
+        /// The distance table of one query ((d,) float32): (m, ksub) float32.
+        fn distance_table<'py>(
+            &self,
+            py: Python<'py>,
+            query: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+            let q = &self.inner;
+            let query = vector::<f32>(query, "query", Some(q.dim()))?;
+            let qv = slice(&query)?;
+            let (m, ksub) = (q.m(), q.ksub());
+            let t = py
+                .detach(|| {
+                    finite("query", qv)?;
+                    let mut t = vec![0f32; m * ksub];
+                    q.distance_table(qv, &mut t).map(|()| t)
+                })
+                .py()?;
+            matrix(py, t, m, ksub)
+        }
 
-    /// The codebooks, a read-only view: (m, ksub, d/m) when m divides d, else the flat
-    /// `[m][ksub][dsub_i]` array.
-    #[getter]
-    fn centroids<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let q = &slf.get().inner;
-        let c = q.centroids();
-        if q.dim().is_multiple_of(q.m()) {
-            view(slf.as_any(), c, &[q.m(), q.ksub(), q.dim() / q.m()])
-        } else {
-            view(slf.as_any(), c, &[c.len()])
+        /// Each code's sum of the `table` entries it selects ((m, ksub) float32 table, (n,
+        /// code_size) codes): (n,) float32.
+        fn adc_scan<'py>(
+            &self,
+            py: Python<'py>,
+            table: &Bound<'py, PyAny>,
+            codes: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+            let q = &self.inner;
+            let t = rows::<f32>(table, "table", Some(q.ksub()))?;
+            if t.shape()[0] != q.m() {
+                return Err(PyValueError::new_err(format!(
+                    "table: expected shape ({}, {}), got {:?}",
+                    q.m(),
+                    q.ksub(),
+                    t.shape()
+                )));
+            }
+            let tv = slice(&t)?;
+            let c = rows::<u8>(codes, "codes", Some(q.code_size()))?;
+            let (c, n) = common::codes(&c)?;
+            let out = py
+                .detach(|| {
+                    q.check_codes(c)?;
+                    let mut out = vec![0f32; n];
+                    q.adc_scan(tv, c, &mut out).map(|()| out)
+                })
+                .py()?;
+            Ok(column(py, out))
+        }
+
+        /// Fast-scan search over `packed` codes (4-bit quantizers, `ksub <= 16`): the `k ·
+        /// rerank_factor` best by 8-bit sums, re-ranked with the float table (0: the 8-bit sums).
+        #[pyo3(signature = (queries, packed, k, *, rerank_factor = 4))]
+        fn search_packed<'py>(
+            &self,
+            py: Python<'py>,
+            queries: &Bound<'py, PyAny>,
+            packed: &PackedCodes,
+            k: usize,
+            rerank_factor: usize,
+        ) -> PyResult<Found<'py>> {
+            let q = &self.inner;
+            let queries = rows::<f32>(queries, "queries", Some(q.dim()))?;
+            let (qv, nq) = (slice(&queries)?, queries.shape()[0]);
+            let params = FastScanParams { rerank_factor };
+            common::found(py, nq, k, |d, l| q.search_packed(qv, &packed.inner, k, &params, d, l))
+        }
+
+        /// [`search_packed`] re-ranked against `vectors`, the encoded rows in full precision.
+        #[pyo3(signature = (queries, packed, k, vectors, *, rerank_factor = 4))]
+        fn search_packed_refine<'py>(
+            &self,
+            py: Python<'py>,
+            queries: &Bound<'py, PyAny>,
+            packed: &PackedCodes,
+            k: usize,
+            vectors: &Bound<'py, PyAny>,
+            rerank_factor: usize,
+        ) -> PyResult<Found<'py>> {
+            let q = &self.inner;
+            let queries = rows::<f32>(queries, "queries", Some(q.dim()))?;
+            let (qv, nq) = (slice(&queries)?, queries.shape()[0]);
+            let vectors = rows::<f32>(vectors, "vectors", Some(q.dim()))?;
+            let vv = slice(&vectors)?;
+            let params = FastScanParams { rerank_factor };
+            common::found(py, nq, k, |d, l| q.search_packed_refine(qv, &packed.inner, k, &params, vv, d, l))
+        }
+
+        /// Packs `codes` for fast scan (`ksub <= 16`).
+        fn pack(&self, py: Python<'_>, codes: &Bound<'_, PyAny>) -> PyResult<PackedCodes> {
+            let q = &self.inner;
+            let c = rows::<u8>(codes, "codes", Some(q.code_size()))?;
+            let c = slice(&c)?;
+            let inner = py.detach(|| vq::PackedCodes::pack(q, c)).py()?;
+            Ok(PackedCodes { inner })
+        }
+
+        fn __repr__(&self) -> String {
+            let q = &self.inner;
+            format!("ProductQuantizer(dim={}, m={}, ksub={}, metric={:?})", q.dim(), q.m(), q.ksub(), q.metric().name())
         }
     }
-
-    /// Codes of the rows of `x`, (n, code_size) uint8; `threads` > 1 (0: all cores) encodes
-    /// in parallel, with the same codes.
-    #[pyo3(signature = (x, *, threads = 1))]
-    fn encode<'py>(
-        &self,
-        py: Python<'py>,
-        x: &Bound<'py, PyAny>,
-        threads: usize,
-    ) -> PyResult<Bound<'py, PyArray2<u8>>> {
-        common::encode(
-            py,
-            &self.inner,
-            x,
-            |q, v, c| if threads == 1 { q.encode(v, c) } else { q.encode_parallel(v, c, threads) },
-        )
-    }
-
-    /// Reconstructions of `codes` ((n, code_size) uint8), (n, d) float32.
-    fn decode<'py>(&self, py: Python<'py>, codes: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        common::decode(py, &self.inner, codes)
-    }
-
-    /// The distance table of one query ((d,) float32): (m, ksub) float32.
-    fn distance_table<'py>(&self, py: Python<'py>, query: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let q = &self.inner;
-        let query = vector::<f32>(query, "query", Some(q.dim()))?;
-        let qv = slice(&query)?;
-        let (m, ksub) = (q.m(), q.ksub());
-        let t = py
-            .detach(|| {
-                finite("query", qv)?;
-                let mut t = vec![0f32; m * ksub];
-                q.distance_table(qv, &mut t).map(|()| t)
-            })
-            .py()?;
-        matrix(py, t, m, ksub)
-    }
-
-    /// Each code's sum of the `table` entries it selects ((m, ksub) float32 table, (n,
-    /// code_size) codes): (n,) float32.
-    fn adc_scan<'py>(
-        &self,
-        py: Python<'py>,
-        table: &Bound<'py, PyAny>,
-        codes: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let q = &self.inner;
-        let t = rows::<f32>(table, "table", Some(q.ksub()))?;
-        if t.shape()[0] != q.m() {
-            return Err(PyValueError::new_err(format!(
-                "table: expected shape ({}, {}), got {:?}",
-                q.m(),
-                q.ksub(),
-                t.shape()
-            )));
-        }
-        let tv = slice(&t)?;
-        let c = rows::<u8>(codes, "codes", Some(q.code_size()))?;
-        let (c, n) = common::codes(&c)?;
-        let out = py
-            .detach(|| {
-                q.check_codes(c)?;
-                let mut out = vec![0f32; n];
-                q.adc_scan(tv, c, &mut out).map(|()| out)
-            })
-            .py()?;
-        Ok(column(py, out))
-    }
-
-    /// The score of every code for one query ((d,) float32), (n,) float32.
-    fn distances<'py>(
-        &self,
-        py: Python<'py>,
-        query: &Bound<'py, PyAny>,
-        codes: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-        let q = &self.inner;
-        common::distances(py, q, query, codes, |c| q.check_codes(c))
-    }
-
-    /// Top-`k` codes of each query, as FAISS's `index.search`: (distances, labels), (nq, k)
-    /// float32 and int64; labels -1 past the last code.
-    fn search<'py>(
-        &self,
-        py: Python<'py>,
-        queries: &Bound<'py, PyAny>,
-        codes: &Bound<'py, PyAny>,
-        k: usize,
-    ) -> PyResult<Found<'py>> {
-        let q = &self.inner;
-        let inputs = SearchInputs::new(queries, codes, q.dim(), q.code_size())?;
-        let (qv, c, nq) = inputs.slices()?;
-        common::found(py, nq, k, |d, l| {
-            q.check_codes(c)?;
-            q.search(qv, c, k, d, l)
-        })
-    }
-
-    /// Fast-scan search over `packed` codes (4-bit quantizers, `ksub <= 16`): the `k ·
-    /// rerank_factor` best by 8-bit sums, re-ranked with the float table (0: the 8-bit sums).
-    #[pyo3(signature = (queries, packed, k, *, rerank_factor = 4))]
-    fn search_packed<'py>(
-        &self,
-        py: Python<'py>,
-        queries: &Bound<'py, PyAny>,
-        packed: &PackedCodes,
-        k: usize,
-        rerank_factor: usize,
-    ) -> PyResult<Found<'py>> {
-        let q = &self.inner;
-        let queries = rows::<f32>(queries, "queries", Some(q.dim()))?;
-        let (qv, nq) = (slice(&queries)?, queries.shape()[0]);
-        let params = FastScanParams { rerank_factor };
-        common::found(py, nq, k, |d, l| q.search_packed(qv, &packed.inner, k, &params, d, l))
-    }
-
-    /// [`search_packed`] re-ranked against `vectors`, the encoded rows in full precision.
-    #[pyo3(signature = (queries, packed, k, vectors, *, rerank_factor = 4))]
-    fn search_packed_refine<'py>(
-        &self,
-        py: Python<'py>,
-        queries: &Bound<'py, PyAny>,
-        packed: &PackedCodes,
-        k: usize,
-        vectors: &Bound<'py, PyAny>,
-        rerank_factor: usize,
-    ) -> PyResult<Found<'py>> {
-        let q = &self.inner;
-        let queries = rows::<f32>(queries, "queries", Some(q.dim()))?;
-        let (qv, nq) = (slice(&queries)?, queries.shape()[0]);
-        let vectors = rows::<f32>(vectors, "vectors", Some(q.dim()))?;
-        let vv = slice(&vectors)?;
-        let params = FastScanParams { rerank_factor };
-        common::found(py, nq, k, |d, l| q.search_packed_refine(qv, &packed.inner, k, &params, vv, d, l))
-    }
-
-    /// Packs `codes` for fast scan (`ksub <= 16`).
-    fn pack(&self, py: Python<'_>, codes: &Bound<'_, PyAny>) -> PyResult<PackedCodes> {
-        let q = &self.inner;
-        let c = rows::<u8>(codes, "codes", Some(q.code_size()))?;
-        let c = slice(&c)?;
-        let inner = py.detach(|| vq::PackedCodes::pack(q, c)).py()?;
-        Ok(PackedCodes { inner })
-    }
-
-    /// The model file's bytes (what `save` writes and the C ABI reads).
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        common::bytes(py, py.detach(|| self.inner.to_bytes()))
-    }
-
-    /// Reads a model file's bytes.
-    #[staticmethod]
-    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
-        Ok(ProductQuantizer { inner: py.detach(|| vq::ProductQuantizer::from_bytes(data)).py()? })
-    }
-
-    /// Writes the model file to `path` (atomically: a temporary file renamed into place).
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| self.inner.save(&path)).py()
-    }
-
-    /// Reads a model file.
-    #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(ProductQuantizer { inner: py.detach(|| vq::ProductQuantizer::load(&path)).py()? })
-    }
-
-    fn __repr__(&self) -> String {
-        let q = &self.inner;
-        format!("ProductQuantizer(dim={}, m={}, ksub={}, metric={:?})", q.dim(), q.m(), q.ksub(), q.metric().name())
-    }
-}
+);
