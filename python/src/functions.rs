@@ -106,7 +106,23 @@ pub fn simd_available() -> Vec<&'static str> {
 #[pyfunction]
 pub fn run_cli(py: Python<'_>, argv: Vec<OsString>) -> i32 {
     let code = py.detach(|| {
+        // `run` gives SIGPIPE its default action, as a Unix filter wants (`vq-benchmark
+        // export | head`); Python ignores SIGPIPE, and a notebook that calls this must
+        // keep doing so afterwards, so the disposition is put back.
+        #[cfg(target_os = "linux")]
+        // SAFETY: reads the disposition (by setting one and restoring it at once); no
+        // handler runs Rust code.
+        let sigpipe = unsafe {
+            let old = libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            libc::signal(libc::SIGPIPE, old);
+            old
+        };
         let code = crate::run(argv);
+        #[cfg(target_os = "linux")]
+        // SAFETY: restores the disposition read above.
+        unsafe {
+            libc::signal(libc::SIGPIPE, sigpipe);
+        }
         // The Rust runtime flushes stdout when a Rust `main` returns; here Python's exit
         // follows, which knows nothing of Rust's buffer.
         let _ = std::io::stdout().flush();
