@@ -102,6 +102,20 @@ def test_hostile_codes_are_the_librarys_error(pq: vq.ProductQuantizer, x: np.nda
     assert len(packed) == 40
     with pytest.raises(vq.VqError, match="below ksub"):
         p4.search(x[:2], junk, 3)
+    # Packed bytes from anywhere, nibbles at or above ksub = 10 among them: no crash, and (as
+    # the library documents) a code holding one is never a result.
+    good = bytearray(p4.pack(p4.encode(x[:40])).to_bytes())
+    packed_len = len(good)
+    for pos in rng.choice(packed_len, size=packed_len // 8, replace=False):
+        good[int(pos)] = 0xFF
+    hostile = vq.PackedCodes.from_bytes(p4, 40, bytes(good))
+    plain = hostile.unpack(p4)
+    valid = {int(j) for j in np.flatnonzero((((plain >> 4) < 10) & ((plain & 15) < 10)).all(axis=1))}
+    assert 5 <= len(valid) < 40
+    d, i = p4.search_packed(x[:3], hostile, 5)
+    assert {int(j) for j in i.ravel()} <= valid
+    with pytest.raises(vq.VqError):
+        vq.PackedCodes.from_bytes(p4, 40, b"\0" * (packed_len - 1))
 
 
 def test_k_zero_and_k_overflow(pq: vq.ProductQuantizer, x: np.ndarray) -> None:
