@@ -11,35 +11,43 @@
 //! `provenance` (git, CPU, time), `atomic` (output files that appear whole or not at all),
 //! `gt` (ground-truth files), `gen` (synthetic datasets).
 
-mod atomic;
-mod cli;
-mod csv;
-mod dataset;
+pub(crate) mod atomic;
+pub(crate) mod cli;
+pub(crate) mod csv;
+pub(crate) mod dataset;
 #[cfg(feature = "embed")]
-mod embed;
-mod evaluate;
-mod fast_scan;
-mod fingerprint;
-mod gen;
-mod gt;
-mod hub;
-mod measure;
-mod memory;
-mod plot;
-mod progress;
-mod provenance;
-mod render;
-mod runlog;
-mod shard;
-mod slurm;
-mod sweep;
-mod truth_meta;
+pub(crate) mod embed;
+pub(crate) mod evaluate;
+pub(crate) mod fast_scan;
+pub(crate) mod fingerprint;
+pub(crate) mod gen;
+pub(crate) mod gt;
+pub(crate) mod hub;
+pub(crate) mod measure;
+pub(crate) mod memory;
+pub(crate) mod plot;
+pub(crate) mod progress;
+pub(crate) mod provenance;
+pub(crate) mod render;
+pub(crate) mod runlog;
+pub(crate) mod shard;
+pub(crate) mod slurm;
+pub(crate) mod sweep;
+pub(crate) mod truth_meta;
 
 use clap::Parser;
 use cli::{Cli, Command, ExportArgs, InfoArgs, MergeArgs, PlotArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// The whole tool on `args` (the program name first, as `std::env::args_os` gives it): the
+/// binary's `main`, and the Python package's `vq-benchmark` entry point, which compiles this
+/// module tree into its extension (hence the `pub(crate)` modules: its crate root re-exports
+/// them so the modules' `crate::` paths resolve there too).
+pub(crate) fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     // Like every Unix filter, end quietly when the reader of our output goes away
     // (`vq-benchmark export | head`): Rust ignores SIGPIPE, and `println!` then panics.
     #[cfg(target_os = "linux")]
@@ -47,7 +55,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
