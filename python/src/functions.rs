@@ -117,7 +117,10 @@ pub fn run_cli(py: Python<'_>, argv: Vec<OsString>) -> i32 {
             libc::signal(libc::SIGPIPE, old);
             old
         };
-        let code = crate::run(argv);
+        // The console script's own path runs the command again (a Slurm job script calls
+        // it); this process's executable is the Python interpreter.
+        let program = argv.first().map(std::path::Path::new).and_then(|p| std::path::absolute(p).ok());
+        let code = crate::run(argv, program);
         #[cfg(target_os = "linux")]
         // SAFETY: restores the disposition read above.
         unsafe {

@@ -75,12 +75,6 @@ def test_closed_pipe_ends_quietly(tmp_path: pathlib.Path) -> None:
     assert r.returncode == 0 and r.stderr == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slurm.rs takes the program from std::env::current_exe() and std::env::args_os(), which in "
-    "the console script are the Python interpreter and its argv; it needs the path and arguments "
-    "run() was given (or a VQ_BENCHMARK_EXE the entry point sets)",
-)
 def test_slurm_script_calls_the_console_script(tmp_path: pathlib.Path) -> None:
     r = run("sweep", "--num-samples", "300", "--dim", "8", "--pq-chunks", "2", "--pq-clusters", "8",
             "--slurm-script", "job.sh", "--db", "runs.db", cwd=tmp_path)
@@ -89,6 +83,15 @@ def test_slurm_script_calls_the_console_script(tmp_path: pathlib.Path) -> None:
     commands = [line for line in script.splitlines() if not line.startswith("#")]
     assert any(f"{EXE} merge " in line for line in commands), script
     assert any(line.startswith(f"exec {EXE} sweep ") for line in commands), script
+
+
+def test_the_run_log_records_the_command_not_the_interpreter(tmp_path: pathlib.Path) -> None:
+    r = run("run", "--num-samples", "300", "--dim", "8", "--num-chunks", "2", "--num-clusters", "8",
+            "--db", "runs.db", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(tmp_path / "runs.db") as db:
+        (command,) = db.execute("SELECT cli_command FROM runs").fetchone()
+    assert command.startswith(f"{EXE} run --num-samples 300 "), command
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SIGPIPE")

@@ -8,7 +8,7 @@
 //! `fingerprint`, `memory`, `sweep` (planning and logging runs), `shard` (a sweep split
 //! across processes), `slurm` (job-array scripts), `runlog` (SQLite), `csv`, `plot`,
 //! `render` (plots as SVG, PNG or PDF), `progress`,
-//! `provenance` (git, CPU, time), `atomic` (output files that appear whole or not at all),
+//! `provenance` (git, CPU, time), `invocation` (the command line), `atomic` (output files that appear whole or not at all),
 //! `gt` (ground-truth files), `gen` (synthetic datasets).
 
 pub(crate) mod atomic;
@@ -23,6 +23,7 @@ pub(crate) mod fingerprint;
 pub(crate) mod gen;
 pub(crate) mod gt;
 pub(crate) mod hub;
+pub(crate) mod invocation;
 pub(crate) mod measure;
 pub(crate) mod memory;
 pub(crate) mod plot;
@@ -40,14 +41,19 @@ use cli::{Cli, Command, ExportArgs, InfoArgs, MergeArgs, PlotArgs};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    run(std::env::args_os())
+    run(std::env::args_os(), None)
 }
 
 /// The whole tool on `args` (the program name first, as `std::env::args_os` gives it): the
 /// binary's `main`, and the Python package's `vq-benchmark` entry point, which compiles this
 /// module tree into its extension (hence the `pub(crate)` modules: its crate root re-exports
 /// them so the modules' `crate::` paths resolve there too).
-pub(crate) fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+///
+/// `program` is the path that runs the command again, for a Slurm job script, where it is
+/// not this process's executable (the Python package's console script).
+pub(crate) fn run(args: impl IntoIterator<Item = std::ffi::OsString>, program: Option<std::path::PathBuf>) -> ExitCode {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    invocation::record(args.clone(), program);
     // Like every Unix filter, end quietly when the reader of our output goes away
     // (`vq-benchmark export | head`): Rust ignores SIGPIPE, and `println!` then panics.
     #[cfg(target_os = "linux")]

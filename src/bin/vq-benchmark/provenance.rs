@@ -99,7 +99,9 @@ pub fn cpu_model() -> String {
 
 /// The command line as typed (arguments with spaces quoted): the `cli_command` column.
 pub fn command_line() -> String {
-    std::env::args()
+    crate::invocation::args()
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
         .map(
             |a| {
                 if a.is_empty() || a.contains([' ', '"', '\'']) {

@@ -98,8 +98,8 @@ pub fn write_script(a: &SweepArgs, grid: &[Config], file: &Path) -> Result<(), S
     let db = abs(&c.db);
     let sweep_id = a.sweep_id.clone().unwrap_or_else(crate::provenance::sweep_id);
     let out_dir = db.parent().map_or_else(|| cwd.clone(), Path::to_path_buf).join(format!("{sweep_id}_shards"));
-    let exe = std::env::current_exe().map_err(|e| format!("--slurm-script: cannot find this program's path: {e}"))?;
-    let args = forwarded_args(std::env::args_os().skip(1).collect());
+    let exe = crate::invocation::program().map_err(|e| format!("--slurm-script: {e}"))?;
+    let args = forwarded_args(crate::invocation::args().into_iter().skip(1).collect());
 
     let q = |p: &Path| sh_quote(&p.display().to_string());
     let partition = a.slurm_partition.as_deref().map(|p| format!(" --partition={}", sh_quote(p))).unwrap_or_default();
