@@ -187,7 +187,7 @@ common::quantizer_methods!(
 
         /// Fast-scan search over `packed` codes (4-bit quantizers, `ksub <= 16`): the `k ·
         /// rerank_factor` best by 8-bit sums, re-ranked with the float table (0: the 8-bit sums).
-        #[pyo3(signature = (queries, packed, k, *, rerank_factor = 4))]
+        #[pyo3(signature = (queries, packed, k, *, rerank_factor = FastScanParams::default().rerank_factor))]
         fn search_packed<'py>(
             &self,
             py: Python<'py>,
@@ -204,7 +204,7 @@ common::quantizer_methods!(
         }
 
         /// [`search_packed`] re-ranked against `vectors`, the encoded rows in full precision.
-        #[pyo3(signature = (queries, packed, k, vectors, *, rerank_factor = 4))]
+        #[pyo3(signature = (queries, packed, k, vectors, *, rerank_factor = FastScanParams::default().rerank_factor))]
         fn search_packed_refine<'py>(
             &self,
             py: Python<'py>,
