@@ -5,7 +5,8 @@
 //!   for (m, ksub) = (4,128), (8,128), (8,256), (16,256), (32,256), and encoding it.
 //!
 //! - FAISS w12: the same search one query at a time; and the one-query scan alone
-//!   (`adc_scan`) for byte and 16-bit codes.
+//!   (`adc_scan`) for byte and 16-bit codes;
+//! - one query's search through the quantized table against the plain scan, same run.
 //!
 //! `cargo bench --bench pq`. Single thread. Each demo configuration's MSE is printed once.
 
@@ -83,6 +84,31 @@ fn adc_scan(c: &mut Criterion) {
     g.finish();
 }
 
+/// One query's search, k = 10, 1 M codes of 256 centroids, through the quantized table
+/// looked up in registers (`search`) and through the plain scan of the float table
+/// (`search_with_table` with `m·ksub` floats), in the same run. Random codebooks and codes,
+/// as above.
+fn search_one_paths(c: &mut Criterion) {
+    let (d, n) = (128, 1_000_000u64);
+    let mut g = c.benchmark_group("pq/search_one_paths_1M_d128_k10");
+    g.throughput(Throughput::Elements(n));
+    for (m, ksub) in [(8usize, 256usize), (16, 256), (32, 256)] {
+        let pq = ProductQuantizer::from_centroids(d, m, ksub, normal(ksub * d, 6)).unwrap();
+        let query = normal(d, 7);
+        let codes: Vec<u8> =
+            (0..n * pq.code_size() as u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8).collect();
+        let (mut dist, mut lab) = (vec![0f32; 10], vec![0i64; 10]);
+        let mut plain = vec![0f32; m * ksub];
+        g.bench_function(BenchmarkId::new("plain", format!("m{m}_k{ksub}")), |b| {
+            b.iter(|| pq.search_with_table(&mut plain, black_box(&query), black_box(&codes), 10, &mut dist, &mut lab))
+        });
+        g.bench_function(BenchmarkId::new("quantized", format!("m{m}_k{ksub}")), |b| {
+            b.iter(|| pq.search(black_box(&query), black_box(&codes), 10, &mut dist, &mut lab).unwrap())
+        });
+    }
+    g.finish();
+}
+
 fn demo(c: &mut Criterion) {
     let (x, _) = vq::synthetic::gaussian_demo(10_000, 1024, 0, 42);
     let mut g = c.benchmark_group("pq/demo_train");
@@ -113,6 +139,6 @@ fn demo(c: &mut Criterion) {
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, adc_scan, demo }
+    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, adc_scan, search_one_paths, demo }
 }
 criterion_main!(group::benches);

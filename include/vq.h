@@ -1248,8 +1248,11 @@ vq_status vq_pq_search(const struct vq_pq *pq,
 
 /**
  * Floats of the scratch table with which `vq_pq_search_with_table` scans queries in
- * batches (up to 16 per pass over the codes, the fast path for two or more queries); 0 for
- * NULL. Equal to `m·ksub` when the codebook is too large for batches (`m·ksub > 16383`).
+ * batches (up to 16 per pass over the codes, the fast path for two or more queries) and
+ * scans one query of 8-bit codes of 256 centroids with its table quantized and looked up
+ * in registers (the fast path for one query); 0 for NULL. When the codebook is too large
+ * for batches (`m·ksub > 16383`): `m·ksub`, plus `m·128 + 8` for 8-bit codes of 256
+ * centroids.
  *
  * # Safety
  * `pq` is NULL or a live handle.
@@ -1258,9 +1261,9 @@ size_t vq_pq_search_table_len(const struct vq_pq *pq);
 
 /**
  * `vq_pq_search` with a caller-provided scratch table: never allocates, whatever the
- * codebook size. The table holds `vq_pq_search_table_len(pq)` floats (queries scanned in
- * batches) or `m·ksub` floats (one query at a time, slower for many queries); both give
- * the same results. The table's contents on return are unspecified.
+ * codebook size. The table holds `vq_pq_search_table_len(pq)` floats (the fast paths) or
+ * `m·ksub` floats (one query at a time with plain loads, slower); both give the same
+ * results. The table's contents on return are unspecified.
  *
  * # Safety
  * `pq` is a live handle; the buffers hold the given number of elements.

@@ -28,9 +28,12 @@
 //!
 //! **Search.** With two or more queries, [`Quantizer::search`] scans up to 16 queries per
 //! pass over the codes (one per register lane), their tables interleaved so that one
-//! register load serves them all; one query at a time the scan is a scalar gather. Both give
-//! the same bits. Codebooks whose interleaved tables would exceed 1 MiB (`m·ksub > 16383`)
-//! are scanned one query at a time.
+//! register load serves them all. One query at a time, 8-bit codes of 256 centroids are
+//! scanned with the table quantized to bytes and looked up in registers (AVX2 shuffles,
+//! AVX-512 VBMI permutes), and only the codes its bound cannot rule out are scored with the
+//! float table; other codes, and other levels, take a scalar gather. All give the same
+//! bits. Codebooks whose interleaved tables would exceed 1 MiB (`m·ksub > 16383`) are
+//! scanned one query at a time.
 //!
 //! Hot calls (`encode`, `decode`, `distance_table`, `adc_scan`, `search`) allocate nothing.
 //! `search` keeps tables over 32 KiB in a per-thread buffer made on the thread's first
@@ -475,21 +478,42 @@ impl ProductQuantizer {
 
     /// Length of the table buffer [`Self::search_with_table`] scans batches with:
     /// `(m·ksub + 1)·16` floats when the batch search applies (up to 16 queries per pass over the
-    /// codes, one per register lane), else `m·ksub`.
+    /// codes, one per register lane), else `m·ksub`, plus `m·128 + 8` for 8-bit codes of 256
+    /// centroids (one query's table quantized for the register lookup).
     pub fn search_table_len(&self) -> usize {
         if self.batchable() {
             // Plus one register of slack: the interleaved tables start on a 64-byte
-            // boundary inside the buffer, whatever its address.
+            // boundary inside the buffer, whatever its address. Longer than
+            // `one_query_len`, so one query finds its register tables there too.
             self.m * self.ksub * MAX_LANES + MAX_LANES
         } else {
-            self.m * self.ksub
+            self.one_query_len()
         }
+    }
+
+    /// Floats of one query's search buffer: its table, and for 8-bit codes of 256
+    /// centroids the table quantized to bytes and laid out for the register lookup
+    /// (`kernels::adc8`), with 32 bytes of slack to align it.
+    fn one_query_len(&self) -> usize {
+        let one = self.m * self.ksub;
+        if self.quantized_lookup() {
+            one + kernels::adc8::tables_len(self.m) / 4 + 8
+        } else {
+            one
+        }
+    }
+
+    /// Whether one query's search may go through its table quantized and looked up in
+    /// registers (the level and the table decide the rest).
+    pub(crate) fn quantized_lookup(&self) -> bool {
+        self.layout == CodeLayout::Byte && self.ksub == 256 && kernels::adc8::applies(self.m)
     }
 
     /// Top-k search of every query with a caller-provided table buffer: never allocates,
     /// whatever the codebook size. The buffer holds [`Self::search_table_len`] floats, which
-    /// scans queries in batches that share each pass over the codes, or `m·ksub` floats,
-    /// which scans one query at a time. Both give the same results. See
+    /// scans queries in batches that share each pass over the codes and, for 8-bit codes
+    /// of 256 centroids, looks one query's table up in registers; or `m·ksub` floats, which
+    /// scans one query at a time with plain loads. Both give the same results. See
     /// [`Quantizer::search`].
     ///
     /// # Errors
@@ -511,15 +535,29 @@ impl ProductQuantizer {
                 accepted: "m·ksub or search_table_len()",
             });
         }
+        self.search_in(table, queries, codes, k, distances, labels)
+    }
+
+    /// [`Self::search_with_table`] with a table of `m·ksub`, `one_query_len()` or
+    /// `search_table_len()` floats: batches with the last where they apply, else one query
+    /// at a time.
+    fn search_in(
+        &self,
+        table: &mut [f32],
+        queries: &[f32],
+        codes: &[u8],
+        k: usize,
+        distances: &mut [f32],
+        labels: &mut [i64],
+    ) -> Result<(), Error> {
         rows_of("codes", codes.len(), self.code_size())?;
         check_search(self.dim, queries, k, distances, labels)?;
         let nq = queries.len() / self.dim;
         let entry = if self.metric == Metric::L2 { Entry::L2 } else { Entry::NegDot };
         let mut heaps = Heaps::start(distances, labels, k);
-        if nq >= 2 && table.len() > one {
+        if nq >= 2 && self.batchable() && table.len() == self.search_table_len() {
             kernels::pq::search_batched(Isa::current(), self, entry, table, queries, codes, &mut heaps);
         } else {
-            let table = &mut table[..one];
             kernels::pq::search_one_by_one(Isa::current(), self, entry, table, queries, codes, &mut heaps);
         }
         heaps.finish();
@@ -610,7 +648,7 @@ impl Quantizer for ProductQuantizer {
         labels: &mut [i64],
     ) -> Result<(), Error> {
         let nq = check_search(self.dim, queries, k, distances, labels)?;
-        let len = if nq >= 2 { self.search_table_len() } else { self.m * self.ksub };
-        crate::scratch::with_f32(len, |t| self.search_with_table(t, queries, codes, k, distances, labels))
+        let len = if nq >= 2 { self.search_table_len() } else { self.one_query_len() };
+        crate::scratch::with_f32(len, |t| self.search_in(t, queries, codes, k, distances, labels))
     }
 }

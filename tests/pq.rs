@@ -228,6 +228,63 @@ fn batch_search_equals_one_query_at_a_time() {
     }
 }
 
+/// One query searched through its quantized table (8-bit codes of 256 centroids looked up
+/// in registers) returns exactly what the plain scan of the float table returns (a caller
+/// buffer of `m·ksub` floats takes it), and both are the sorted ADC distances: every level,
+/// every metric, widths around the kernels' groups, code counts around the blocks and the
+/// threshold below which the plain scan runs, ties between equal codes, and k past the
+/// codes; 16-bit codes, which always scan plainly, alike.
+#[test]
+fn one_query_through_the_quantized_table_is_the_plain_scan() {
+    use vq::Metric;
+    let cases = [(64, 8, 256), (48, 48, 256), (70, 35, 256), (32, 4, 300), (16, 2, 65536)];
+    for (d, m, ksub) in cases {
+        let centroids = floats(ksub * d, 40 + m as u64, 1.0);
+        for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine] {
+            let pq = ProductQuantizer::from_centroids(d, m, ksub, centroids.clone()).unwrap().with_metric(metric);
+            let n = 3001;
+            let x = floats(n * d, 41 + d as u64, 1.0);
+            let mut codes = vec![0u8; n * pq.code_size()];
+            pq.encode(&x, &mut codes).unwrap();
+            let cs = pq.code_size();
+            codes.copy_within(0..64 * cs, (n - 64) * cs); // equal codes: ties to the lower id
+            let queries = floats(4 * d, 42, 1.0);
+            for &level in available() {
+                for (rows, k) in [(n, 10), (n, 1), (1023, 10), (1024, 10), (1089, 100), (1100, 1200)] {
+                    let cd = &codes[..rows * cs];
+                    for (qi, q) in queries.chunks_exact(d).enumerate() {
+                        let (mut d1, mut l1) = (vec![0.0; k], vec![0i64; k]);
+                        with_level(level, || pq.search(q, cd, k, &mut d1, &mut l1)).unwrap().unwrap();
+                        let mut plain = vec![0.0; m * ksub];
+                        let (mut d2, mut l2) = (vec![0.0; k], vec![0i64; k]);
+                        with_level(level, || pq.search_with_table(&mut plain, q, cd, k, &mut d2, &mut l2))
+                            .unwrap()
+                            .unwrap();
+                        let bits = |d: &[f32]| d.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                        let at = format!("{level} {m}x{ksub} {metric:?} rows {rows} k {k} query {qi}");
+                        assert_eq!((bits(&d1), &l1), (bits(&d2), &l2), "{at}");
+                        let mut own = vec![0.0; pq.search_table_len()];
+                        let (mut d3, mut l3) = (vec![0.0; k], vec![0i64; k]);
+                        with_level(level, || pq.search_with_table(&mut own, q, cd, k, &mut d3, &mut l3))
+                            .unwrap()
+                            .unwrap();
+                        assert_eq!((bits(&d1), &l1), (bits(&d3), &l3), "{at}: search_table_len");
+                        let mut adc = vec![0.0; rows];
+                        with_level(level, || pq.distances(q, cd, &mut adc)).unwrap().unwrap();
+                        if metric == Metric::L2 {
+                            let want = reference::top_k(&adc, k);
+                            let got: Vec<(f32, i64)> =
+                                d1.iter().copied().zip(l1.iter().copied()).take(want.len()).collect();
+                            let want: Vec<(f32, i64)> = want.iter().map(|&(wd, wi)| (wd, wi as i64)).collect();
+                            assert_eq!(got, want, "{at}: the ADC top-k");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_input_names_the_value() {
     let x = floats(100 * 8, 5, 1.0);

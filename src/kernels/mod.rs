@@ -5,6 +5,7 @@
 //! - [`l2`]: squared Euclidean distance and inner product, pairwise and one-vs-many;
 //! - `sq`: scalar-quantizer encode, decode and asymmetric distance;
 //! - `adc`: the product quantizer's codebook lookup (crate-internal; `vq::pq` is its API);
+//! - `adc8`: one query's exact top-k over 8-bit codes, its table quantized and looked up in registers;
 //! - `kmeans`: the argmin, seeding distances, cluster sums and coarse group scan of k-means;
 //! - `hartigan`: the move sweep and objective of k-means' Hartigan refinement;
 //! - `pq`: the product quantizer's tables, ADC scan, encoder and searches;
@@ -14,6 +15,7 @@
 //! - `exact`: exact search's sweep: a matrix product with a bound fused in, exact rescoring.
 
 pub(crate) mod adc;
+pub(crate) mod adc8;
 pub(crate) mod exact;
 pub(crate) mod fastscan;
 pub(crate) mod gemm;

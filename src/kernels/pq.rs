@@ -5,11 +5,12 @@
 
 use crate::codes::{with_layout, Layout};
 use crate::kernels::adc::{scan_interleaved, scan_one, MAX_LANES};
+use crate::kernels::adc8;
 use crate::kernels::l2::{batch_body, pair_body, NegProduct, Product, SqDiff};
 use crate::kernels::nearest::{nearest_transposed, KPAD};
 use crate::pq::{subspace, ProductQuantizer};
 use crate::quantizer::Quantizer;
-use crate::search::{Heaps, BLOCK_ROWS};
+use crate::search::{Heaps, TopK, BLOCK_ROWS};
 use crate::simd::Isa;
 use pulp::{Simd, WithSimd};
 
@@ -40,8 +41,9 @@ pub(crate) fn encode(isa: Isa, pq: &ProductQuantizer, vectors: &[f32], codes: &m
     isa.dispatch(Encode { pq, vectors, codes });
 }
 
-/// Top-k of every query into its heap, one query at a time, with `table` (`m·ksub` floats)
-/// as its table of `entry`s.
+/// Top-k of every query into its heap, one query at a time, with the first `m·ksub` floats
+/// of `table` as its table of `entry`s, and the rest, where it is long enough, for the
+/// register lookup of 8-bit codes (`adc8`).
 pub(crate) fn search_one_by_one(
     isa: Isa,
     pq: &ProductQuantizer,
@@ -51,7 +53,7 @@ pub(crate) fn search_one_by_one(
     codes: &[u8],
     heaps: &mut Heaps<'_>,
 ) {
-    isa.dispatch(SearchOneByOne { pq, entry, table, queries, codes, heaps });
+    isa.dispatch(SearchOneByOne { isa, pq, entry, table, queries, codes, heaps });
 }
 
 /// Top-k of every query into its heap, in batches of one query per register lane, their
@@ -183,8 +185,10 @@ fn scan_body(pq: &ProductQuantizer, table: &[f32], codes: &[u8], out: &mut [f32]
 }
 
 /// Top-k of every query, one at a time: its table, then the codes in blocks whose distances
-/// stay in L1, into its heap (started by the caller).
+/// stay in L1, into its heap (started by the caller); or, for 8-bit codes of 256 centroids
+/// with room for the byte tables after the table, the register lookup (`adc8`).
 struct SearchOneByOne<'a, 'h> {
+    isa: Isa,
     pq: &'a ProductQuantizer,
     entry: Entry,
     table: &'a mut [f32],
@@ -197,11 +201,20 @@ impl WithSimd for SearchOneByOne<'_, '_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        let SearchOneByOne { pq, entry, table, queries, codes, heaps } = self;
+        let SearchOneByOne { isa, pq, entry, table, queries, codes, heaps } = self;
         let cs = pq.code_size();
+        let (table, spare) = table.split_at_mut(pq.m * pq.ksub);
+        let mut lookup = quantized_tables(isa, pq, codes.len() / cs, spare);
         let mut buf = [0f32; BLOCK_ROWS];
         for (qi, q) in queries.chunks_exact(pq.dim).enumerate() {
             table_body(simd, pq, entry, q, table);
+            if let Some(lookup) = lookup.as_mut() {
+                let (dist, ids, k) = heaps.buffers();
+                let mut top = TopK::resume(&mut dist[qi * k..(qi + 1) * k], &mut ids[qi * k..(qi + 1) * k]);
+                if lookup.search(isa, table, codes, &mut top) {
+                    continue;
+                }
+            }
             for (b, cb) in codes.chunks(BLOCK_ROWS * cs).enumerate() {
                 let nb = cb.len() / cs;
                 scan_body(pq, table, cb, &mut buf[..nb]);
@@ -209,6 +222,39 @@ impl WithSimd for SearchOneByOne<'_, '_> {
             }
         }
     }
+}
+
+/// A one-query search of 8-bit codes through its table quantized and looked up in
+/// registers (`adc8`): the kernel, and its buffer.
+struct Quantized<'s>(adc8::Lookup, &'s mut [[u8; 32]]);
+
+impl Quantized<'_> {
+    /// Quantizes `table` and searches `codes` with it into `top`; `false`, having offered
+    /// nothing, where the table cannot be quantized and the plain scan must run.
+    #[inline(always)]
+    fn search(&mut self, isa: Isa, table: &[f32], codes: &[u8], top: &mut TopK) -> bool {
+        let Quantized(form, tables) = self;
+        let rows = table.as_chunks::<256>().0;
+        adc8::quantize(rows, *form, tables)
+            .is_some_and(|bound| adc8::search(isa, *form, rows, tables, bound, codes, top))
+    }
+}
+
+/// Fewer codes than this are scanned plainly: quantizing the table costs about as much as
+/// scanning a thousand codes.
+const QUANTIZED_MIN_CODES: usize = 1024;
+
+/// The quantized search and its buffer (32-byte aligned in `spare`) where it applies: 8-bit
+/// codes of 256 centroids, a level with a kernel, enough codes, and room.
+fn quantized_tables<'s>(isa: Isa, pq: &ProductQuantizer, n: usize, spare: &'s mut [f32]) -> Option<Quantized<'s>> {
+    if !pq.quantized_lookup() || n < QUANTIZED_MIN_CODES {
+        return None;
+    }
+    let form = adc8::Lookup::at(isa)?;
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(spare);
+    let skip = bytes.as_ptr().align_offset(32);
+    let tables = bytes.get_mut(skip..skip + adc8::tables_len(pq.m))?;
+    Some(Quantized(form, tables.as_chunks_mut::<32>().0))
 }
 
 struct Encode<'a> {
