@@ -350,11 +350,18 @@ mod x86 {
         }
     }
 
+    /// The sum of a 512-bit register's two 256-bit halves, in 16-bit lanes.
+    #[inline(always)]
+    fn fold_v4(simd: V4, x: __m512i) -> __m256i {
+        let f = simd.avx512f;
+        simd.avx2._mm256_add_epi16(f._mm512_castsi512_si256(x), f._mm512_extracti64x4_epi64::<1>(x))
+    }
+
     /// As [`scan_v3`], two groups per 512-bit register.
     #[inline(always)]
     fn scan_v4<const NQ: usize>(simd: V4, tables: [Tables; NQ], blocks: &[u8], sinks: &mut [impl Sink; NQ]) {
         let v3 = *simd;
-        let (a, w) = (simd.avx2, simd.avx512bw);
+        let w = simd.avx512bw;
         let f = simd.avx512f;
         let nib = f._mm512_set1_epi8(15);
         let mut sums = [0u16; BLOCK];
@@ -379,8 +386,12 @@ mod x86 {
                 }
             }
             // The two 256-bit halves hold the same codes (groups 2p and 2p + 1): folded.
-            let fold = |x| a._mm256_add_epi16(f._mm512_castsi512_si256(x), f._mm512_extracti64x4_epi64::<1>(x));
-            let mut acc = wide.map(|(e, o)| (fold(e), fold(o)));
+            // A loop rather than `array::map` with a closure: LLVM left that map's body out of
+            // the target-feature context, every intrinsic in it a call (5x slower).
+            let mut acc = [(simd.avx._mm256_setzero_si256(), simd.avx._mm256_setzero_si256()); NQ];
+            for (acc, (e, o)) in acc.iter_mut().zip(wide) {
+                *acc = (fold_v4(simd, e), fold_v4(simd, o));
+            }
             if let Ok(codes) = <&[u8; 32]>::try_from(last) {
                 let nibbles = nibbles_v3(v3, codes);
                 for (t, acc) in tables.iter().zip(acc.iter_mut()) {
