@@ -192,11 +192,12 @@ fn quantize_rows(table: &[f32], ksub: usize, out: &mut [u8], stride: usize) -> O
         base += f64::from(min);
         mag += f64::from(min.abs().max(max.abs()));
     }
-    // The quantization error of an entry: `(v − min)·inv` is within 3 roundings (relative
-    // 2^-24 each) of `(v − min)/step ≤ 255·(1 + 2^-23)`, so rounding it (and the clamp to
-    // 255) leaves `|v − (min + step·q)| ≤ step·(0.5 + 255·2^-21)`; 0.5001 steps per row.
+    // The quantization error of an entry: `(v − min)·inv` is within three roundings
+    // (relative 2^-24 each) of `(v − min)/step`, which is at most `255·(1 + 2^-23)` (the
+    // range and the step are rounded too), so rounding it and clamping to 255 leaves
+    // `|v − (min + step·q)| ≤ step·(0.5 + 255·5·2^-24)`, under 0.5001 steps; 0.501 per row.
     let m = table.len() / ksub;
-    let err = m as f64 * f64::from(step) * 0.5001;
+    let err = m as f64 * f64::from(step) * 0.501;
     // ρ: a sum of m f32 terms in any order is within (m − 1)·2^-24·Σ|terms| of the real sum
     // (to first order); twice that, plus a relative margin for `base` and the f64
     // arithmetic here.
