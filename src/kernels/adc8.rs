@@ -246,7 +246,7 @@ fn block_sums(lookup: Lookup, tables: &[[u8; 32]], codes: &[u8]) -> [u16; BLOCK]
 }
 
 /// Top-k of one query over `codes` (`m = rows.len()` bytes each, ids from 0) into `top`
-/// (a heap already started, possibly holding earlier results), with `tables` and `bound`
+/// (a heap already started), with `tables` and `bound`
 /// from [`quantize`] for `lookup`, which [`Lookup::at`] gave for `isa`. Returns `false`,
 /// having done nothing, where no kernel runs (never, for a `lookup` from `Lookup::at`).
 pub(crate) fn search(
@@ -304,12 +304,13 @@ fn offer_block(
     true
 }
 
-/// Blocks of `block` codes the kernels take from `n` codes of `m` bytes: the last group
-/// of 16 sub-quantizers reads up to 15 bytes past a code, which must stay in `codes`.
+/// Blocks of `block` codes the kernels take from `codes_len` bytes of codes of `m` bytes:
+/// the last group of 16 sub-quantizers reads up to 15 bytes past a code, which must stay in
+/// the codes.
 #[inline(always)]
 fn kernel_blocks(codes_len: usize, m: usize, block: usize) -> usize {
     let over = m.next_multiple_of(16) - m;
-    (codes_len.saturating_sub(over) / (block * m)).min(codes_len / m / block)
+    codes_len.saturating_sub(over) / (block * m)
 }
 
 /// The 16-bit sums of codes `2w` (`even[w]`) and `2w + 1` (`odd[w]`) in code order.
