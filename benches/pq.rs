@@ -6,7 +6,8 @@
 //!
 //! - FAISS w12: the same search one query at a time; and the one-query scan alone
 //!   (`adc_scan`) for byte and 16-bit codes;
-//! - one query's search through the quantized table against the plain scan, same run.
+//! - one query's search through the quantized table against the plain scan, same run;
+//! - random table loads from L1- to L3-sized tables: the floor under 16-bit codes' scan.
 //!
 //! `cargo bench --bench pq`. Single thread. Each demo configuration's MSE is printed once.
 
@@ -109,6 +110,34 @@ fn search_one_paths(c: &mut Criterion) {
     g.finish();
 }
 
+/// The floor under any one-query scan of 16-bit codes: random scalar loads (four
+/// independent sums, as `adc_scan`) from tables of 16 KiB to 4 MiB, indices from L1. A
+/// 16-bit code's row is 256 KiB of floats (64 KiB as bytes, 32 KiB as nibbles), so no
+/// layout keeps it in L1.
+fn random_lookup(c: &mut Criterion) {
+    let n = 16_384usize;
+    let mut g = c.benchmark_group("pq/random_lookup");
+    g.throughput(Throughput::Elements(n as u64));
+    for kib in [16usize, 64, 256, 1024, 4096] {
+        let len = kib * 256;
+        let table = normal(len, 9);
+        let idx: Vec<u32> =
+            (0..n as u64).map(|i| ((i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % len) as u32).collect();
+        g.bench_function(BenchmarkId::from_parameter(format!("{kib}KiB")), |b| {
+            b.iter(|| {
+                let (t, mut s) = (black_box(&table[..]), [0f32; 4]);
+                for q in black_box(&idx[..]).chunks_exact(4) {
+                    for (s, &i) in s.iter_mut().zip(q) {
+                        *s += t[i as usize];
+                    }
+                }
+                s
+            })
+        });
+    }
+    g.finish();
+}
+
 fn demo(c: &mut Criterion) {
     let (x, _) = vq::synthetic::gaussian_demo(10_000, 1024, 0, 42);
     let mut g = c.benchmark_group("pq/demo_train");
@@ -139,6 +168,6 @@ fn demo(c: &mut Criterion) {
 #[allow(missing_docs)] // criterion_group! makes an undocumented pub fn
 mod group {
     use super::*;
-    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, adc_scan, search_one_paths, demo }
+    criterion_group! { name = benches; config = common::config(100, 5, 10); targets = adc_search, adc_scan, search_one_paths, random_lookup, demo }
 }
 criterion_main!(group::benches);
