@@ -580,8 +580,10 @@ impl Job<'_> {
                         acc + if c < ksub { table[sq * ksub + c] } else { f32::NAN }
                     })
                 };
-                // A hostile code's score may be NaN: never a result.
-                if !score.is_nan() {
+                // As the float scan has it: a NaN (a hostile code's score) or +∞ (a sum of
+                // finite entries that overflowed) is no result. `push` breaks the ties of the
+                // rest by id, since the list is in no id order.
+                if score < f32::INFINITY {
                     out.push(score, id);
                 }
             }

@@ -96,6 +96,41 @@ fn a_full_candidate_list_gives_the_float_scan_bit_for_bit() {
     }
 }
 
+/// A code whose entries are finite but whose sum overflows to +∞ is no result, in the
+/// re-ranked fast scan as in the float scan: fewer finite codes than `k` leave `(+∞, −1)`.
+#[test]
+fn sums_that_overflow_are_no_result_as_in_the_float_scan() {
+    let (m, ksub, n, k) = (4usize, 16usize, 40usize, 10usize);
+    // One dimension per sub-space: centroid 0 at 0, the rest at 1.5e19, so an entry is 0
+    // or 2.25e38 (finite) and two large entries sum to +∞.
+    let big = 1.5e19f32;
+    let centroids: Vec<f32> = (0..m * ksub).map(|i| if i % ksub == 0 { 0.0 } else { big }).collect();
+    let pq = ProductQuantizer::from_centroids(m, m, ksub, centroids).unwrap();
+    // Rows 0..3 at the origin, 3..7 with one large component, the rest with two or more.
+    let x: Vec<f32> = (0..n)
+        .flat_map(|r| {
+            let large = if r < 3 {
+                0
+            } else if r < 7 {
+                1
+            } else {
+                2 + r % 3
+            };
+            (0..m).map(move |j| if j < large { big } else { 0.0 })
+        })
+        .collect();
+    let codes = encode(&pq, &x);
+    let packed = PackedCodes::pack(&pq, &codes).unwrap();
+    let q = vec![0f32; m];
+    for &level in available() {
+        let (mut wd, mut wl) = (vec![0f32; k], vec![0i64; k]);
+        with_level(level, || pq.search(&q, &codes, k, &mut wd, &mut wl)).unwrap().unwrap();
+        assert_eq!(wl, [0, 1, 2, 3, 4, 5, 6, -1, -1, -1], "the float scan at {level}");
+        let (gd, gl) = with_level(level, || search_packed(&pq, &q, &packed, k, n)).unwrap();
+        assert_eq!((gd, gl), (wd, wl), "at {level}");
+    }
+}
+
 #[test]
 fn the_8bit_scan_finds_the_float_scans_neighbours() {
     let (d, n, nq, k) = (32, 4000, 20, 10);
